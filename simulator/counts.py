@@ -1,0 +1,61 @@
+"""The action-count table: the one thing formats hand to the cost model.
+
+A format describes *what* a matrix product does (reads, writes, multiplications,
+additions, with operand widths and the size of the array each access goes to);
+a hardware profile says what each of those costs. Keeping the table a plain
+DataFrame with a fixed schema is what lets one matrix be priced on any device.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+ACTIONS = ("read", "write", "mul", "add")
+COLUMNS = ("action", "operand", "dtype", "bits", "count", "footprint_bytes")
+
+
+@dataclass(frozen=True)
+class Action:
+    """One line of the count table before it becomes a DataFrame row."""
+
+    action: str
+    operand: str
+    dtype: str
+    bits: int
+    count: int
+    footprint_bytes: int = 0
+
+
+def counts_frame(rows: list[Action]) -> pd.DataFrame:
+    """Build a count table, merging rows that share every key and dropping zero counts."""
+    for r in rows:
+        if r.action not in ACTIONS:
+            raise ValueError(f"unknown action {r.action!r}; expected one of {ACTIONS}")
+        if r.count < 0:
+            raise ValueError(f"negative count {r.count} for {r.action} {r.operand}")
+    df = pd.DataFrame(
+        [(r.action, r.operand, r.dtype, int(r.bits), int(r.count), int(r.footprint_bytes)) for r in rows],
+        columns=list(COLUMNS),
+    )
+    df = df[df["count"] > 0]
+    keys = ["action", "operand", "dtype", "bits", "footprint_bytes"]
+    df = df.groupby(keys, sort=False, as_index=False)["count"].sum()
+    df = df[list(COLUMNS)].reset_index(drop=True)
+    return df.astype({"bits": np.int64, "count": np.int64, "footprint_bytes": np.int64})
+
+
+def validate_counts(df: pd.DataFrame, where: str = "counts table") -> pd.DataFrame:
+    """Check a count table handed in by a user (for example read from CSV)."""
+    missing = [c for c in COLUMNS if c not in df.columns]
+    if missing:
+        raise ValueError(f"{where}: missing columns {missing}; expected {list(COLUMNS)}")
+    bad = sorted(set(df["action"]) - set(ACTIONS))
+    if bad:
+        raise ValueError(f"{where}: unknown action(s) {bad}; expected one of {list(ACTIONS)}")
+    for col in ("bits", "count", "footprint_bytes"):
+        values = pd.to_numeric(df[col], errors="coerce")
+        if values.isna().any() or (values < 0).any():
+            raise ValueError(f"{where}: column {col!r} must hold non-negative numbers")
+    return df[list(COLUMNS)].copy()

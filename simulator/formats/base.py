@@ -1,0 +1,140 @@
+"""What every encoded matrix shares: shape, stored arrays, storage and product checks.
+
+A format stores named numpy arrays. Arrays listed in ``value_arrays`` hold
+weight values and are charged at ``value_bits``; every other array is an index
+or pointer array stored at the smallest unsigned width that holds its range.
+"""
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import ClassVar
+
+import numpy as np
+import pandas as pd
+
+from ..counts import Action, counts_frame
+
+
+def dtype_bits(dtype) -> int:
+    return np.dtype(dtype).itemsize * 8
+
+
+def check_value_bits(value_bits: int | None, dtype: np.dtype) -> int:
+    if value_bits is None:
+        return dtype_bits(dtype)
+    if isinstance(value_bits, bool) or not isinstance(value_bits, (int, np.integer)) or not 1 <= value_bits <= 64:
+        raise ValueError(f"value_bits: expected an integer from 1 to 64, got {value_bits!r}")
+    return int(value_bits)
+
+
+class EncodedMatrix(ABC):
+    """A weight matrix stored in one format. Subclasses fill ``arrays`` at encode time."""
+
+    name: ClassVar[str]
+    description: ClassVar[str]
+    value_arrays: ClassVar[tuple[str, ...]]
+
+    def __init__(self, shape: tuple[int, int], dtype: np.dtype, value_bits: int, arrays: dict[str, np.ndarray]):
+        self.shape = (int(shape[0]), int(shape[1]))
+        self.dtype = np.dtype(dtype)
+        self.value_bits = value_bits
+        self.arrays = arrays
+
+    # -- construction -------------------------------------------------------------------------
+    @classmethod
+    @abstractmethod
+    def encode(cls, W, value_bits: int | None = None) -> "EncodedMatrix":
+        """Encode a 2-D numeric matrix (numpy array or scipy.sparse)."""
+
+    # -- storage -----------------------------------------------------------------------------
+    def array_bits(self, name: str) -> int:
+        """Stored width of one array's elements."""
+        if name in self.value_arrays:
+            return self.value_bits
+        return dtype_bits(self.arrays[name].dtype)
+
+    def array_bytes(self, name: str) -> int:
+        """Footprint of one array in memory, rounded up to whole bytes."""
+        return -(-self.arrays[name].size * self.array_bits(name) // 8)
+
+    def storage_bits(self) -> int:
+        """Every stored array at its stored width."""
+        return int(sum(a.size * self.array_bits(k) for k, a in self.arrays.items()))
+
+    def storage_table(self) -> pd.DataFrame:
+        rows = [(k, str(a.dtype), self.array_bits(k), a.size, a.size * self.array_bits(k)) for k, a in self.arrays.items()]
+        return pd.DataFrame(rows, columns=["array", "dtype", "bits", "length", "storage_bits"])
+
+    # -- products ----------------------------------------------------------------------------
+    def _check_x(self, x) -> tuple[np.ndarray, bool]:
+        x = np.asarray(x)
+        if x.dtype.kind not in "iuf":
+            raise ValueError(f"x: expected a numeric vector or matrix, got dtype {x.dtype}")
+        if x.ndim not in (1, 2):
+            raise ValueError(f"x: expected a vector of length {self.shape[1]} or a {self.shape[1]} x L matrix, got shape {x.shape}")
+        if x.shape[0] != self.shape[1]:
+            raise ValueError(
+                f"x: expected {self.shape[1]} rows to match the matrix's {self.shape[1]} columns, got shape {x.shape}"
+            )
+        if x.dtype.kind == "f" and not np.isfinite(x).all():
+            raise ValueError("x: expected finite values, found NaN or Inf")
+        vector = x.ndim == 1
+        return (x[:, None] if vector else x), vector
+
+    def _result_dtype(self, x: np.ndarray) -> np.dtype:
+        rt = np.result_type(self.dtype, x.dtype)
+        return rt if rt.kind == "f" else np.dtype(np.int64)
+
+    def __matmul__(self, x) -> np.ndarray:
+        X, vector = self._check_x(x)
+        out_dtype = self._result_dtype(X)
+        acc = np.float64 if out_dtype.kind == "f" else np.int64
+        Y = self._matmul(X.astype(acc, copy=False)).astype(out_dtype, copy=False)
+        return Y[:, 0] if vector else Y
+
+    def matmul(self, x) -> np.ndarray:
+        return self @ x
+
+    @abstractmethod
+    def _matmul(self, X: np.ndarray) -> np.ndarray:
+        """Product with an n x L matrix already in the accumulation dtype."""
+
+    @abstractmethod
+    def to_dense(self) -> np.ndarray:
+        """Exact reconstruction in the original dtype."""
+
+    # -- counts ------------------------------------------------------------------------------
+    def arithmetic_dtype(self, x_dtype) -> np.dtype:
+        """Dtype the multiply-adds run in: the wider of the weights and the inputs."""
+        return np.result_type(self.dtype, np.dtype(x_dtype))
+
+    def default_x_dtype(self) -> np.dtype:
+        return self.dtype if self.dtype.kind == "f" else np.dtype(np.float32)
+
+    def counts(self, columns: int = 1, x_dtype=None) -> pd.DataFrame:
+        """Exact action counts of ``self @ X`` for an n x ``columns`` input (DESIGN.md schema)."""
+        if isinstance(columns, bool) or not isinstance(columns, (int, np.integer)) or columns < 1:
+            raise ValueError(f"columns: expected a positive integer L, got {columns!r}")
+        x_dt = np.dtype(x_dtype) if x_dtype is not None else self.default_x_dtype()
+        return counts_frame(self._actions(int(columns), x_dt))
+
+    def _read(self, name: str, count: int) -> Action:
+        a = self.arrays[name]
+        dt = str(self.dtype) if name in self.value_arrays else str(a.dtype)
+        return Action("read", name, dt, self.array_bits(name), int(count), self.array_bytes(name))
+
+    def _vector_actions(self, L: int, x_dt: np.dtype, x_reads: int) -> list[Action]:
+        """Reads of x and writes of y, which every format shares."""
+        m, n = self.shape
+        y_dt = self.arithmetic_dtype(x_dt)
+        return [
+            Action("read", "x", str(x_dt), dtype_bits(x_dt), x_reads, n * L * x_dt.itemsize),
+            Action("write", "y", str(y_dt), dtype_bits(y_dt), m * L, m * L * y_dt.itemsize),
+        ]
+
+    @abstractmethod
+    def _actions(self, L: int, x_dt: np.dtype) -> list[Action]:
+        """The count rows for an n x L input."""
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.shape[0]}x{self.shape[1]} {self.dtype} {self.storage_bits()} bits>"

@@ -1,0 +1,35 @@
+"""Dense row-major storage: the baseline every gain is measured against."""
+from __future__ import annotations
+
+import numpy as np
+
+from ..counts import Action
+from ..stats import check_matrix
+from .base import EncodedMatrix, check_value_bits, dtype_bits
+
+
+class DenseMatrix(EncodedMatrix):
+    name = "dense"
+    description = "all m*n values, row-major; cost independent of sparsity and entropy"
+    value_arrays = ("values",)
+
+    @classmethod
+    def encode(cls, W, value_bits: int | None = None) -> "DenseMatrix":
+        W = check_matrix(W)
+        return cls(W.shape, W.dtype, check_value_bits(value_bits, W.dtype), {"values": W.ravel()})
+
+    def to_dense(self) -> np.ndarray:
+        return self.arrays["values"].reshape(self.shape).copy()
+
+    def _matmul(self, X: np.ndarray) -> np.ndarray:
+        return self.arrays["values"].reshape(self.shape).astype(X.dtype) @ X
+
+    def _actions(self, L: int, x_dt: np.dtype) -> list[Action]:
+        m, n = self.shape
+        ar = self.arithmetic_dtype(x_dt)
+        return [
+            self._read("values", m * n),
+            *self._vector_actions(L, x_dt, m * n * L),
+            Action("mul", "values", str(ar), dtype_bits(ar), m * n * L),
+            Action("add", "y", str(ar), dtype_bits(ar), m * n * L),
+        ]
