@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .formats import FORMATS, format_class
+from .formats import FORMATS, encode_many
 from .stats import code_values, stats_from_coding
 
 
@@ -37,15 +37,11 @@ def storage_row(W: np.ndarray, value_bits: int | None = None) -> dict:
     """Statistics and storage bits of every format for one matrix, sharing one value coding."""
     coding = code_values(W)
     row = stats_from_coding(coding).as_dict()
-    dense_bits = None
-    for name, cls in FORMATS.items():
-        enc = cls.from_coding(coding, value_bits) if hasattr(cls, "from_coding") else cls.encode(W, value_bits)
-        bits = enc.storage_bits()
-        row[f"{name}_bits"] = bits
-        if name == "dense":
-            dense_bits = bits
-    for name in FORMATS:
-        row[f"{name}_gain"] = dense_bits / row[f"{name}_bits"] if row[f"{name}_bits"] else float("inf")
+    encoded = encode_many(W, FORMATS, value_bits=value_bits, coding=coding)
+    dense_bits = encoded["dense"].storage_bits()
+    for name, enc in encoded.items():
+        row[f"{name}_bits"] = enc.storage_bits()
+        row[f"{name}_gain"] = dense_bits / row[f"{name}_bits"]
     return row
 
 

@@ -6,6 +6,7 @@ from .cer import CERMatrix
 from .csr import CSRMatrix
 from .cser import CSERMatrix
 from .dense import DenseMatrix
+from ..stats import ValueCoding, code_values
 
 FORMATS: dict[str, type[EncodedMatrix]] = {
     cls.name: cls for cls in (DenseMatrix, CSRMatrix, CERMatrix, CSERMatrix)
@@ -24,4 +25,15 @@ def encode(W, fmt: str, value_bits: int | None = None) -> EncodedMatrix:
     return format_class(fmt).encode(W, value_bits=value_bits)
 
 
-__all__ = ["FORMATS", "EncodedMatrix", "encode", "format_class", "DenseMatrix", "CSRMatrix", "CERMatrix", "CSERMatrix"]
+def encode_many(W, fmts, value_bits: int | None = None, coding: ValueCoding | None = None) -> dict[str, EncodedMatrix]:
+    """Encode one matrix in several formats, hashing its values once for CER and CSER."""
+    classes = [format_class(f) for f in fmts]
+    if coding is None and any(hasattr(c, "from_coding") for c in classes):
+        coding = code_values(W)
+    return {
+        c.name: c.from_coding(coding, value_bits) if hasattr(c, "from_coding") else c.encode(W, value_bits=value_bits)
+        for c in classes
+    }
+
+
+__all__ = ["encode_many", "FORMATS", "EncodedMatrix", "encode", "format_class", "DenseMatrix", "CSRMatrix", "CERMatrix", "CSERMatrix"]

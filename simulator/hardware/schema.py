@@ -1,0 +1,341 @@
+"""Hardware profile schema: what a device costs, every number with its unit and its source.
+
+A profile prices the action-count table (``simulator.counts``): each multiplication and
+addition by operand kind and width, each read or write by the memory level the array sits
+in. It knows nothing about formats. The loader (``simulator.hardware.loader``) reads YAML,
+resolves ``inherits``, converts units to SI and validates with the models below.
+
+YAML shape (every number is a *quantity*: a mapping with value, unit, source, confidence)::
+
+    name: horowitz-45nm                  # required in every file
+    description: "one paragraph: what device class, what it is for"
+    technology: "45 nm CMOS"             # free text
+    inherits: other-profile              # optional: a profile name or a path relative to this file
+    clock: {value: 1.2, unit: GHz, source: "...", confidence: high}     # optional, informational
+
+    arithmetic:                          # required: add and mul; int 8/16/32 and float 16/32
+      add:                               # (64 may be given; other widths are allowed extras)
+        int:
+          8:  {energy:     {value: 0.2, unit: pJ,    source: "...", confidence: high},
+               throughput: {value: 1,   unit: Gops/s, source: "...", confidence: low}}
+          16: {...}
+          32: {...}
+        float:
+          16: {...}
+          32: {...}
+      mul: {...same shape...}
+
+    memory:                              # nearest -> farthest; capacities must increase
+      - name: L1
+        capacity:  {value: 32, unit: KiB, source: "...", confidence: high}
+                                         # may be omitted on the farthest level only (unbounded)
+        energy_per_access:               # by access width in bits; 8, 16 and 32 required
+          8:  {value: 1.25, unit: pJ, source: "...", confidence: high}
+          16: {...}
+          32: {...}
+        bandwidth: {value: 32, unit: GB/s, source: "...", confidence: low}
+        latency:   {value: 1,  unit: ns,   source: "...", confidence: low}
+      - name: DRAM
+        ...
+
+    placement: smallest_fit              # or stream_weights (see below)
+    time_model:
+      combine: sum                       # sum | max | overlap
+      overlap: {value: 0.5, unit: "1", source: "...", confidence: low}   # only for overlap
+      source: "why this model"           # required free text
+
+    fitted_time:                         # optional; written by calibration (issue 5)
+      source: "calibration report ..."   # required when fitted_time is present
+      overhead: {value: 2.0, unit: us, source: "...", confidence: medium}   # optional, per product
+      arithmetic:                        # seconds per op, by op / kind / bits (any subset)
+        mul: {float: {32: {value: 0.41, unit: ns, source: "...", confidence: medium}}}
+      memory:                            # seconds per access, by level name / width (any subset)
+        L1: {32: {value: 0.3, unit: ns, source: "...", confidence: medium}}
+
+Units (converted to SI on load; anything else is rejected):
+energy pJ fJ nJ uJ mJ J; time ps ns us ms s; frequency Hz kHz MHz GHz;
+size B KB MB GB (decimal) KiB MiB GiB bit; bandwidth B/s KB/s MB/s GB/s KiB/s MiB/s GiB/s;
+throughput ops/s kops/s Mops/s Gops/s Tops/s; fraction "1".
+Confidence: high (quoted from a datasheet or paper), medium (derived from quoted figures),
+low (an estimate or a modelling choice).
+
+Rules the cost model applies (``simulator.cost``):
+- Arithmetic is looked up exactly by (op, kind, bits); kind is ``int`` for numpy int/uint
+  dtypes and ``float`` for float dtypes. A missing entry is an error, never a default.
+- A memory access of b bits is charged at the smallest listed width >= b (a 4-bit value read
+  costs an 8-bit access; a 64-bit access needs a 64-bit entry).
+- Placement ``smallest_fit``: every array lives in the nearest level whose capacity holds its
+  footprint (the CER/CSER lineage). ``stream_weights``: every operand except ``x`` and ``y``
+  (the weight arrays) lives in the farthest level; x and y in the nearest level that holds them.
+- Compute time = sum of count / throughput; memory time = sum of count * bytes / bandwidth of the
+  level; a fitted seconds-per-op or seconds-per-access coefficient, when present, replaces the
+  derived one for that row. ``sum``: t = c + m; ``max``: t = max(c, m); ``overlap`` with fraction
+  f: t = max(c, m) + (1 - f) * min(c, m). ``fitted_time.overhead`` is added once per product.
+  Latency is carried for the engine; the analytic model is bandwidth-bound.
+
+Inheritance: the child's mapping is deep-merged onto the parent's; the ``memory`` list merges
+level by level by ``name`` (parent order kept, new levels appended); other lists are replaced.
+"""
+from __future__ import annotations
+
+from typing import ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+Confidence = Literal["high", "medium", "low"]
+Kind = Literal["int", "float"]
+Op = Literal["add", "mul"]
+
+REQUIRED_WIDTHS: dict[str, tuple[int, ...]] = {"int": (8, 16, 32), "float": (16, 32)}
+REQUIRED_ACCESS_WIDTHS: tuple[int, ...] = (8, 16, 32)
+WEIGHT_EXEMPT_OPERANDS = ("x", "y")  # stream_weights: everything else is a weight array
+
+_PREFIX = {"f": 1e-15, "p": 1e-12, "n": 1e-9, "u": 1e-6, "m": 1e-3, "": 1.0}
+UNITS: dict[str, dict[str, float]] = {
+    "energy": {f"{p}J": f for p, f in _PREFIX.items()},
+    "time": {f"{p}s": f for p, f in _PREFIX.items() if p != "f"},
+    "frequency": {"Hz": 1.0, "kHz": 1e3, "MHz": 1e6, "GHz": 1e9},
+    "size": {"bit": 0.125, "B": 1.0, "KB": 1e3, "MB": 1e6, "GB": 1e9, "KiB": 2.0**10, "MiB": 2.0**20, "GiB": 2.0**30},
+    "bandwidth": {
+        "B/s": 1.0, "KB/s": 1e3, "MB/s": 1e6, "GB/s": 1e9, "TB/s": 1e12,
+        "KiB/s": 2.0**10, "MiB/s": 2.0**20, "GiB/s": 2.0**30,
+    },
+    "throughput": {"ops/s": 1.0, "kops/s": 1e3, "Mops/s": 1e6, "Gops/s": 1e9, "Tops/s": 1e12},
+    "fraction": {"1": 1.0},
+}
+SI_UNIT = {"energy": "J", "time": "s", "frequency": "Hz", "size": "B", "bandwidth": "B/s",
+           "throughput": "ops/s", "fraction": "1"}
+
+
+class LocatedError(ValueError):
+    """A validation error that knows the sub-path below the field pydantic reports."""
+
+    def __init__(self, sub: tuple, message: str):
+        super().__init__(message)
+        self.sub = sub
+
+
+class Quantity(BaseModel):
+    """A number as written in YAML, plus its SI value. Subclasses fix the dimension."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    dimension: ClassVar[str] = "fraction"
+    positive: ClassVar[bool] = False  # True where zero makes no sense (rates, capacities)
+
+    value: float
+    unit: str
+    source: str = Field(min_length=1)
+    confidence: Confidence
+
+    @field_validator("source")
+    @classmethod
+    def _source_text(cls, v: str) -> str:
+        if not v.strip():
+            raise ValueError("expected a non-empty source (citation, derivation or calibration report)")
+        return v
+
+    @field_validator("unit")
+    @classmethod
+    def _known_unit(cls, v: str) -> str:
+        table = UNITS[cls.dimension]
+        if str(v) not in table:
+            raise ValueError(f"unknown {cls.dimension} unit {v!r}; expected one of {sorted(table)}")
+        return str(v)
+
+    @model_validator(mode="after")
+    def _sign(self):
+        if self.value != self.value:  # NaN
+            raise LocatedError(("value",), f"expected a number, got {self.value}")
+        if self.value < 0 or (self.positive and self.value == 0):
+            need = "a positive" if self.positive else "a non-negative"
+            raise LocatedError(("value",), f"expected {need} {self.dimension}, got {self.value} {self.unit}")
+        return self
+
+    @property
+    def si(self) -> float:
+        """The value in SI units (J, s, Hz, B, B/s, ops/s)."""
+        return float(self.value) * UNITS[self.dimension][self.unit]
+
+    def describe(self) -> str:
+        return f"{self.value:g} {self.unit} [{self.confidence}] ({self.source})"
+
+
+class Energy(Quantity):
+    dimension: ClassVar[str] = "energy"
+
+
+class Time(Quantity):
+    dimension: ClassVar[str] = "time"
+
+
+class Frequency(Quantity):
+    dimension: ClassVar[str] = "frequency"
+    positive: ClassVar[bool] = True
+
+
+class Size(Quantity):
+    dimension: ClassVar[str] = "size"
+    positive: ClassVar[bool] = True
+
+
+class Bandwidth(Quantity):
+    dimension: ClassVar[str] = "bandwidth"
+    positive: ClassVar[bool] = True
+
+
+class Throughput(Quantity):
+    dimension: ClassVar[str] = "throughput"
+    positive: ClassVar[bool] = True
+
+
+class Fraction(Quantity):
+    dimension: ClassVar[str] = "fraction"
+
+    @model_validator(mode="after")
+    def _at_most_one(self):
+        if self.value > 1:
+            raise LocatedError(("value",), f"expected a fraction from 0 to 1, got {self.value}")
+        return self
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class OpCost(_Strict):
+    """One arithmetic operation at one kind and width."""
+
+    energy: Energy
+    throughput: Throughput
+
+
+class MemoryLevel(_Strict):
+    name: str = Field(min_length=1)
+    capacity: Size | None = None  # None: unbounded (farthest level only)
+    energy_per_access: dict[int, Energy]
+    bandwidth: Bandwidth
+    latency: Time
+
+    @field_validator("energy_per_access")
+    @classmethod
+    def _widths(cls, v: dict[int, Energy]) -> dict[int, Energy]:
+        for w in REQUIRED_ACCESS_WIDTHS:
+            if w not in v:
+                raise LocatedError((w,), f"missing cost: energy of a {w}-bit access; expected a quantity in pJ")
+        for w in v:
+            if w <= 0:
+                raise LocatedError((w,), f"expected a positive access width in bits, got {w}")
+        return dict(sorted(v.items()))
+
+    @property
+    def capacity_bytes(self) -> float:
+        return float("inf") if self.capacity is None else self.capacity.si
+
+
+class TimeModel(_Strict):
+    combine: Literal["sum", "max", "overlap"]
+    overlap: Fraction | None = None
+    source: str = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _overlap_given(self):
+        if self.combine == "overlap" and self.overlap is None:
+            raise LocatedError(("overlap",), "combine: overlap needs an overlap fraction quantity (unit '1')")
+        if self.combine != "overlap" and self.overlap is not None:
+            raise LocatedError(("overlap",), f"an overlap fraction only applies to combine: overlap, not {self.combine}")
+        return self
+
+
+class FittedTime(_Strict):
+    """Time coefficients fitted to measured kernels; they take precedence over derived times."""
+
+    source: str = Field(min_length=1)
+    overhead: Time | None = None
+    arithmetic: dict[Op, dict[Kind, dict[int, Time]]] = Field(default_factory=dict)
+    memory: dict[str, dict[int, Time]] = Field(default_factory=dict)
+
+
+class Profile(_Strict):
+    name: str = Field(min_length=1)
+    description: str = Field(min_length=1)
+    technology: str = Field(min_length=1)
+    clock: Frequency | None = None
+    arithmetic: dict[Op, dict[Kind, dict[int, OpCost]]]
+    memory: list[MemoryLevel] = Field(min_length=1)
+    placement: Literal["smallest_fit", "stream_weights"]
+    time_model: TimeModel
+    fitted_time: FittedTime | None = None
+    # filled by the loader, not by YAML authors
+    path: str | None = None
+    inherits: str | None = None
+    lineage: tuple[str, ...] = ()
+
+    @field_validator("arithmetic")
+    @classmethod
+    def _all_ops(cls, v):
+        for op in ("add", "mul"):
+            for kind, widths in REQUIRED_WIDTHS.items():
+                for w in widths:
+                    if w not in v.get(op, {}).get(kind, {}):
+                        raise LocatedError(
+                            (op, kind, w), f"missing cost: {op} {kind}{w}; expected energy and throughput quantities"
+                        )
+        return v
+
+    @field_validator("memory")
+    @classmethod
+    def _levels_in_order(cls, v: list[MemoryLevel]):
+        names = [lv.name for lv in v]
+        dup = sorted({n for n in names if names.count(n) > 1})
+        if dup:
+            raise LocatedError((), f"memory level names must be unique; repeated: {dup}")
+        for i, lv in enumerate(v[:-1]):
+            if lv.capacity is None:
+                raise LocatedError((i, "capacity"), f"level {lv.name!r} needs a capacity; only the farthest level may be unbounded")
+        for i in range(1, len(v)):
+            if not v[i].capacity_bytes > v[i - 1].capacity_bytes:
+                raise LocatedError(
+                    (i, "capacity"),
+                    f"levels out of order: {v[i].name!r} ({v[i].capacity_bytes:g} B) must be larger than the nearer "
+                    f"level {v[i - 1].name!r} ({v[i - 1].capacity_bytes:g} B); list levels nearest to farthest",
+                )
+        return v
+
+    @model_validator(mode="after")
+    def _fitted_levels_exist(self):
+        if self.fitted_time is not None:
+            names = {lv.name for lv in self.memory}
+            for lv in self.fitted_time.memory:
+                if lv not in names:
+                    raise LocatedError(("fitted_time", "memory", lv), f"unknown memory level {lv!r}; expected one of {sorted(names)}")
+        return self
+
+    # -- lookups the cost model uses ---------------------------------------------------------
+    def where(self) -> str:
+        return self.path or f"profile {self.name!r}"
+
+    def level(self, name: str) -> MemoryLevel:
+        for lv in self.memory:
+            if lv.name == name:
+                return lv
+        raise KeyError(f"{self.where()}: no memory level {name!r}; levels are {[lv.name for lv in self.memory]}")
+
+    def op_cost(self, op: str, kind: str, bits: int) -> OpCost:
+        try:
+            return self.arithmetic[op][kind][int(bits)]
+        except KeyError:
+            have = sorted(self.arithmetic.get(op, {}).get(kind, {}))
+            raise ValueError(
+                f"{self.where()}: no cost for action {op!r} on {kind}{bits} (dtype kind {kind}, {bits} bits); "
+                f"the profile gives {op} {kind} at widths {have}"
+            ) from None
+
+    def access_width(self, level: MemoryLevel, bits: int) -> int:
+        """The listed width an access of ``bits`` is charged at: the smallest one >= bits."""
+        fits = [w for w in level.energy_per_access if w >= bits]
+        if not fits:
+            raise ValueError(
+                f"{self.where()}: memory level {level.name!r} has no access width >= {bits} bits "
+                f"(widths {sorted(level.energy_per_access)})"
+            )
+        return min(fits)
