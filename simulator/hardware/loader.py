@@ -1,0 +1,142 @@
+"""Load a hardware profile from YAML: find it, resolve ``inherits``, validate, convert units.
+
+Errors are ValueError naming the file, the dotted field and what was expected, so that a
+typo in a profile is fixed in one look.
+"""
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+import simulator
+
+from .schema import LocatedError, Profile
+
+PROFILE_DIR = Path(simulator.__file__).resolve().parents[1] / "hardware_profiles"
+SEARCH_DIRS = (PROFILE_DIR, PROFILE_DIR / "calibrated")
+_LOADER_FIELDS = ("path", "lineage")  # filled here, never read from YAML
+
+
+def profile_files() -> list[Path]:
+    """Every shipped or calibrated profile file, shipped ones first."""
+    out: list[Path] = []
+    for d in SEARCH_DIRS:
+        if d.is_dir():
+            out += sorted(p for p in d.iterdir() if p.suffix in (".yaml", ".yml"))
+    return out
+
+
+def find_profile(name_or_path: str | Path, relative_to: Path | None = None) -> Path:
+    """A path as given (or relative to ``relative_to``), else a name in hardware_profiles/."""
+    p = Path(name_or_path)
+    candidates = [p] if p.is_absolute() else ([relative_to / p] if relative_to else []) + [p]
+    for c in candidates:
+        if c.is_file():
+            return c.resolve()
+    stem = str(name_or_path)
+    for d in SEARCH_DIRS:
+        for ext in ("", ".yaml", ".yml"):
+            c = d / f"{stem}{ext}"
+            if c.is_file():
+                return c.resolve()
+    known = [f.stem for f in profile_files()]
+    raise ValueError(f"no hardware profile {stem!r}: not a file, and not a name in {PROFILE_DIR} (known: {known})")
+
+
+def deep_merge(base: Any, over: Any) -> Any:
+    """``over`` onto ``base``: mappings merge key by key, lists of named mappings merge by name."""
+    if isinstance(base, dict) and isinstance(over, dict):
+        out = dict(base)
+        for k, v in over.items():
+            out[k] = deep_merge(base[k], v) if k in base else copy.deepcopy(v)
+        return out
+    if _named_list(base) and _named_list(over):
+        out = [copy.deepcopy(b) for b in base]
+        index = {b["name"]: i for i, b in enumerate(out)}
+        for item in over:
+            if item["name"] in index:
+                out[index[item["name"]]] = deep_merge(out[index[item["name"]]], item)
+            else:
+                out.append(copy.deepcopy(item))
+        return out
+    return copy.deepcopy(over)
+
+
+def _named_list(v: Any) -> bool:
+    return isinstance(v, list) and all(isinstance(i, dict) and "name" in i for i in v)
+
+
+def _read_yaml(path: Path) -> dict:
+    try:
+        data = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as e:
+        raise ValueError(f"{path}: not valid YAML: {e}") from None
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: expected a mapping at the top level, got {type(data).__name__}")
+    for k in _LOADER_FIELDS:
+        if k in data:
+            raise ValueError(f"{path}: field {k!r} is set by the loader; remove it")
+    if not data.get("name"):
+        raise ValueError(f"{path}: field 'name': missing; expected the profile's name")
+    return data
+
+
+def _resolve(path: Path, chain: tuple[Path, ...] = ()) -> tuple[dict, tuple[str, ...]]:
+    """The merged raw mapping of ``path`` and the lineage of files it came from, parent first."""
+    if path in chain:
+        raise ValueError(f"{path}: field 'inherits': cycle {' -> '.join(str(p) for p in (*chain, path))}")
+    data = _read_yaml(path)
+    parent = data.get("inherits")
+    if parent is None:
+        return data, (str(path),)
+    if not isinstance(parent, str):
+        raise ValueError(f"{path}: field 'inherits': expected a profile name or path, got {parent!r}")
+    try:
+        parent_path = find_profile(parent, relative_to=path.parent)
+    except ValueError as e:
+        raise ValueError(f"{path}: field 'inherits': {e}") from None
+    base, lineage = _resolve(parent_path, (*chain, path))
+    base = {k: v for k, v in base.items() if k != "inherits"}
+    return deep_merge(base, data), (*lineage, str(path))
+
+
+def format_validation_error(where: str, err: ValidationError) -> str:
+    lines = []
+    for e in err.errors():
+        loc = tuple(e["loc"])
+        exc = (e.get("ctx") or {}).get("error")
+        if isinstance(exc, LocatedError):
+            loc += exc.sub
+            msg = str(exc)
+        else:
+            msg = e["msg"].removeprefix("Value error, ")
+            if e["type"] == "missing":
+                msg = "missing; expected " + ("a quantity {value, unit, source, confidence}" if loc and loc[-1] in (
+                    "energy", "throughput", "bandwidth", "latency") else "this field") + (
+                    " (missing cost)" if loc and loc[-1] in ("energy", "throughput", "energy_per_access") else "")
+            elif e["type"] == "extra_forbidden":
+                msg = "unknown field; check the spelling (see simulator/hardware/schema.py)"
+        field = ".".join(str(p) for p in loc) or "(top level)"
+        lines.append(f"{where}: field {field}: {msg}")
+    return "\n".join(lines)
+
+
+def profile_from_dict(data: dict, where: str = "profile", lineage: tuple[str, ...] = ()) -> Profile:
+    """Validate an already merged mapping (tests and calibration use this directly)."""
+    try:
+        return Profile.model_validate({**data, "path": where, "lineage": lineage})
+    except ValidationError as e:
+        raise ValueError(format_validation_error(where, e)) from None
+
+
+def load_profile(name_or_path: str | Path | Profile) -> Profile:
+    """A profile by name (``hardware_profiles/`` or ``hardware_profiles/calibrated/``) or path."""
+    if isinstance(name_or_path, Profile):
+        return name_or_path
+    path = find_profile(name_or_path)
+    data, lineage = _resolve(path)
+    return profile_from_dict(data, str(path), lineage)
