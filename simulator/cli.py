@@ -24,9 +24,32 @@ def _cmd_inspect(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_run(args: argparse.Namespace) -> int:
+    import time
+
+    from .experiment import run_experiment, summary_table
+
+    t = time.perf_counter()
+    results = run_experiment(args.experiment, out_dir=args.out)
+    table = summary_table(results)
+    with pd.option_context("display.max_columns", None, "display.width", 200, "display.float_format", "{:.3g}".format):
+        print("Median gain over dense (dense / format; > 1 is better):")
+        print(table.to_string(index=False))
+    out = results.attrs["out_dir"]
+    print(f"\n{len(results)} rows in {time.perf_counter() - t:.1f} s; results in {out}/results.csv")
+    for plot in results.attrs.get("plots", []):
+        print(f"plot: {plot}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="dotsim", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
+
+    s = sub.add_parser("run", help="run a YAML experiment and write results and plots")
+    s.add_argument("experiment", help="experiment YAML file, e.g. experiments/quickstart.yaml")
+    s.add_argument("--out", default=None, help="output folder (default: results/<experiment name>)")
+    s.set_defaults(func=_cmd_run)
 
     s = sub.add_parser("formats", help="list the matrix formats")
     s.set_defaults(func=_cmd_formats)
