@@ -1,0 +1,148 @@
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import simulator.experiment as experiment
+from simulator.experiment import run_experiment, summary_table
+from simulator.experiment_spec import load_spec
+
+GOOD = """\
+version: 1
+name: small
+workloads:
+  - name: syn
+    synthetic:
+      shape: [40, 60]
+      p0: [0.7, 0.9]
+      K: {start: 4, stop: 8, step: 4}
+  - name: file
+    file: w.npz
+formats: [dense, csr, cer, cser]
+profiles: [horowitz-45nm]
+options: {columns: 2, seed: 3}
+outputs: {breakdown: true}
+"""
+
+
+@pytest.fixture
+def spec_file(tmp_path: Path) -> Path:
+    rng = np.random.default_rng(0)
+    W = np.where(rng.random((20, 30)) < 0.8, 0, rng.integers(1, 5, (20, 30))).astype(np.float32)
+    np.savez(tmp_path / "w.npz", a=W, b=W[:5])
+    p = tmp_path / "spec.yaml"
+    p.write_text(GOOD)
+    return p
+
+
+def test_runs_the_grid_and_writes_outputs(spec_file, tmp_path):
+    out = tmp_path / "out"
+    df = run_experiment(spec_file, out_dir=out)
+    # 4 synthetic cells (2 p0 x 2 K) + 2 matrices from the file, each x 4 formats x 1 profile
+    assert len(df) == 6 * 4
+    assert {"storage_bits", "energy_j", "time_s", "storage_gain", "energy_gain", "time_gain", "p0", "entropy_bits"} <= set(df.columns)
+    dense = df[df.format == "dense"]
+    assert (dense.storage_gain == 1).all() and (dense.energy_gain == 1).all()
+    assert set(df.target_K.dropna()) == {4, 8}
+    assert (out / "results.csv").exists() and (out / "spec.resolved.yaml").exists() and (out / "breakdown.csv").exists()
+    assert not (out / experiment.PARTIAL).exists()
+    bd = pd.read_csv(out / "breakdown.csv")
+    assert {"action", "operand", "level", "energy_j"} <= set(bd.columns)
+    s = summary_table(df)
+    assert len(s) == 2 * 4
+
+
+def test_same_spec_same_bytes(spec_file, tmp_path):
+    run_experiment(spec_file, out_dir=tmp_path / "a")
+    run_experiment(spec_file, out_dir=tmp_path / "b")
+    assert (tmp_path / "a" / "results.csv").read_bytes() == (tmp_path / "b" / "results.csv").read_bytes()
+
+
+def test_resume_after_interruption(spec_file, tmp_path, monkeypatch):
+    ref = (tmp_path / "ref")
+    run_experiment(spec_file, out_dir=ref)
+    out = tmp_path / "out"
+    real = experiment._cell_rows
+    calls = []
+
+    def flaky(cell, spec, profiles):
+        calls.append(cell.key)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return real(cell, spec, profiles)
+
+    monkeypatch.setattr(experiment, "_cell_rows", flaky)
+    with pytest.raises(KeyboardInterrupt):
+        run_experiment(spec_file, out_dir=out)
+    lines = (out / experiment.PARTIAL).read_text().splitlines()
+    assert len(lines) == 1 + 2  # header + the two finished cells
+    assert not (out / "results.csv").exists()
+    # a torn last line (killed mid-write) is ignored
+    with (out / experiment.PARTIAL).open("a") as f:
+        f.write('{"cell": "syn/2", "ro')
+    calls.clear()
+    monkeypatch.setattr(experiment, "_cell_rows", lambda c, s, p: (calls.append(c.key), real(c, s, p))[1])
+    run_experiment(spec_file, out_dir=out)
+    assert len(calls) == 6 - 2  # only the unfinished cells ran again
+    assert (out / "results.csv").read_bytes() == (ref / "results.csv").read_bytes()
+
+
+def test_analytic_counting_runs(spec_file, tmp_path):
+    spec_file.write_text(GOOD.replace("seed: 3}", "seed: 3, counting: analytic}"))
+    df = run_experiment(spec_file, out_dir=tmp_path / "o")
+    assert set(df[df.workload == "syn"].counting) == {"analytic"}
+    assert set(df[df.workload == "file"].counting) == {"exact"}
+
+
+def _error(tmp_path: Path, text: str) -> str:
+    p = tmp_path / "bad.yaml"
+    p.write_text(text)
+    with pytest.raises((ValueError, FileNotFoundError)) as e:
+        load_spec(p)
+    return str(e.value)
+
+
+def test_unknown_key_names_file_field_and_line(spec_file, tmp_path):
+    msg = _error(tmp_path, GOOD.replace("options: {columns: 2, seed: 3}", "options:\n  columns: 2\n  sede: 3"))
+    assert "bad.yaml" in msg and "options.sede" in msg and "line 15" in msg and "unknown key" in msg and "seed" in msg
+
+
+def test_wrong_type(spec_file, tmp_path):
+    msg = _error(tmp_path, GOOD.replace("columns: 2", "columns: two"))
+    assert "options.columns" in msg and "line 13" in msg and "integer" in msg
+
+
+def test_infeasible_entropy_target(spec_file, tmp_path):
+    msg = _error(tmp_path, GOOD.replace("K: {start: 4, stop: 8, step: 4}", "K: 4\n      entropy_bits: 3.5"))
+    assert "workloads.0.synthetic.entropy_bits" in msg and "line 9" in msg and "feasible" in msg
+
+
+def test_missing_file(spec_file, tmp_path):
+    msg = _error(tmp_path, GOOD.replace("w.npz", "nothere.npz"))
+    assert "workloads.1.file" in msg and "line 10" in msg and "nothere.npz" in msg
+
+
+def test_unknown_format_and_profile(spec_file, tmp_path):
+    msg = _error(tmp_path, GOOD.replace("cser]", "coo]"))
+    assert "formats" in msg and "coo" in msg
+    msg = _error(tmp_path, GOOD.replace("horowitz-45nm", "no-such-device"))
+    assert "profiles.0" in msg and "no-such-device" in msg
+
+
+def test_malformed_yaml_and_missing_version(tmp_path):
+    msg = _error(tmp_path, "version: 1\nname: [unclosed\n")
+    assert "not valid YAML" in msg and "line" in msg
+    msg = _error(tmp_path, GOOD.replace("version: 1\n", ""))
+    assert "version" in msg and "missing" in msg
+
+
+def test_workload_needs_exactly_one_source(tmp_path):
+    msg = _error(tmp_path, GOOD.replace("    file: w.npz", "    file: w.npz\n    network: vgg16"))
+    assert "workloads.1" in msg and "exactly one" in msg
+
+
+def test_missing_spec_file(tmp_path):
+    with pytest.raises(FileNotFoundError, match="nope.yaml"):
+        load_spec(tmp_path / "nope.yaml")
