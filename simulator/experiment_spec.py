@@ -165,7 +165,7 @@ def load_spec(path: str | Path) -> tuple[ExperimentSpec, Path]:
 def _check_semantics(spec: ExperimentSpec, path: Path, node) -> None:
     """What the schema cannot see: infeasible targets, missing files, unknown profiles and networks."""
     from .hardware import find_profile
-    from .workloads.synthetic import feasible_entropy_range, value_distribution
+    from .workloads.synthetic import value_distribution
 
     problems = []
     names = [w.name for w in spec.workloads]
@@ -178,14 +178,7 @@ def _check_semantics(spec: ExperimentSpec, path: Path, node) -> None:
                     value_distribution(cell["K"], cell["p0"], cell["entropy_bits"])
                 except ValueError as e:
                     field = "entropy_bits" if cell["entropy_bits"] is not None else "p0"
-                    extra = ""
-                    if cell["entropy_bits"] is not None and 0 <= cell["p0"] <= 1 and cell["K"] >= 1:
-                        try:
-                            lo, hi = feasible_entropy_range(cell["K"], cell["p0"])
-                            extra = f" (feasible for K={cell['K']}, p0={cell['p0']}: {lo:.4g} to {hi:.4g} bits)"
-                        except ValueError:
-                            pass
-                    problems.append(field_error(path, node, ("workloads", i, "synthetic", field), f"{e}{extra}"))
+                    problems.append(field_error(path, node, ("workloads", i, "synthetic", field), str(e)))
                     break
         if w.file is not None:
             target = (path.parent / w.file).resolve()
