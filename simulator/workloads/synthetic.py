@@ -1,0 +1,278 @@
+"""Synthetic weight matrices with a target sparsity p0, entropy H and number of values K.
+
+The protocol (REFERENCE.md §2, ours, not the CER/CSER paper's): Omega[0] = 0 gets
+probability p0; the other K-1 values share 1 - p0 with a truncated geometric law
+p_k ∝ r^(k-1), k = 1..K-1, whose ratio r in [0, 1] is found by root finding so
+the histogram's entropy equals the target. r = 1 is uniform over the non-zero
+values (the largest entropy), r -> 0 puts all of 1 - p0 on one value (the
+smallest). The entropy of a truncated geometric law grows monotonically with r
+(its top-j partial sums shrink with r, so it is majorised), so every target in
+
+    h_b(p0) <= H <= h_b(p0) + (1 - p0) log2(K - 1)
+
+is reached by exactly one r. Entries are then drawn i.i.d. from that law, and the
+statistics actually reached (empirical p0, H, K) are reported beside the matrix.
+
+Values: rank k >= 1 (most frequent first) gets the k-th smallest magnitude of a
+uniform quantisation grid with alternating sign, +d, -d, +2d, -2d, ..., so the
+non-zero levels are symmetric around 0 (exactly symmetric when K-1 is even) and
+the most frequent values are the small ones, as in pruned and quantised layers.
+The step d makes the largest magnitude 1.0 for float dtypes; integer dtypes use
+d = 1. Pass ``values`` to choose the levels yourself.
+
+Note: the protocol does not force p0 to be the largest probability. When some
+non-zero value is more frequent than 0, the encoders (and ``matrix_stats``) take
+that value as Omega[0]; ``SyntheticInfo.p0`` always reports the share of zeros.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+import numpy as np
+from scipy.optimize import brentq
+
+__all__ = [
+    "SyntheticInfo",
+    "binary_entropy",
+    "default_levels",
+    "distribution_entropy",
+    "feasible_entropy_range",
+    "synthetic_matrix",
+    "value_distribution",
+]
+
+#: Slack allowed on the feasible-range ends (bits), so a target computed from the
+#: bounds themselves is never rejected for rounding.
+_RANGE_TOL = 1e-9
+
+
+def binary_entropy(p: float) -> float:
+    """h_b(p) in bits, with h_b(0) = h_b(1) = 0."""
+    if p <= 0.0 or p >= 1.0:
+        return 0.0
+    return float(-(p * np.log2(p) + (1.0 - p) * np.log2(1.0 - p)))
+
+
+def distribution_entropy(probs) -> float:
+    """Entropy in bits of a probability vector (zeros contribute nothing)."""
+    p = np.asarray(probs, dtype=np.float64)
+    p = p[p > 0]
+    return float(max(-(p * np.log2(p)).sum(), 0.0))
+
+
+def _check_K_p0(K, p0) -> tuple[int, float]:
+    if isinstance(K, bool) or not isinstance(K, (int, np.integer)) or K < 1:
+        raise ValueError(f"K: expected an integer number of distinct values >= 1, got {K!r}")
+    try:
+        p0 = float(p0)
+    except (TypeError, ValueError):
+        raise ValueError(f"p0: expected a probability in (0, 1], got {p0!r}") from None
+    if not 0.0 < p0 <= 1.0:
+        raise ValueError(f"p0: expected a probability in (0, 1], got {p0!r}")
+    if K == 1 and p0 != 1.0:
+        raise ValueError(f"p0: with K=1 the only value is 0, so p0 must be 1.0, got {p0!r}")
+    return int(K), p0
+
+
+def feasible_entropy_range(K: int, p0: float) -> tuple[float, float]:
+    """(lo, hi) entropy in bits reachable with K values of which 0 has probability p0.
+
+    lo = h_b(p0) (all of 1 - p0 on one value), hi = h_b(p0) + (1 - p0) log2(K - 1)
+    (1 - p0 spread evenly over the K - 1 non-zero values).
+    """
+    K, p0 = _check_K_p0(K, p0)
+    lo = binary_entropy(p0)
+    hi = lo + (1.0 - p0) * np.log2(K - 1) if K > 1 else lo
+    return lo, float(hi)
+
+
+def _geometric(K: int, p0: float, r: float) -> np.ndarray:
+    w = np.power(r, np.arange(K - 1, dtype=np.float64))  # 0**0 == 1: r = 0 is a point mass
+    out = np.empty(K)
+    out[0] = p0
+    out[1:] = (1.0 - p0) * w / w.sum()
+    return out
+
+
+def value_distribution(K: int, p0: float, entropy_bits: float | None = None) -> np.ndarray:
+    """Probabilities of Omega[0] = 0 and K - 1 non-zero values (most frequent first).
+
+    ``entropy_bits=None`` spreads 1 - p0 evenly over the non-zero values (the
+    largest entropy the pair (K, p0) allows). A target outside
+    ``feasible_entropy_range(K, p0)`` raises ValueError naming the range.
+    Returns a fresh array; laws are cached, sweeps revisit the same (K, p0, H).
+    """
+    K, p0 = _check_K_p0(K, p0)
+    if entropy_bits is not None:
+        try:
+            entropy_bits = float(entropy_bits)
+        except (TypeError, ValueError):
+            raise ValueError(f"entropy_bits: expected a number of bits, got {entropy_bits!r}") from None
+    return _value_distribution(K, p0, entropy_bits).copy()
+
+
+@lru_cache(maxsize=4096)
+def _value_distribution(K: int, p0: float, entropy_bits: float | None) -> np.ndarray:
+    lo, hi = feasible_entropy_range(K, p0)
+    if entropy_bits is None:
+        return _geometric(K, p0, 1.0) if K > 1 else np.ones(1)
+    H = entropy_bits
+    if not np.isfinite(H) or H < lo - _RANGE_TOL or H > hi + _RANGE_TOL:
+        raise ValueError(
+            f"entropy_bits: target {H!r} bits is infeasible for K={K}, p0={p0:g}; "
+            f"expected {lo:.6g} <= entropy_bits <= {hi:.6g} "
+            f"(h_b(p0) up to h_b(p0) + (1 - p0) log2(K - 1)); change entropy_bits, K or p0"
+        )
+    if K == 1 or p0 == 1.0:
+        return _geometric(K, p0, 1.0) if K > 1 else np.ones(1)
+    if H <= lo + _RANGE_TOL:
+        return _geometric(K, p0, 0.0)
+    if H >= hi - _RANGE_TOL:
+        return _geometric(K, p0, 1.0)
+    r = brentq(lambda r: distribution_entropy(_geometric(K, p0, r)) - H, 0.0, 1.0, xtol=1e-14, rtol=1e-12)
+    return _geometric(K, p0, r)
+
+
+def default_levels(K: int, dtype=np.float32) -> np.ndarray:
+    """Omega in rank order: 0, then +d, -d, +2d, -2d, ... (largest magnitude 1.0 for floats)."""
+    if K < 1:
+        raise ValueError(f"K: expected an integer >= 1, got {K!r}")
+    k = np.arange(1, K)
+    mag = (k + 1) // 2
+    sign = np.where(k % 2 == 1, 1, -1)
+    dt = np.dtype(dtype)
+    step = 1.0 if dt.kind in "iu" or K == 1 else 1.0 / mag.max()
+    if dt.kind == "u":
+        levels = k.astype(np.float64)  # no negative levels in an unsigned type
+    else:
+        levels = sign * mag * step
+    out = np.concatenate([[0.0], levels]).astype(dt)
+    if len(np.unique(out)) != K:
+        raise ValueError(f"dtype: {dt} cannot hold {K} distinct levels; use a wider dtype or pass values")
+    return out
+
+
+@dataclass(frozen=True)
+class SyntheticInfo:
+    """The target a synthetic matrix was drawn for and the statistics it reached."""
+
+    shape: tuple[int, int]
+    dtype: str
+    seed: int | None
+    target_K: int
+    target_p0: float
+    target_entropy_bits: float | None
+    probs: np.ndarray = field(repr=False)   # the law drawn from, Omega order
+    values: np.ndarray = field(repr=False)  # Omega in the same order, values[0] == 0
+    K: int                                   # distinct values present in the draw
+    p0: float                                # share of entries equal to 0
+    entropy_bits: float                      # empirical entropy of the draw
+
+    @property
+    def law_entropy_bits(self) -> float:
+        """Entropy of the law itself (equals the target up to root-finding precision)."""
+        return distribution_entropy(self.probs)
+
+    def as_dict(self) -> dict:
+        """Scalar fields, for tables."""
+        return {
+            "rows": self.shape[0],
+            "cols": self.shape[1],
+            "dtype": self.dtype,
+            "seed": self.seed,
+            "target_K": self.target_K,
+            "target_p0": self.target_p0,
+            "target_entropy_bits": self.target_entropy_bits,
+            "K": self.K,
+            "p0": self.p0,
+            "entropy_bits": self.entropy_bits,
+        }
+
+
+def _inverse_cdf_draw(rng: np.random.Generator, cuts: np.ndarray, levels: np.ndarray, size: int):
+    """``levels[searchsorted(cuts, u, 'right')]`` for ``size`` uniforms u, and the count of each code.
+
+    Exactly the inverse-CDF draw, made fast with a guide table: u in bucket
+    [b/T, (b+1)/T) (T a power of two, so u*T is exact) maps to one code unless a
+    cut point falls inside the bucket; only those few buckets' entries are searched.
+    """
+    K = len(levels)
+    T = 1 << max(16, int(np.ceil(np.log2(64 * K))))
+    edges = np.arange(T + 1, dtype=np.float64) / T
+    lo = np.searchsorted(cuts, edges[:-1], side="right")
+    hi = np.searchsorted(cuts, edges[1:], side="left")
+    u = rng.random(size)
+    bucket = (u * T).astype(np.int32 if T < 2**31 else np.int64)
+    W = levels[lo][bucket]
+    per_bucket = np.bincount(bucket, minlength=T)
+    sure = lo == hi
+    counts = np.bincount(lo[sure], weights=per_bucket[sure], minlength=K).astype(np.int64)
+    unsure = np.flatnonzero(~sure[bucket])
+    if len(unsure):
+        codes = np.searchsorted(cuts, u[unsure], side="right")
+        W[unsure] = levels[codes]
+        counts += np.bincount(codes, minlength=K)
+    return W, counts
+
+
+def _check_shape(shape) -> tuple[int, int]:
+    try:
+        m, n = (int(s) for s in shape)
+    except (TypeError, ValueError):
+        raise ValueError(f"shape: expected (rows, cols) of positive integers, got {shape!r}") from None
+    if m < 1 or n < 1:
+        raise ValueError(f"shape: expected (rows, cols) of positive integers, got {shape!r}")
+    return m, n
+
+
+def synthetic_matrix(
+    shape,
+    p0: float,
+    K: int,
+    entropy_bits: float | None = None,
+    seed: int | np.random.SeedSequence | None = 0,
+    dtype=np.float32,
+    values=None,
+) -> tuple[np.ndarray, SyntheticInfo]:
+    """Draw an m x n matrix with i.i.d. entries from ``value_distribution(K, p0, entropy_bits)``.
+
+    Deterministic in ``seed``. ``values`` (optional) gives the K-1 non-zero levels in
+    rank order (most frequent first); by default ``default_levels(K, dtype)``.
+    Returns the matrix and a ``SyntheticInfo`` with the target and what was reached.
+    """
+    m, n = _check_shape(shape)
+    probs = value_distribution(K, p0, entropy_bits)
+    dt = np.dtype(dtype)
+    if values is None:
+        levels = default_levels(K, dt)
+    else:
+        nz = np.asarray(values)
+        if nz.ndim != 1 or len(nz) != K - 1:
+            raise ValueError(f"values: expected {K - 1} non-zero levels (K - 1), got shape {nz.shape}")
+        levels = np.concatenate([[0], nz]).astype(dt)
+        if (levels[1:] == 0).any() or len(np.unique(levels)) != K:
+            raise ValueError(f"values: expected {K - 1} distinct non-zero levels in dtype {dt}, got {nz!r}")
+    rng = np.random.default_rng(seed)
+    size = m * n
+    if K == 1:
+        W = np.zeros(size, dtype=dt)
+        counts = np.array([size], dtype=np.int64)
+    else:
+        W, counts = _inverse_cdf_draw(rng, np.cumsum(probs)[:-1], levels, size)
+    W = W.reshape(m, n)
+    emp = counts / size
+    info = SyntheticInfo(
+        shape=(m, n),
+        dtype=str(dt),
+        seed=seed if isinstance(seed, (int, np.integer)) or seed is None else None,
+        target_K=int(K),
+        target_p0=float(p0),
+        target_entropy_bits=None if entropy_bits is None else float(entropy_bits),
+        probs=probs,
+        values=levels,
+        K=int(np.count_nonzero(counts)),
+        p0=float(emp[0]),
+        entropy_bits=distribution_entropy(emp),
+    )
+    return W, info

@@ -1,0 +1,125 @@
+import numpy as np
+import pytest
+
+from simulator.stats import matrix_stats
+from simulator.workloads.synthetic import (
+    binary_entropy,
+    default_levels,
+    distribution_entropy,
+    feasible_entropy_range,
+    synthetic_matrix,
+    value_distribution,
+)
+
+
+def test_feasible_range_matches_reference_bounds():
+    lo, hi = feasible_entropy_range(16, 0.9)
+    assert lo == pytest.approx(binary_entropy(0.9))
+    assert hi == pytest.approx(binary_entropy(0.9) + 0.1 * np.log2(15))
+    assert feasible_entropy_range(2, 0.7) == (pytest.approx(binary_entropy(0.7)),) * 2
+    assert feasible_entropy_range(1, 1.0) == (0.0, 0.0)
+
+
+@pytest.mark.parametrize("K,p0", [(2, 0.5), (4, 0.6), (16, 0.9), (256, 0.99), (64, 0.2)])
+def test_value_distribution_reaches_every_feasible_target(K, p0):
+    lo, hi = feasible_entropy_range(K, p0)
+    for H in np.linspace(lo, hi, 7):
+        p = value_distribution(K, p0, H)
+        assert len(p) == K and p[0] == pytest.approx(p0)
+        assert p.sum() == pytest.approx(1.0) and (p >= 0).all()
+        assert np.all(np.diff(p[1:]) <= 1e-15)  # most frequent non-zero value first
+        assert distribution_entropy(p) == pytest.approx(H, abs=1e-8)
+
+
+def test_default_law_is_uniform_over_nonzero_values():
+    p = value_distribution(8, 0.75)
+    np.testing.assert_allclose(p[1:], 0.25 / 7)
+    assert distribution_entropy(p) == pytest.approx(feasible_entropy_range(8, 0.75)[1])
+
+
+def test_infeasible_target_names_the_range_and_the_parameters():
+    lo, hi = feasible_entropy_range(16, 0.9)
+    with pytest.raises(ValueError, match=r"entropy_bits.*K=16, p0=0.9.*0\.468996 <= entropy_bits <= 0\.859685"):
+        value_distribution(16, 0.9, 3.0)
+    with pytest.raises(ValueError, match="entropy_bits"):
+        synthetic_matrix((4, 4), 0.9, 16, entropy_bits=0.1)
+    with pytest.raises(ValueError, match="p0"):
+        value_distribution(16, 1.5)
+    with pytest.raises(ValueError, match="p0"):
+        value_distribution(16, 0.0)
+    with pytest.raises(ValueError, match="K"):
+        value_distribution(0, 0.5)
+    with pytest.raises(ValueError, match="K=1"):
+        value_distribution(1, 0.5)
+    with pytest.raises(ValueError, match="shape"):
+        synthetic_matrix((0, 4), 0.9, 4)
+
+
+def test_returned_law_is_a_copy():
+    p = value_distribution(4, 0.5, 1.5)
+    p[:] = 0
+    assert value_distribution(4, 0.5, 1.5).sum() == pytest.approx(1.0)
+
+
+def test_default_levels_are_symmetric_and_distinct():
+    v = default_levels(5)
+    np.testing.assert_allclose(v, [0, 0.5, -0.5, 1.0, -1.0])
+    assert v.dtype == np.float32
+    assert len(np.unique(default_levels(256))) == 256
+    np.testing.assert_array_equal(default_levels(4, np.int8), [0, 1, -1, 2])
+    with pytest.raises(ValueError, match="dtype"):
+        default_levels(300, np.int8)
+
+
+def test_matrix_is_deterministic_in_the_seed():
+    a, ia = synthetic_matrix((64, 48), 0.8, 8, 1.0, seed=5)
+    b, _ = synthetic_matrix((64, 48), 0.8, 8, 1.0, seed=5)
+    c, _ = synthetic_matrix((64, 48), 0.8, 8, 1.0, seed=6)
+    assert a.tobytes() == b.tobytes()
+    assert a.tobytes() != c.tobytes()
+    assert a.shape == (64, 48) and a.dtype == np.float32
+    assert ia.seed == 5 and ia.target_K == 8 and ia.target_entropy_bits == 1.0
+
+
+@pytest.mark.parametrize("K,p0,H", [(16, 0.9, 0.6), (256, 0.95, None), (256, 0.95, 0.3), (3, 0.5, 1.2)])
+def test_draw_is_the_exact_inverse_cdf_draw(K, p0, H):
+    """The guide-table sampler must give exactly levels[searchsorted(cdf, u, 'right')]."""
+    W, info = synthetic_matrix((97, 61), p0, K, H, seed=11)
+    u = np.random.default_rng(11).random(W.size)
+    codes = np.searchsorted(np.cumsum(info.probs)[:-1], u, side="right")
+    np.testing.assert_array_equal(W.ravel(), info.values[codes])
+    counts = np.bincount(codes, minlength=K)
+    assert info.p0 == counts[0] / W.size
+    assert info.K == np.count_nonzero(counts)
+
+
+def test_reached_statistics_match_matrix_stats_and_the_target():
+    W, info = synthetic_matrix((512, 512), 0.85, 16, 1.0, seed=2)
+    st = matrix_stats(W)
+    assert info.p0 == pytest.approx(st.p0)
+    assert info.entropy_bits == pytest.approx(st.entropy_bits)
+    assert info.K == st.K
+    assert info.p0 == pytest.approx(0.85, abs=0.01)
+    assert info.entropy_bits == pytest.approx(1.0, abs=0.02)
+    assert info.law_entropy_bits == pytest.approx(1.0, abs=1e-9)
+    d = info.as_dict()
+    assert d["rows"] == 512 and d["target_p0"] == 0.85 and d["K"] == info.K
+
+
+def test_custom_values_and_integer_dtype():
+    W, info = synthetic_matrix((40, 30), 0.5, 3, None, seed=0, values=[0.25, -0.75])
+    assert set(np.unique(W)) <= {0.0, 0.25, -0.75}
+    np.testing.assert_array_equal(info.values, np.array([0, 0.25, -0.75], dtype=np.float32))
+    Wi, _ = synthetic_matrix((40, 30), 0.5, 5, None, seed=0, dtype=np.int8)
+    assert Wi.dtype == np.int8 and set(np.unique(Wi)) <= {-2, -1, 0, 1, 2}
+    with pytest.raises(ValueError, match="values"):
+        synthetic_matrix((4, 4), 0.5, 3, values=[1.0])
+    with pytest.raises(ValueError, match="values"):
+        synthetic_matrix((4, 4), 0.5, 3, values=[1.0, 0.0])
+
+
+def test_all_zero_law():
+    W, info = synthetic_matrix((8, 8), 1.0, 1, seed=0)
+    assert not W.any() and info.K == 1 and info.p0 == 1.0 and info.entropy_bits == 0.0
+    W, info = synthetic_matrix((8, 8), 1.0, 4, seed=0)
+    assert not W.any() and info.K == 1
