@@ -1,0 +1,83 @@
+"""Text for ``dotsim profiles`` and ``dotsim profiles show NAME`` (wired in simulator/cli.py)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from .loader import PROFILE_DIR, load_profile, profile_files
+from .schema import Profile, Quantity
+
+
+def _summary(p: Profile) -> str:
+    levels = ", ".join(f"{lv.name} {_size(lv.capacity_bytes)}" for lv in p.memory)
+    tm = p.time_model.combine + (f" {p.time_model.overlap.value:g}" if p.time_model.overlap else "")
+    fitted = "; fitted time" if p.fitted_time else ""
+    return f"{p.technology}; memory {levels}; placement {p.placement}; time {tm}{fitted}"
+
+
+def _size(b: float) -> str:
+    if b == float("inf"):
+        return "unbounded"
+    for unit, f in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if b >= f:
+            return f"{b / f:g} {unit}"
+    return f"{b:g} B"
+
+
+def list_profiles() -> str:
+    """One line per profile file: name, then a summary (or the load error, so a bad file shows)."""
+    files = profile_files()
+    if not files:
+        return f"no profiles in {PROFILE_DIR}"
+    lines = []
+    for f in files:
+        name = f.stem if f.parent == PROFILE_DIR else f"{f.parent.name}/{f.stem}"
+        try:
+            lines.append(f"{name:28s} {_summary(load_profile(f))}")
+        except ValueError as e:
+            lines.append(f"{name:28s} INVALID: {str(e).splitlines()[0]}")
+    return "\n".join(lines)
+
+
+def _q(label: str, q: Quantity | None, indent: int = 2) -> str:
+    return " " * indent + f"{label}: " + ("unbounded" if q is None else q.describe())
+
+
+def show_profile(name: str | Path) -> str:
+    """Every number of a profile with its unit, confidence and source."""
+    p = load_profile(name)
+    out = [f"{p.name}  ({p.path})", f"  {p.description}", f"  technology: {p.technology}"]
+    if len(p.lineage) > 1:
+        out.append("  inherits: " + " <- ".join(p.lineage))
+    if p.clock:
+        out.append(_q("clock", p.clock))
+    out.append("arithmetic (energy per op, throughput):")
+    for op, kinds in p.arithmetic.items():
+        for kind, widths in kinds.items():
+            for bits, c in sorted(widths.items()):
+                out.append(_q(f"{op} {kind}{bits} energy", c.energy))
+                out.append(_q(f"{op} {kind}{bits} throughput", c.throughput))
+    out.append("memory (nearest first):")
+    for lv in p.memory:
+        out.append(f"  {lv.name}")
+        out.append(_q("capacity", lv.capacity, 4))
+        for bits, e in lv.energy_per_access.items():
+            out.append(_q(f"energy per {bits}-bit access", e, 4))
+        out.append(_q("bandwidth", lv.bandwidth, 4))
+        out.append(_q("latency", lv.latency, 4))
+    out.append(f"placement: {p.placement}")
+    out.append(f"time model: {p.time_model.combine} ({p.time_model.source})")
+    if p.time_model.overlap:
+        out.append(_q("overlap", p.time_model.overlap))
+    if p.fitted_time:
+        ft = p.fitted_time
+        out.append(f"fitted time ({ft.source}):")
+        if ft.overhead:
+            out.append(_q("overhead per product", ft.overhead))
+        for op, kinds in ft.arithmetic.items():
+            for kind, widths in kinds.items():
+                for bits, t in sorted(widths.items()):
+                    out.append(_q(f"{op} {kind}{bits} per op", t))
+        for lv, widths in ft.memory.items():
+            for bits, t in sorted(widths.items()):
+                out.append(_q(f"{lv} {bits}-bit per access", t))
+    return "\n".join(out)
