@@ -1,0 +1,180 @@
+"""A network running on a device, as a simpy process model.
+
+The device has one memory channel (shared bandwidth), compute units, and an on-chip weight
+buffer. Each layer's weight arrays stream over the channel into the buffer; with double
+buffering the buffer holds two tiles, so the next tile (of this layer or the next) streams
+in while the current one computes. A layer larger than a tile streams in several tiles.
+
+Per layer the times come from the analytic cost model (``simulator.cost``), split in two:
+- ``load_s``: the memory time the cost model charges for the weight arrays (every operand
+  but x and y), spent on the channel;
+- ``work_s``: compute time plus the memory time of x and y, spent on a compute unit.
+So with no overlap (one buffer slot) and a buffer that holds every layer whole, the engine's
+total is exactly the sum of the analytic per-layer ``compute_time_s + memory_time_s``; with
+double buffering it follows the two-stage pipeline
+``load_end[j] = max(load_end[j-1], compute_end[j-2]) + l_j``,
+``compute_end[j] = max(load_end[j], compute_end[j-1]) + c_j``.
+Loads are cut into chunks on the channel so that workloads sharing it interleave (contend).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+import pandas as pd
+import simpy
+
+from .cost import estimate
+from .formats import encode
+from .formats.base import EncodedMatrix
+from .hardware import Profile, load_profile
+from .hardware.schema import WEIGHT_EXEMPT_OPERANDS
+
+
+@dataclass(frozen=True)
+class LayerPlan:
+    """What one layer asks of the device."""
+
+    name: str
+    weight_bytes: int
+    load_s: float
+    work_s: float
+
+
+@dataclass(frozen=True)
+class SimResult:
+    total_s: float
+    channel_busy_s: float
+    layers: pd.DataFrame = field(repr=False)
+
+    @property
+    def channel_utilization(self) -> float:
+        return self.channel_busy_s / self.total_s if self.total_s > 0 else 0.0
+
+
+def plan_layers(network: Sequence[tuple[str, Any, int]], fmt: str | None, profile: Profile, batch: int = 1) -> list[LayerPlan]:
+    """Price each (name, matrix or EncodedMatrix, L) layer and split its time into load and work."""
+    if batch < 1:
+        raise ValueError(f"batch: expected a positive integer, got {batch}")
+    plans = []
+    for i, item in enumerate(network):
+        if len(item) != 3:
+            raise ValueError(f"network[{i}]: expected (name, matrix, L), got {len(item)} items")
+        name, W, L = item
+        enc = W if isinstance(W, EncodedMatrix) else encode(W, fmt)
+        counts = enc.counts(columns=int(L) * batch)
+        cost = estimate(counts, profile)
+        bd = cost.breakdown
+        weight_rows = (bd.level != "compute") & ~bd.operand.isin(WEIGHT_EXEMPT_OPERANDS)
+        weights = counts[~counts.operand.isin(WEIGHT_EXEMPT_OPERANDS) & counts.action.isin(["read", "write"])]
+        weight_bytes = int(weights.groupby("operand").footprint_bytes.max().sum())
+        load_s = float(bd.loc[weight_rows, "time_s"].sum())
+        plans.append(LayerPlan(name, weight_bytes, load_s, cost.compute_time_s + cost.memory_time_s - load_s))
+    return plans
+
+
+class Device:
+    """The shared parts: one memory channel and ``compute_units`` compute units."""
+
+    def __init__(self, env: simpy.Environment, compute_units: int = 1, chunk_s: float | None = None):
+        self.env = env
+        self.channel = simpy.Resource(env, capacity=1)
+        self.compute = simpy.Resource(env, capacity=compute_units)
+        self.chunk_s = chunk_s
+        self.channel_busy_s = 0.0
+
+    def transfer(self, seconds: float):
+        """Hold the channel for ``seconds``, in chunks so that other workloads interleave."""
+        chunks = 1 if not self.chunk_s else max(1, math.ceil(seconds / self.chunk_s))
+        for _ in range(chunks):
+            with self.channel.request() as req:
+                yield req
+                yield self.env.timeout(seconds / chunks)
+                self.channel_busy_s += seconds / chunks
+
+
+def _tiles(plans: list[LayerPlan], tile_bytes: float | None):
+    """(layer index, load_s, work_s) per tile; a layer larger than a tile is cut evenly."""
+    for i, p in enumerate(plans):
+        n = 1 if not tile_bytes or p.weight_bytes <= tile_bytes else math.ceil(p.weight_bytes / tile_bytes)
+        for _ in range(n):
+            yield i, p.load_s / n, p.work_s / n
+
+
+def _workload(env: simpy.Environment, device: Device, plans: list[LayerPlan], slots: int, tile_bytes, log: list):
+    buffer = simpy.Resource(env, capacity=slots)  # buffer slots: one per tile in flight
+    ready = simpy.Store(env)
+    tiles = list(_tiles(plans, tile_bytes))
+
+    def loader():
+        for i, load_s, work_s in tiles:
+            slot = buffer.request()
+            yield slot
+            start = env.now
+            yield from device.transfer(load_s)
+            yield ready.put((i, slot, start, work_s))
+
+    def computer():
+        for _ in tiles:
+            i, slot, start, work_s = yield ready.get()
+            with device.compute.request() as unit:
+                yield unit
+                yield env.timeout(work_s)
+            buffer.release(slot)
+            log.append((i, start, env.now))
+
+    env.process(loader())
+    return env.process(computer())
+
+
+def simulate_many(
+    workloads: Sequence[tuple[Sequence[tuple[str, Any, int]], str | None]],
+    profile: Profile | str,
+    batch: int = 1,
+    buffer_bytes: float | None = None,
+    double_buffering: bool = True,
+    compute_units: int = 1,
+    chunk_s: float | None = None,
+) -> list[SimResult]:
+    """Run several networks at once on one device; they share its channel and compute units."""
+    prof = load_profile(profile)
+    if buffer_bytes is None:
+        buffer_bytes = on_chip_bytes(prof)
+    slots = 2 if double_buffering else 1
+    tile_bytes = None if buffer_bytes == math.inf else buffer_bytes / slots
+    env = simpy.Environment()
+    device = Device(env, compute_units=compute_units, chunk_s=chunk_s)
+    runs = []
+    for network, fmt in workloads:
+        plans = plan_layers(network, fmt, prof, batch)
+        log: list = []
+        runs.append((plans, log, _workload(env, device, plans, slots, tile_bytes, log)))
+    env.run()
+    results = []
+    for plans, log, _ in runs:
+        tiles = pd.DataFrame(log, columns=["layer", "start_s", "end_s"])
+        per_layer = tiles.groupby("layer").agg(start_s=("start_s", "min"), end_s=("end_s", "max"))
+        layers = pd.DataFrame({
+            "layer": [p.name for p in plans],
+            "weight_bytes": [p.weight_bytes for p in plans],
+            "load_s": [p.load_s for p in plans],
+            "work_s": [p.work_s for p in plans],
+            "start_s": per_layer["start_s"].to_numpy(),
+            "end_s": per_layer["end_s"].to_numpy(),
+        })
+        results.append(SimResult(float(layers.end_s.max()), device.channel_busy_s, layers))
+    return results
+
+
+def simulate(network, fmt: str | None, profile: Profile | str, batch: int = 1, **kwargs) -> SimResult:
+    """Per-layer start and end times, the total and memory-channel utilisation of one network."""
+    return simulate_many([(network, fmt)], profile, batch=batch, **kwargs)[0]
+
+
+def on_chip_bytes(profile: Profile) -> float:
+    """Weight buffer size: the largest memory level nearer than the farthest one."""
+    levels = profile.memory[:-1]
+    if not levels:
+        return math.inf
+    return max(lv.capacity_bytes for lv in levels)
