@@ -42,6 +42,18 @@ def _cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_profiles(args: argparse.Namespace) -> int:
+    from .hardware.cli import list_profiles, show_profile
+
+    if args.action is None:
+        print(list_profiles())
+    elif args.action == "show" and args.name:
+        print(show_profile(args.name))
+    else:
+        raise ValueError("usage: dotsim profiles [show NAME]")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="dotsim", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
@@ -50,6 +62,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("experiment", help="experiment YAML file, e.g. experiments/quickstart.yaml")
     s.add_argument("--out", default=None, help="output folder (default: results/<experiment name>)")
     s.set_defaults(func=_cmd_run)
+
+    s = sub.add_parser("profiles", help="list hardware profiles, or show one with every number and its source")
+    s.add_argument("action", nargs="?", choices=["show"], help="show one profile")
+    s.add_argument("name", nargs="?", help="profile name or path")
+    s.set_defaults(func=_cmd_profiles)
 
     s = sub.add_parser("formats", help="list the matrix formats")
     s.set_defaults(func=_cmd_formats)
