@@ -1,0 +1,309 @@
+"""Prune and quantize weight matrices the way the CER/CSER paper's networks were compressed.
+
+- **Magnitude pruning** (Han et al., *Learning both Weights and Connections*, NeurIPS 2015):
+  zero the smallest-magnitude weights until a target fraction is zero, per layer or with one
+  threshold over the whole network.
+- **Quantization to K levels**, K counting zero when the matrix holds zeros (so
+  ``matrix_stats(Q).K == K`` whenever there are enough distinct weights):
+  ``uniform`` puts the nonzero levels evenly between the smallest and largest nonzero weight;
+  ``kmeans`` is Deep Compression's weight sharing (Han, Mao, Dally, ICLR 2016): 1-D k-means on
+  the nonzero weights, linear initialisation (the one the paper found best), a few Lloyd
+  iterations. Zero stays exactly zero; no nonzero weight is moved to zero.
+
+Everything is vectorised: 1-D k-means assigns by ``searchsorted`` on the midpoints of the
+sorted centroids and updates with ``bincount``. Random draws (the k-means fitting sample on
+very large layers) come from a seeded generator, so the same call gives the same bytes.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from ..stats import check_matrix, matrix_stats
+
+__all__ = [
+    "prune_magnitude",
+    "global_threshold",
+    "prune_global",
+    "quantize_uniform",
+    "quantize_kmeans",
+    "quantize",
+    "CompressionSpec",
+    "compress",
+    "compress_layers",
+    "stats_report",
+    "weighted_summary",
+]
+
+
+def _check_fraction(sparsity: float, what: str = "sparsity") -> float:
+    s = float(sparsity)
+    if not 0.0 <= s <= 1.0:
+        raise ValueError(f"{what} {sparsity!r}: expected a fraction in [0, 1]")
+    return s
+
+
+def prune_magnitude(W: np.ndarray, sparsity: float) -> np.ndarray:
+    """A copy of W with exactly round(sparsity * size) of its smallest-magnitude entries set to 0.
+
+    Entries already zero count toward the target (they are the smallest). Ties at the threshold
+    are broken by position, so the zero count is exact.
+    """
+    s = _check_fraction(sparsity)
+    W = check_matrix(W)
+    k = int(round(s * W.size))
+    out = W.copy()
+    if k == 0:
+        return out
+    flat = out.reshape(-1)
+    if k >= flat.size:
+        flat[:] = 0
+        return out
+    idx = np.argpartition(np.abs(flat), k - 1)[:k]
+    flat[idx] = 0
+    return out
+
+
+def global_threshold(mats: Iterable[np.ndarray], sparsity: float) -> tuple[float, int]:
+    """(t, n_at_t): zero every |w| < t and ``n_at_t`` of the entries equal to t to reach the target.
+
+    One threshold over all matrices together (global pruning, as in Han et al. 2015 for
+    networks whose layers differ in redundancy).
+    """
+    s = _check_fraction(sparsity)
+    mags = [np.abs(np.asarray(M)).ravel() for M in mats]
+    if not mags:
+        raise ValueError("global pruning: no matrices given")
+    allm = np.concatenate(mags)
+    k = int(round(s * allm.size))
+    if k == 0:
+        return float("-inf"), 0
+    if k >= allm.size:
+        return float("inf"), 0
+    allm.partition(k - 1)
+    t = allm[k - 1]
+    below = int(np.count_nonzero(allm[:k] < t))  # partition puts the k smallest first
+    return float(t), k - below
+
+
+def prune_global(mats: Mapping[str, np.ndarray], sparsity: float) -> dict[str, np.ndarray]:
+    """Prune all matrices with one magnitude threshold so that exactly ``sparsity`` of all weights are 0."""
+    names = list(mats)
+    checked = {n: check_matrix(mats[n], n) for n in names}
+    t, n_ties = global_threshold(checked.values(), sparsity)
+    out: dict[str, np.ndarray] = {}
+    for n in names:
+        W = checked[n].copy()
+        a = np.abs(W)
+        W[a < t] = 0
+        if n_ties:
+            ties = np.flatnonzero(a.ravel() == t)[:n_ties]  # ties go to the earlier layers first
+            W.reshape(-1)[ties] = 0
+            n_ties -= len(ties)
+        out[n] = W
+    return out
+
+
+def _nonzero_values(W: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
+    """(flat index of nonzeros, their values, levels to spend on them given K)."""
+    flat = W.reshape(-1)
+    idx = np.flatnonzero(flat)
+    return idx, flat[idx], int(idx.size < flat.size)
+
+
+def _check_K(K: int) -> int:
+    if int(K) != K or K < 1:
+        raise ValueError(f"K {K!r}: expected an integer number of levels >= 1")
+    return int(K)
+
+
+def _assign(values: np.ndarray, centroids: np.ndarray) -> np.ndarray:
+    """Index of the nearest centroid (centroids sorted ascending) for every value."""
+    mids = (centroids[1:] + centroids[:-1]) / 2
+    return np.searchsorted(mids, values, side="left")
+
+
+def _apply(W: np.ndarray, idx: np.ndarray, values_q: np.ndarray) -> np.ndarray:
+    out = np.zeros_like(W)
+    out.reshape(-1)[idx] = values_q.astype(W.dtype)
+    return out
+
+
+def quantize_uniform(W: np.ndarray, K: int) -> np.ndarray:
+    """Nonzero weights to the nearest of K' evenly spaced levels between their min and max.
+
+    K' = K - 1 if W holds zeros (zero is one of the K levels), else K. Zeros stay zero.
+    """
+    K = _check_K(K)
+    W = check_matrix(W)
+    idx, v, has_zero = _nonzero_values(W)
+    if v.size == 0:
+        return W.copy()
+    if K - has_zero < 1:
+        raise ValueError(f"K={K}: a matrix with zeros and nonzeros needs K >= 2")
+    k = K - has_zero
+    v64 = v.astype(np.float64)
+    lo, hi = float(v64.min()), float(v64.max())
+    levels = np.linspace(lo, hi, k) if k > 1 else np.array([v64.mean()])
+    return _apply(W, idx, levels[_assign(v64, levels)])
+
+
+def quantize_kmeans(
+    W: np.ndarray,
+    K: int,
+    iterations: int = 10,
+    seed: int = 0,
+    sample_size: int | None = 1_000_000,
+) -> np.ndarray:
+    """Deep Compression weight sharing: k-means (linear init, Lloyd) on the nonzero weights.
+
+    K counts zero when W holds zeros. Centroids are fitted on at most ``sample_size`` nonzero
+    weights drawn with ``seed`` (all of them when fewer or ``None``), then every weight is
+    assigned to its nearest centroid. An empty cluster keeps its previous centroid.
+    """
+    K = _check_K(K)
+    if iterations < 0:
+        raise ValueError(f"iterations {iterations}: expected >= 0")
+    W = check_matrix(W)
+    idx, v, has_zero = _nonzero_values(W)
+    if v.size == 0:
+        return W.copy()
+    if K - has_zero < 1:
+        raise ValueError(f"K={K}: a matrix with zeros and nonzeros needs K >= 2")
+    k = K - has_zero
+    v64 = v.astype(np.float64)
+    fit = v64
+    if sample_size is not None and v64.size > sample_size:
+        rng = np.random.default_rng(seed)
+        fit = v64[rng.choice(v64.size, size=sample_size, replace=False)]
+    centroids = np.linspace(fit.min(), fit.max(), k) if k > 1 else np.array([fit.mean()])
+    labels = _assign(fit, centroids)
+    for _ in range(iterations):
+        sums = np.bincount(labels, weights=fit, minlength=k)
+        counts = np.bincount(labels, minlength=k)
+        filled = counts > 0
+        new = centroids.copy()
+        new[filled] = sums[filled] / counts[filled]
+        new.sort()
+        new_labels = _assign(fit, new)
+        centroids = new
+        if np.array_equal(new_labels, labels):
+            break
+        labels = new_labels
+    q = centroids[_assign(v64, centroids)]
+    if np.any(q == 0):  # a centroid landed exactly on 0: keep those weights nonzero at their value
+        q = np.where(q == 0, v64, q)
+    return _apply(W, idx, q)
+
+
+def quantize(W: np.ndarray, K: int, method: str = "kmeans", seed: int = 0, iterations: int = 10) -> np.ndarray:
+    """Quantize with ``method`` 'kmeans' (Deep Compression) or 'uniform'."""
+    if method == "kmeans":
+        return quantize_kmeans(W, K, iterations=iterations, seed=seed)
+    if method == "uniform":
+        return quantize_uniform(W, K)
+    raise ValueError(f"quantization method {method!r}: expected 'kmeans' or 'uniform'")
+
+
+@dataclass(frozen=True)
+class CompressionSpec:
+    """How to compress a network: prune to ``sparsity`` (per 'layer' or 'global'), quantize to ``K``.
+
+    ``sparsity=None`` skips pruning; ``K=None`` skips quantization.
+    """
+
+    sparsity: float | None = None
+    scope: str = "layer"
+    K: int | None = None
+    method: str = "kmeans"
+    iterations: int = 10
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.sparsity is not None:
+            _check_fraction(self.sparsity)
+        if self.scope not in ("layer", "global"):
+            raise ValueError(f"scope {self.scope!r}: expected 'layer' or 'global'")
+        if self.method not in ("kmeans", "uniform"):
+            raise ValueError(f"method {self.method!r}: expected 'kmeans' or 'uniform'")
+        if self.K is not None:
+            _check_K(self.K)
+
+
+def compress(W: np.ndarray, spec: CompressionSpec, seed: int | None = None) -> np.ndarray:
+    """Prune (per layer) then quantize one matrix."""
+    out = check_matrix(W)
+    if spec.sparsity is not None:
+        out = prune_magnitude(out, spec.sparsity)
+    if spec.K is not None:
+        out = quantize(out, spec.K, spec.method, spec.seed if seed is None else seed, spec.iterations)
+    return out
+
+
+def compress_layers(mats: Mapping[str, np.ndarray], spec: CompressionSpec) -> Iterator[tuple[str, np.ndarray]]:
+    """Yield (name, compressed matrix) per layer; each layer's k-means seed is derived from spec.seed.
+
+    With ``scope='global'`` the pruning threshold is found over all layers first (needs all
+    magnitudes at once); per-layer pruning touches one layer at a time.
+    """
+    names = list(mats)
+    threshold: tuple[float, int] | None = None
+    if spec.sparsity is not None and spec.scope == "global":
+        threshold = global_threshold((check_matrix(mats[n], n) for n in names), spec.sparsity)
+    seeds = np.random.SeedSequence(spec.seed).generate_state(max(len(names), 1))
+    n_ties = threshold[1] if threshold else 0
+    for i, n in enumerate(names):
+        W = check_matrix(mats[n], n)
+        if threshold is not None:
+            W = W.copy()
+            a = np.abs(W)
+            W[a < threshold[0]] = 0
+            if n_ties:
+                ties = np.flatnonzero(a.ravel() == threshold[0])[:n_ties]
+                W.reshape(-1)[ties] = 0
+                n_ties -= len(ties)
+            layer_spec = CompressionSpec(None, "layer", spec.K, spec.method, spec.iterations, spec.seed)
+        else:
+            layer_spec = spec
+        yield n, compress(W, layer_spec, seed=int(seeds[i]))
+
+
+def stats_report(mats: Iterable[tuple[str, np.ndarray]] | Mapping[str, np.ndarray]) -> pd.DataFrame:
+    """One row per layer: rows, cols, size, K, p0, entropy_bits (H), nnz (``simulator.stats.matrix_stats``)."""
+    items = mats.items() if isinstance(mats, Mapping) else mats
+    rows = []
+    for name, W in items:
+        st = matrix_stats(W)
+        rows.append(
+            {
+                "layer": name,
+                "rows": st.shape[0],
+                "cols": st.shape[1],
+                "size": st.size,
+                "K": st.K,
+                "p0": st.p0,
+                "entropy_bits": st.entropy_bits,
+                "nnz": st.nnz,
+                "segments": st.segments,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def weighted_summary(report: pd.DataFrame) -> dict[str, float]:
+    """Network-level p0, H and K: layer values weighted by layer size (the paper's per-network figures)."""
+    if report.empty:
+        raise ValueError("weighted_summary: empty report")
+    w = report["size"].to_numpy(dtype=np.float64)
+    w = w / w.sum()
+    return {
+        "layers": int(len(report)),
+        "weights": int(report["size"].sum()),
+        "p0": float((report["p0"] * w).sum()),
+        "entropy_bits": float((report["entropy_bits"] * w).sum()),
+        "K": float((report["K"] * w).sum()),
+        "nnz": int(report["nnz"].sum()),
+    }
