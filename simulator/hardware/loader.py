@@ -104,6 +104,21 @@ def _resolve(path: Path, chain: tuple[Path, ...] = ()) -> tuple[dict, tuple[str,
     return deep_merge(base, data), (*lineage, str(path))
 
 
+_QUANTITY = "a quantity {value, unit, source, confidence}"
+_EXPECTED = {
+    "source": "a source (citation, derivation or calibration report)",
+    "confidence": "a confidence: high, medium or low",
+    "unit": "a unit",
+    "value": "a number",
+    "energy": _QUANTITY + " (missing cost)",
+    "throughput": _QUANTITY + " (missing cost)",
+    "energy_per_access": "energies by access width in bits (missing cost)",
+    "bandwidth": _QUANTITY,
+    "latency": _QUANTITY,
+    "capacity": _QUANTITY,
+}
+
+
 def format_validation_error(where: str, err: ValidationError) -> str:
     lines = []
     for e in err.errors():
@@ -115,9 +130,7 @@ def format_validation_error(where: str, err: ValidationError) -> str:
         else:
             msg = e["msg"].removeprefix("Value error, ")
             if e["type"] == "missing":
-                msg = "missing; expected " + ("a quantity {value, unit, source, confidence}" if loc and loc[-1] in (
-                    "energy", "throughput", "bandwidth", "latency") else "this field") + (
-                    " (missing cost)" if loc and loc[-1] in ("energy", "throughput", "energy_per_access") else "")
+                msg = "missing; expected " + _EXPECTED.get(str(loc[-1]) if loc else "", "this field")
             elif e["type"] == "extra_forbidden":
                 msg = "unknown field; check the spelling (see simulator/hardware/schema.py)"
         field = ".".join(str(p) for p in loc) or "(top level)"

@@ -1,0 +1,18 @@
+from simulator.hardware import load_profile
+from simulator.hardware.cli import list_profiles, show_profile
+
+
+def test_list_profiles_one_line_each():
+    lines = list_profiles().splitlines()
+    names = [ln.split()[0] for ln in lines]
+    assert {"horowitz-45nm", "embedded-cpu", "mobile-gpu"} <= set(names)
+    assert not any("INVALID" in ln for ln in lines)
+
+
+def test_show_profile_prints_every_number_with_unit_and_source():
+    text = show_profile("horowitz-45nm")
+    assert "SRAM-1MiB" in text and "50 pJ [high]" in text and "Horowitz" in text
+    p = load_profile("horowitz-45nm")
+    n_numbers = sum(2 * len(w) for k in p.arithmetic.values() for w in k.values()) + sum(
+        len(lv.energy_per_access) + 2 + (lv.capacity is not None) for lv in p.memory) + (p.clock is not None)
+    assert text.count("] (") == n_numbers
