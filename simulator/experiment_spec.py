@@ -16,6 +16,8 @@ outputs: {plots: [gains], breakdown: true}
 
 A sweep axis is a value, a list, or ``{start, stop, num}`` (inclusive linspace) or
 ``{start, stop, step}``. The grid of a synthetic workload is the product of its axes.
+``entropy_fraction`` (instead of ``entropy_bits``) places the target entropy at a fraction of
+the feasible range for each (K, p0), so a (p0, H) plane can be swept without infeasible cells.
 """
 from __future__ import annotations
 
@@ -77,7 +79,17 @@ class Synthetic(_Strict):
     p0: FloatAxis
     K: IntAxis
     entropy_bits: FloatAxis | None = None
+    entropy_fraction: FloatAxis | None = None
     dtype: Literal["float32", "float64"] = "float32"
+
+    @model_validator(mode="after")
+    def _one_entropy(self):
+        if self.entropy_bits is not None and self.entropy_fraction is not None:
+            raise ValueError("give entropy_bits or entropy_fraction (of the feasible range), not both")
+        for f in axis_values(self.entropy_fraction):
+            if f is not None and not 0 <= f <= 1:
+                raise ValueError(f"entropy_fraction: expected values from 0 to 1, got {f}")
+        return self
 
     @field_validator("shape")
     @classmethod
@@ -96,7 +108,16 @@ class Synthetic(_Strict):
             "K": [int(k) for k in axis_values(self.K)],
             "entropy_bits": axis_values(self.entropy_bits),
         }
-        return [dict(zip(axes, combo)) for combo in itertools.product(*axes.values())]
+        if self.entropy_fraction is not None:
+            axes["entropy_bits"] = axis_values(self.entropy_fraction)
+        cells = [dict(zip(axes, combo)) for combo in itertools.product(*axes.values())]
+        if self.entropy_fraction is not None:
+            from .workloads.synthetic import feasible_entropy_range
+
+            for c in cells:  # a fraction f of the feasible range [h_b(p0), h_b(p0) + (1 - p0) log2(K - 1)]
+                lo, hi = feasible_entropy_range(c["K"], c["p0"])
+                c["entropy_bits"] = lo + c["entropy_bits"] * (hi - lo)
+        return cells
 
 
 class Workload(_Strict):
@@ -173,7 +194,12 @@ def _check_semantics(spec: ExperimentSpec, path: Path, node) -> None:
         problems.append(field_error(path, node, ("workloads",), f"workload name {dup!r} is used twice; names must be unique"))
     for i, w in enumerate(spec.workloads):
         if w.synthetic is not None:
-            for cell in w.synthetic.grid():
+            try:
+                grid = w.synthetic.grid()
+            except ValueError as e:
+                problems.append(field_error(path, node, ("workloads", i, "synthetic"), str(e)))
+                grid = []
+            for cell in grid:
                 try:
                     value_distribution(cell["K"], cell["p0"], cell["entropy_bits"])
                 except ValueError as e:
