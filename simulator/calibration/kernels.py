@@ -30,6 +30,7 @@ import numpy as np
 from numba import njit
 
 _JIT = dict(cache=True, nogil=True, fastmath=True, boundscheck=False)
+_JIT_SEG = dict(cache=True, nogil=True, fastmath=False, boundscheck=False)
 
 # --------------------------------------------------------------------------------------------
 # kernels: each writes Y (m x L, zeroed by the kernel) from X (n x L, C-contiguous)
@@ -56,27 +57,56 @@ def dense_kernel(values, m, n, X, Y):
                     Y[i, l] += w * X[j, l]
 
 
+@njit(**_JIT_SEG)
+def _csr_vec(values, col_idx, row_ptr, x, y):
+    """L = 1: four independent partial sums per row (the same multiply-adds, a shorter
+    dependency chain), scalar like the CER/CSER segment sums so that every sparse kernel
+    does its per-entry work the same way and one set of per-action costs prices them all."""
+    m = y.shape[0]
+    start = np.int64(row_ptr[0])
+    for i in range(m):
+        end = np.int64(row_ptr[i + 1])
+        a0 = x[0] * 0
+        a1 = a0
+        a2 = a0
+        a3 = a0
+        k = start
+        while k + 4 <= end:
+            a0 += values[k] * x[np.int64(col_idx[k])]
+            a1 += values[k + 1] * x[np.int64(col_idx[k + 1])]
+            a2 += values[k + 2] * x[np.int64(col_idx[k + 2])]
+            a3 += values[k + 3] * x[np.int64(col_idx[k + 3])]
+            k += 4
+        while k < end:
+            a0 += values[k] * x[np.int64(col_idx[k])]
+            k += 1
+        y[i] = (a0 + a1) + (a2 + a3)
+        start = end
+
+
 @njit(**_JIT)
-def csr_kernel(values, col_idx, row_ptr, X, Y):
+def _csr_mat(values, col_idx, row_ptr, X, Y):
     m = Y.shape[0]
     L = X.shape[1]
     start = np.int64(row_ptr[0])
     for i in range(m):
         end = np.int64(row_ptr[i + 1])
-        if L == 1:
-            acc = Y.dtype.type(0)
-            for k in range(start, end):
-                acc += values[k] * X[np.int64(col_idx[k]), 0]
-            Y[i, 0] = acc
-        else:
+        for l in range(L):
+            Y[i, l] = 0
+        for k in range(start, end):
+            v = values[k]
+            j = np.int64(col_idx[k])
             for l in range(L):
-                Y[i, l] = 0
-            for k in range(start, end):
-                v = values[k]
-                j = np.int64(col_idx[k])
-                for l in range(L):
-                    Y[i, l] += v * X[j, l]
+                Y[i, l] += v * X[j, l]
         start = end
+
+
+@njit(**_JIT)
+def csr_kernel(values, col_idx, row_ptr, X, Y):
+    if X.shape[1] == 1:
+        _csr_vec(values, col_idx, row_ptr, X.reshape(X.shape[0]), Y.reshape(Y.shape[0]))
+    else:
+        _csr_mat(values, col_idx, row_ptr, X, Y)
 
 
 @njit(**_JIT)
@@ -90,25 +120,43 @@ def _colsum(X, out):
             out[l] += X[j, l]
 
 
-@njit(**_JIT)
-def _segment_row(omega, omega0, v, col_idx, k0, k1, X, Y, i, xs):
-    """One segment: sum the inputs that share omega[v], multiply once, add to Y[i]."""
+@njit(inline="always", **_JIT_SEG)
+def _seg_sum1(col_idx, k0, k1, x):
+    """Sum of x[col_idx[k]] over one segment (L = 1, x 1-D): four independent partial sums
+    (the same adds, a shorter dependency chain), then the 0-3 leftover entries."""
+    a0 = x[0] * 0
+    a1 = a0
+    a2 = a0
+    a3 = a0
+    k = k0
+    while k + 4 <= k1:
+        a0 += x[np.int64(col_idx[k])]
+        a1 += x[np.int64(col_idx[k + 1])]
+        a2 += x[np.int64(col_idx[k + 2])]
+        a3 += x[np.int64(col_idx[k + 3])]
+        k += 4
+    while k < k1:
+        a0 += x[np.int64(col_idx[k])]
+        k += 1
+    return (a0 + a1) + (a2 + a3)
+
+
+@njit(inline="always", **_JIT_SEG)
+def _seg_sum(col_idx, k0, k1, X, xs):
+    """xs[l] = sum of X[col_idx[k], l] over one segment (L > 1)."""
     L = X.shape[1]
-    w = omega[v] - omega0 if omega0 != 0 else omega[v]
-    if L == 1:
-        s = X.dtype.type(0)
-        for k in range(k0, k1):
-            s += X[np.int64(col_idx[k]), 0]
-        Y[i, 0] += w * s
-    else:
+    for l in range(L):
+        xs[l] = 0
+    for k in range(k0, k1):
+        j = np.int64(col_idx[k])
         for l in range(L):
-            xs[l] = 0
-        for k in range(k0, k1):
-            j = np.int64(col_idx[k])
-            for l in range(L):
-                xs[l] += X[j, l]
-        for l in range(L):
-            Y[i, l] += w * xs[l]
+            xs[l] += X[j, l]
+
+
+@njit(inline="always", **_JIT_SEG)
+def _weight(omega, v, omega0):
+    """omega[v] - omega[0]: one subtraction per segment, only when omega[0] != 0."""
+    return omega[v] - omega0 if omega0 != 0 else omega[v]
 
 
 @njit(**_JIT)
@@ -122,8 +170,26 @@ def _finish_rows(omega0, X, Y):
                 Y[i, l] += omega0 * cs[l]
 
 
-@njit(**_JIT)
-def cer_kernel(omega, col_idx, omega_ptr, row_ptr, X, Y):
+@njit(**_JIT_SEG)
+def _cer_vec(omega, col_idx, omega_ptr, row_ptr, x, y):
+    m = y.shape[0]
+    omega0 = omega[0]
+    r0 = np.int64(row_ptr[0])
+    k0 = np.int64(omega_ptr[r0])
+    for i in range(m):
+        r1 = np.int64(row_ptr[i + 1])
+        acc = x[0] * 0
+        for t in range(r0, r1):
+            k1 = np.int64(omega_ptr[t + 1])
+            if k1 > k0:  # CER pads with empty slots; they cost a pointer read only
+                acc += _weight(omega, t - r0 + 1, omega0) * _seg_sum1(col_idx, k0, k1, x)
+            k0 = k1
+        y[i] = acc
+        r0 = r1
+
+
+@njit(**_JIT_SEG)
+def _cer_mat(omega, col_idx, omega_ptr, row_ptr, X, Y):
     m = Y.shape[0]
     L = X.shape[1]
     omega0 = omega[0]
@@ -136,15 +202,34 @@ def cer_kernel(omega, col_idx, omega_ptr, row_ptr, X, Y):
             Y[i, l] = 0
         for t in range(r0, r1):
             k1 = np.int64(omega_ptr[t + 1])
-            if k1 > k0:  # CER pads with empty slots; they cost a pointer read only
-                _segment_row(omega, omega0, t - r0 + 1, col_idx, k0, k1, X, Y, i, xs)
+            if k1 > k0:
+                _seg_sum(col_idx, k0, k1, X, xs)
+                w = _weight(omega, t - r0 + 1, omega0)
+                for l in range(L):
+                    Y[i, l] += w * xs[l]
             k0 = k1
         r0 = r1
-    _finish_rows(omega0, X, Y)
 
 
-@njit(**_JIT)
-def cser_kernel(omega, col_idx, omega_idx, omega_ptr, row_ptr, X, Y):
+@njit(**_JIT_SEG)
+def _cser_vec(omega, col_idx, omega_idx, omega_ptr, row_ptr, x, y):
+    m = y.shape[0]
+    omega0 = omega[0]
+    r0 = np.int64(row_ptr[0])
+    k0 = np.int64(omega_ptr[r0])
+    for i in range(m):
+        r1 = np.int64(row_ptr[i + 1])
+        acc = x[0] * 0
+        for s in range(r0, r1):
+            k1 = np.int64(omega_ptr[s + 1])
+            acc += _weight(omega, np.int64(omega_idx[s]), omega0) * _seg_sum1(col_idx, k0, k1, x)
+            k0 = k1
+        y[i] = acc
+        r0 = r1
+
+
+@njit(**_JIT_SEG)
+def _cser_mat(omega, col_idx, omega_idx, omega_ptr, row_ptr, X, Y):
     m = Y.shape[0]
     L = X.shape[1]
     omega0 = omega[0]
@@ -157,10 +242,30 @@ def cser_kernel(omega, col_idx, omega_idx, omega_ptr, row_ptr, X, Y):
             Y[i, l] = 0
         for s in range(r0, r1):
             k1 = np.int64(omega_ptr[s + 1])
-            _segment_row(omega, omega0, np.int64(omega_idx[s]), col_idx, k0, k1, X, Y, i, xs)
+            _seg_sum(col_idx, k0, k1, X, xs)
+            w = _weight(omega, np.int64(omega_idx[s]), omega0)
+            for l in range(L):
+                Y[i, l] += w * xs[l]
             k0 = k1
         r0 = r1
-    _finish_rows(omega0, X, Y)
+
+
+@njit(**_JIT_SEG)
+def cer_kernel(omega, col_idx, omega_ptr, row_ptr, X, Y):
+    if X.shape[1] == 1:
+        _cer_vec(omega, col_idx, omega_ptr, row_ptr, X.reshape(X.shape[0]), Y.reshape(Y.shape[0]))
+    else:
+        _cer_mat(omega, col_idx, omega_ptr, row_ptr, X, Y)
+    _finish_rows(omega[0], X, Y)
+
+
+@njit(**_JIT_SEG)
+def cser_kernel(omega, col_idx, omega_idx, omega_ptr, row_ptr, X, Y):
+    if X.shape[1] == 1:
+        _cser_vec(omega, col_idx, omega_idx, omega_ptr, row_ptr, X.reshape(X.shape[0]), Y.reshape(Y.shape[0]))
+    else:
+        _cser_mat(omega, col_idx, omega_idx, omega_ptr, row_ptr, X, Y)
+    _finish_rows(omega[0], X, Y)
 
 
 # --------------------------------------------------------------------------------------------
