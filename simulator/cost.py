@@ -62,8 +62,8 @@ def _kind(dtype: str, where: str) -> str:
     raise ValueError(f"{where}: dtype {dtype!r} is neither an integer nor a float type")
 
 
-def _price_row(r: Any, profile: Profile) -> tuple[float, float]:
-    """(energy_j, time_s) of one count row; errors name action, dtype, bits and the profile file."""
+def _unit_price(r: Any, profile: Profile) -> tuple[float, float]:
+    """(joules, seconds) of ONE action like row ``r``; errors name action, dtype, bits and the profile file."""
     what = f"{r.action} of {r.operand!r} ({r.dtype}, {r.bits} bits)"
     fitted = profile.fitted_time
     if r.level == "compute":
@@ -74,7 +74,7 @@ def _price_row(r: Any, profile: Profile) -> tuple[float, float]:
             raise ValueError(f"{what}: {e}") from None
         sec = fitted.arithmetic.get(r.action, {}).get(kind, {}).get(int(r.bits)) if fitted else None
         t = sec.si if sec is not None else 1.0 / op.throughput.si
-        return r.count * op.energy.si, r.count * t
+        return op.energy.si, t
     level = profile.level(r.level)
     try:
         width = profile.access_width(level, int(r.bits))
@@ -82,19 +82,37 @@ def _price_row(r: Any, profile: Profile) -> tuple[float, float]:
         raise ValueError(f"{what}: {e}") from None
     sec = fitted.memory.get(level.name, {}).get(width) if fitted else None
     t = sec.si if sec is not None else (r.bits / 8.0) / level.bandwidth.si
-    return r.count * level.energy_per_access[width].si, r.count * t
+    return level.energy_per_access[width].si, t
 
 
-def combine_time(compute_s: float, memory_s: float, profile: Profile) -> float:
-    """Total time from compute and memory time under the profile's time model."""
+def price(counts: pd.DataFrame, profile: Profile) -> pd.DataFrame:
+    """The count table with level, energy_j and time_s per row.
+
+    Vectorised: each distinct (action, dtype, bits, level) is priced once, so a table
+    holding thousands of cells costs little more than one.
+    """
+    bd = counts.copy()
+    bd["level"] = place(counts, profile).to_numpy()
+    keys = ["action", "dtype", "bits", "level"]
+    group = bd.groupby(keys, sort=False).ngroup().to_numpy()
+    first = np.unique(group, return_index=True)[1]
+    units = np.array([_unit_price(r, profile) for r in bd.iloc[first].itertuples(index=False)], dtype=float)
+    count = bd["count"].to_numpy(dtype=float)
+    bd["energy_j"] = count * units[group, 0]
+    bd["time_s"] = count * units[group, 1]
+    return bd
+
+
+def combine_time(compute_s, memory_s, profile: Profile):
+    """Total time from compute and memory time under the profile's time model (scalars or arrays)."""
     tm = profile.time_model
     if tm.combine == "sum":
         t = compute_s + memory_s
     elif tm.combine == "max":
-        t = max(compute_s, memory_s)
+        t = np.maximum(compute_s, memory_s)
     else:
         f = tm.overlap.si
-        t = max(compute_s, memory_s) + (1.0 - f) * min(compute_s, memory_s)
+        t = np.maximum(compute_s, memory_s) + (1.0 - f) * np.minimum(compute_s, memory_s)
     if profile.fitted_time is not None and profile.fitted_time.overhead is not None:
         t += profile.fitted_time.overhead.si
     return t
@@ -118,24 +136,34 @@ def estimate(encoded_or_counts, profile: Profile | str | Path, columns: int = 1)
     the table already says how many columns it was counted for).
     """
     prof = load_profile(profile)
-    counts = _counts_of(encoded_or_counts, columns)
-    bd = counts[["action", "operand", "dtype", "bits"]].copy()
-    bd["level"] = place(counts, prof)
-    bd["count"] = counts["count"].astype(np.int64)
-    priced = [_price_row(r, prof) for r in bd.itertuples(index=False)]
-    bd["energy_j"] = np.array([p[0] for p in priced], dtype=float)
-    bd["time_s"] = np.array([p[1] for p in priced], dtype=float)
+    bd = price(_counts_of(encoded_or_counts, columns), prof)
     compute = bd["level"] == "compute"
     compute_s = float(bd.loc[compute, "time_s"].sum())
     memory_s = float(bd.loc[~compute, "time_s"].sum())
     return Cost(
         energy_j=float(bd["energy_j"].sum()),
-        time_s=combine_time(compute_s, memory_s, prof),
+        time_s=float(combine_time(compute_s, memory_s, prof)),
         compute_time_s=compute_s,
         memory_time_s=memory_s,
         breakdown=bd[list(BREAKDOWN_COLUMNS)].reset_index(drop=True),
         profile=prof.name,
     )
+
+
+def estimate_many(counts: pd.DataFrame, profile: Profile | str | Path, keys: Sequence[str]) -> pd.DataFrame:
+    """Totals per group of a count table that stacks many products (e.g. one per cell x format).
+
+    Returns one row per distinct ``keys`` with energy_j, time_s, compute_time_s, memory_time_s:
+    the same numbers ``estimate`` gives for each group alone, in one vectorised pass.
+    """
+    prof = load_profile(profile)
+    bd = price(counts, prof)
+    compute = (bd["level"] == "compute").to_numpy()
+    bd["compute_time_s"] = np.where(compute, bd["time_s"], 0.0)
+    bd["memory_time_s"] = np.where(compute, 0.0, bd["time_s"])
+    tot = bd.groupby(list(keys), sort=False)[["energy_j", "compute_time_s", "memory_time_s"]].sum().reset_index()
+    tot["time_s"] = combine_time(tot["compute_time_s"].to_numpy(), tot["memory_time_s"].to_numpy(), prof)
+    return tot
 
 
 def estimate_network(

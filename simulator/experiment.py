@@ -19,7 +19,8 @@ import pandas as pd
 import yaml
 from tqdm.auto import tqdm
 
-from .cost import estimate
+from .cost import estimate_many, price
+from .counts import COLUMNS as COUNT_COLUMNS
 from .experiment_spec import ExperimentSpec, Workload, load_spec
 from .formats import encode_many
 from .hardware import load_profile
@@ -87,7 +88,8 @@ def _exact(cell: Cell, spec: ExperimentSpec, formats: list[str], L: int) -> tupl
 
 
 def _analytic(cell: Cell, spec: ExperimentSpec, formats: list[str], L: int) -> tuple[dict, dict]:
-    from .analytic import analytic_counts, analytic_storage_bits
+    """Expected counts of an i.i.d. matrix with the cell's value law: nothing is materialised."""
+    from .analytic import analytic_rows, expected_structure, storage_bits_from_structure
     from .workloads.synthetic import distribution_entropy, value_distribution
 
     p = cell.params
@@ -97,42 +99,61 @@ def _analytic(cell: Cell, spec: ExperimentSpec, formats: list[str], L: int) -> t
     probs = value_distribution(p["target_K"], p["target_p0"], p["target_entropy_bits"])
     dt = np.dtype(p["dtype"])
     vb = spec.options.value_bits
-    stats = {"rows": shape[0], "cols": shape[1], "dtype": str(dt), "K": int(p["target_K"]), "p0": float(probs[0]),
-             "entropy_bits": distribution_entropy(probs), "nnz": float(shape[0] * shape[1] * (1 - probs[0]))}
-    per_format = {
-        f: (analytic_counts(f, shape, probs, columns=L, value_dtype=dt, value_bits=vb),
-            analytic_storage_bits(f, shape, probs, value_dtype=dt, value_bits=vb))
-        for f in formats
-    }
+    st = expected_structure(shape, probs)
+    stats = {"rows": shape[0], "cols": shape[1], "dtype": str(dt), "K": float(st.K), "omega0": 0.0,
+             "p0": float(probs[0]), "entropy_bits": distribution_entropy(probs), "nnz": float(st.nnz),
+             "segments": float(st.segments), "segments_cer": float(st.segments_cer)}
+    per_format = {f: (analytic_rows(f, st, L, dt, vb), storage_bits_from_structure(f, st, dt, vb)) for f in formats}
     return stats, per_format
 
 
-def _cell_rows(cell: Cell, spec: ExperimentSpec, profiles: dict) -> tuple[list[dict], list[dict]]:
-    """Result rows (and breakdown rows) of one cell over every format x profile."""
+def _count_frame(per_cell: list[dict]) -> pd.DataFrame:
+    """All count tables of a batch stacked, keyed by (cell_i, format)."""
+    frames, tuples = [], []
+    for i, per_format in enumerate(per_cell):
+        for f, (counts, _) in per_format.items():
+            if isinstance(counts, pd.DataFrame):
+                frames.append(counts.assign(cell_i=i, format=f))
+            else:
+                tuples += [(i, f, *r) for r in counts]
+    if tuples:
+        frames.append(pd.DataFrame(tuples, columns=["cell_i", "format", *COUNT_COLUMNS]))
+    return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+
+
+def _batch_rows(cells: list[Cell], spec: ExperimentSpec, profiles: dict) -> list[tuple[list[dict], list[dict]]]:
+    """(result rows, breakdown rows) of each cell of a batch, priced in one pass per profile."""
     formats = list(dict.fromkeys(["dense", *spec.formats]))  # dense is the reference of every gain
-    L = cell.workload.columns or spec.options.columns
-    counting = spec.options.counting if cell.workload.synthetic is not None else "exact"
-    stats, per_format = (_analytic if counting == "analytic" else _exact)(cell, spec, formats, L)
-    head = {"workload": cell.workload.name, "cell": cell.key, "matrix": cell.params.get("matrix", ""),
-            "target_p0": cell.params.get("target_p0"), "target_K": cell.params.get("target_K"),
-            "target_entropy_bits": cell.params.get("target_entropy_bits"), **stats, "columns": L, "counting": counting}
-    rows, breakdown = [], []
+    heads, per_cell = [], []
+    for cell in cells:
+        L = cell.workload.columns or spec.options.columns
+        counting = spec.options.counting if cell.workload.synthetic is not None else "exact"
+        stats, per_format = (_analytic if counting == "analytic" else _exact)(cell, spec, formats, L)
+        heads.append({"workload": cell.workload.name, "cell": cell.key, "matrix": cell.params.get("matrix", ""),
+                      "target_p0": cell.params.get("target_p0"), "target_K": cell.params.get("target_K"),
+                      "target_entropy_bits": cell.params.get("target_entropy_bits"), **stats, "columns": L,
+                      "counting": counting})
+        per_cell.append(per_format)
+    counts = _count_frame(per_cell)
+    out: list[tuple[list[dict], list[dict]]] = [([], []) for _ in cells]
     for prof_name, prof in profiles.items():
-        priced = {}
-        for f in formats:
-            counts, bits = per_format[f]
-            cost = estimate(counts, prof)
-            priced[f] = {"storage_bits": bits, "energy_j": cost.energy_j, "time_s": cost.time_s}
-            if spec.outputs.breakdown and f in spec.formats:
-                b = cost.breakdown.groupby(["action", "operand", "level"], as_index=False)[["count", "energy_j", "time_s"]].sum()
-                for r in b.to_dict("records"):
-                    breakdown.append({"workload": cell.workload.name, "cell": cell.key, "format": f, "profile": prof_name, **r})
-        for f in spec.formats:
-            row = {**head, "format": f, "profile": prof_name, **priced[f]}
-            for gain, col in GAIN_OF.items():
-                row[gain] = priced["dense"][col] / priced[f][col] if priced[f][col] else float("inf")
-            rows.append(row)
-    return rows, breakdown
+        tot = estimate_many(counts, prof, keys=["cell_i", "format"]).set_index(["cell_i", "format"])
+        energy, time = tot["energy_j"].to_dict(), tot["time_s"].to_dict()
+        for i, head in enumerate(heads):
+            priced = {f: {"storage_bits": per_cell[i][f][1], "energy_j": energy[i, f], "time_s": time[i, f]} for f in formats}
+            for f in spec.formats:
+                row = {**head, "format": f, "profile": prof_name, **priced[f]}
+                for gain, col in GAIN_OF.items():
+                    row[gain] = priced["dense"][col] / priced[f][col] if priced[f][col] else float("inf")
+                out[i][0].append(row)
+        if spec.outputs.breakdown:
+            bd = price(counts[counts.format.isin(spec.formats)], prof)
+            bd = bd.groupby(["cell_i", "format", "action", "operand", "level"], sort=False, as_index=False)[
+                ["count", "energy_j", "time_s"]].sum()
+            for r in bd.to_dict("records"):
+                i = r.pop("cell_i")
+                out[i][1].append({"workload": heads[i]["workload"], "cell": heads[i]["cell"], "profile": prof_name, **r})
+    return out
 
 
 # -- persistence ----------------------------------------------------------------------------
@@ -176,16 +197,20 @@ def run_experiment(spec_path: str | Path, out_dir: str | Path | None = None, pro
     done = _load_partial(partial, h)
     if not done:
         partial.write_text(json.dumps({"spec_hash": h}) + "\n")
-    with partial.open("a") as log:
-        for cell in tqdm(cells, desc=spec.name, unit="cell", disable=progress is False or (progress is None and len(cells) < 50)):
-            if cell.key in done:
-                continue
-            rows, breakdown = _cell_rows(cell, spec, profiles)
-            rec = {"cell": cell.key, "rows": rows, "breakdown": breakdown}
-            log.write(json.dumps(rec) + "\n")
+    todo = [c for c in cells if c.key not in done]
+    batch_size = 512 if spec.options.counting == "analytic" else 1  # analytic cells are priced in bulk
+    bar = tqdm(total=len(cells), initial=len(cells) - len(todo), desc=spec.name, unit="cell",
+               disable=progress is False or (progress is None and len(todo) < 50))
+    with partial.open("a") as log, bar:
+        for b0 in range(0, len(todo), batch_size):
+            batch = todo[b0:b0 + batch_size]
+            for cell, (rows, breakdown) in zip(batch, _batch_rows(batch, spec, profiles)):
+                rec = {"cell": cell.key, "rows": rows, "breakdown": breakdown}
+                log.write(json.dumps(rec) + "\n")
+                done[cell.key] = rec
             log.flush()
             os.fsync(log.fileno())
-            done[cell.key] = rec
+            bar.update(len(batch))
     results = pd.DataFrame([r for c in cells for r in done[c.key]["rows"]])
     _write_atomic(out / "results.csv", lambda p: results.to_csv(p, index=False))
     if spec.outputs.parquet:

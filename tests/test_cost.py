@@ -174,3 +174,25 @@ def test_estimate_network(worked_W):
         estimate_network(layers, "csr", "horowitz-45nm")
     with pytest.raises(ValueError, match="repeated"):
         estimate_network([("a", W2, 1), ("a", W2, 1)], "csr", "horowitz-45nm")
+
+
+def test_estimate_many_equals_estimate_per_group():
+    import pandas as pd
+
+    from simulator.cost import estimate, estimate_many
+
+    rng = np.random.default_rng(11)
+    frames, singles = [], {}
+    for i in range(3):
+        W = np.where(rng.random((50 + 10 * i, 70)) < 0.85, 0, rng.integers(1, 9, (50 + 10 * i, 70))).astype(np.float32)
+        for fmt in ("dense", "csr", "cer", "cser"):
+            c = sim.encode(W, fmt).counts(columns=1 + i)
+            frames.append(c.assign(cell=i, format=fmt))
+            singles[i, fmt] = c
+    stacked = pd.concat(frames, ignore_index=True)
+    for prof in ("horowitz-45nm", "embedded-cpu", "mobile-gpu"):
+        tot = estimate_many(stacked, prof, keys=["cell", "format"]).set_index(["cell", "format"])
+        for key, c in singles.items():
+            one = estimate(c, prof)
+            assert tot.loc[key, "energy_j"] == pytest.approx(one.energy_j, rel=1e-12)
+            assert tot.loc[key, "time_s"] == pytest.approx(one.time_s, rel=1e-12)

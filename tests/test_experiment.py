@@ -64,16 +64,16 @@ def test_resume_after_interruption(spec_file, tmp_path, monkeypatch):
     ref = (tmp_path / "ref")
     run_experiment(spec_file, out_dir=ref)
     out = tmp_path / "out"
-    real = experiment._cell_rows
+    real = experiment._batch_rows
     calls = []
 
-    def flaky(cell, spec, profiles):
-        calls.append(cell.key)
+    def flaky(cells, spec, profiles):
+        calls.extend(c.key for c in cells)
         if len(calls) == 3:
             raise KeyboardInterrupt
-        return real(cell, spec, profiles)
+        return real(cells, spec, profiles)
 
-    monkeypatch.setattr(experiment, "_cell_rows", flaky)
+    monkeypatch.setattr(experiment, "_batch_rows", flaky)
     with pytest.raises(KeyboardInterrupt):
         run_experiment(spec_file, out_dir=out)
     lines = (out / experiment.PARTIAL).read_text().splitlines()
@@ -83,7 +83,7 @@ def test_resume_after_interruption(spec_file, tmp_path, monkeypatch):
     with (out / experiment.PARTIAL).open("a") as f:
         f.write('{"cell": "syn/2", "ro')
     calls.clear()
-    monkeypatch.setattr(experiment, "_cell_rows", lambda c, s, p: (calls.append(c.key), real(c, s, p))[1])
+    monkeypatch.setattr(experiment, "_batch_rows", lambda cs, s, p: (calls.extend(c.key for c in cs), real(cs, s, p))[1])
     run_experiment(spec_file, out_dir=out)
     assert len(calls) == 6 - 2  # only the unfinished cells ran again
     assert (out / "results.csv").read_bytes() == (ref / "results.csv").read_bytes()
