@@ -103,9 +103,9 @@ def make_design(quick: bool = False, tiny: bool = False, seed: int = 0, holdout:
     if quick:
         shapes = [(128, 128), (256, 512), (512, 256), (512, 512), (1024, 1024), (2048, 1024), (1024, 4096),
                   (2048, 2048)]
-        return _grid_points(shapes, p0s, Ks, [1, 1, 2, 4, 8], [3, 4, 4, 4, 5, 4, 4, 4], rng, 4, 0, holdout)
+        return _grid_points(shapes, p0s, Ks, [1], [3, 4, 4, 4, 5, 4, 4, 4], rng, 4, 0, holdout)
     shapes = [(64, 64), (128, 256), (256, 256), (384, 384), (512, 1024), (1024, 512), (1024, 1024), (384, 1536),
               (1536, 384), (2048, 2048), (4096, 1024), (1024, 4096), (4096, 4096), (2048, 8192), (8192, 4096),
               (8192, 8192)]
     per = [3, 4, 4, 5, 5, 5, 6, 5, 5, 6, 5, 5, 7, 4, 4, 3]
-    return _grid_points(shapes, p0s, Ks, [1, 1, 1, 2, 4, 8, 16], per, rng, 8, 0, holdout)
+    return _grid_points(shapes, p0s, Ks, [1], per, rng, 8, 0, holdout)

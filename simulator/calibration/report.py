@@ -72,7 +72,8 @@ def accuracy_table(df: pd.DataFrame, column: str, split: str = "holdout") -> pd.
 
 
 def write_report(df, coef, path: Path, plot: Path, profile_path: Path, caches_note: str, *, quick: bool, tiny: bool,
-                 elapsed_s: float, samples: int, min_sample_s: float) -> Path:
+                 elapsed_s: float, samples: int, min_sample_s: float,
+                 statistic: str = "median") -> Path:
     mode = "tiny (test)" if tiny else "quick" if quick else "full"
     agree = float(np.max(np.abs(df["pred_profile_s"] / df["pred_model_s"] - 1))) if len(df) else 0.0
     lines = [
@@ -81,7 +82,7 @@ def write_report(df, coef, path: Path, plot: Path, profile_path: Path, caches_no
         f"- machine: {platform.node()} ({platform.processor() or platform.machine()}), one thread; caches: {caches_note}",
         f"- mode: {mode}; {df['key'].nunique()} cases ({(df['split'] == 'fit').sum()} fit, "
         f"{(df['split'] == 'holdout').sum()} held out); {samples} interleaved samples per case, each >= "
-        f"{min_sample_s * 1e3:g} ms; {elapsed_s:.0f} s in all",
+        f"{min_sample_s * 1e3:g} ms; measured time = {statistic} of the samples; {elapsed_s:.0f} s in all",
         f"- noise: IQR/median of the samples per case: median {100 * df['iqr_rel'].median():.1f} %, "
         f"90th percentile {100 * df['iqr_rel'].quantile(0.9):.1f} %",
         f"- profile written: `{profile_path}` (reloaded with simulator.hardware.load_profile; its "

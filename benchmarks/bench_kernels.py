@@ -1,0 +1,96 @@
+"""Our numba kernels against scipy CSR and numpy dense, and against the memory-bandwidth bound.
+
+One run, one thread everywhere, all cases interleaved (simulator.calibration.timing):
+- 4096 x 4096 float32, p0 = 0.9, K in {4, 16, 64}, and one DRAM-resident matrix
+  (16384 x 8192, 512 MiB dense, far beyond the ~32-64 MiB of last-level cache this VM
+  effectively gets);
+- times per matvec (L = 1) as ratios: each kernel / scipy CSR and numpy dense / each kernel;
+- the bandwidth bound: bytes a kernel must move (its stored arrays + x + y, each once)
+  divided by a streaming bandwidth measured in the same run (numpy copy of 512 MiB: read +
+  write bytes / time), against its measured time.
+
+Run: ``.venv/bin/python benchmarks/bench_kernels.py [--quick]``. Target: CSER not slower
+than scipy CSR for K <= 16, and >= 1.5x faster than numpy dense.
+"""
+from __future__ import annotations
+
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from simulator.calibration.timing import Case, single_thread_env, time_cases  # noqa: E402
+
+single_thread_env()
+
+import argparse  # noqa: E402
+
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import scipy.sparse as sp  # noqa: E402
+
+from benchmarks._common import pruned_quantized  # noqa: E402
+from simulator.calibration.kernels import prepare  # noqa: E402
+from simulator.formats import encode  # noqa: E402
+
+FORMATS = ("dense", "csr", "cer", "cser")
+
+
+def stream_bandwidth(nbytes: int = 512 * 2**20, samples: int = 7) -> float:
+    """Bytes per second of a large numpy copy (each byte read once and written once)."""
+    a = np.ones(nbytes // 4, dtype=np.float32)
+    b = np.empty_like(a)
+    t = time_cases([Case("copy", lambda reps: [np.copyto(b, a) for _ in range(reps)])], samples=samples)
+    return 2 * nbytes / t[0].median_s
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="only 4096 x 4096, fewer samples")
+    args = ap.parse_args(argv)
+    configs = [(4096, 4096, 0.9, K) for K in (4, 16, 64)]
+    if not args.quick:
+        configs.append((16384, 8192, 0.9, 16))
+    samples = 5 if args.quick else 9
+
+    cases, meta = [], []
+    for m, n, p0, K in configs:
+        W = pruned_quantized(m, n, p0, K, seed=K)
+        x = np.random.default_rng(1).standard_normal(n).astype(np.float32)
+        tag = f"{m}x{n} p0={p0} K={K}"
+        S = sp.csr_matrix(W)
+        cases.append(Case(f"{tag}|scipy-csr", lambda reps, S=S, x=x: [S @ x for _ in range(reps)]))
+        cases.append(Case(f"{tag}|numpy-dense", lambda reps, W=W, x=x: [W @ x for _ in range(reps)]))
+        meta += [(tag, "scipy-csr", S.data.nbytes + S.indices.nbytes + S.indptr.nbytes + 4 * (m + n)),
+                 (tag, "numpy-dense", W.nbytes + 4 * (m + n))]
+        for fmt in FORMATS:
+            enc = encode(W, fmt)
+            driver, a = prepare(enc, x[:, None])
+            cases.append(Case(f"{tag}|{fmt}", lambda reps, d=driver, a=a: d(reps, *a)))
+            meta.append((tag, fmt, enc.storage_bits() // 8 + 4 * (m + n)))
+        del W
+    bw = stream_bandwidth()
+    timings = time_cases(cases, samples=samples)
+    bw_after = stream_bandwidth()
+    df = pd.DataFrame(meta, columns=["matrix", "kernel", "bytes"])
+    df["time_ms"] = [t.median_s * 1e3 for t in timings]
+    df["iqr_%"] = [100 * t.iqr_rel for t in timings]
+    df["bound_ms"] = df["bytes"] / min(bw, bw_after) * 1e3
+    df["time/bound"] = df["time_ms"] / df["bound_ms"]
+    base = df.set_index(["matrix", "kernel"])["time_ms"]
+    df["vs_scipy_csr"] = [base[(r.matrix, "scipy-csr")] / r.time_ms for r in df.itertuples()]
+    df["vs_numpy_dense"] = [base[(r.matrix, "numpy-dense")] / r.time_ms for r in df.itertuples()]
+    print(f"streaming bandwidth (numpy copy, 512 MiB): {bw / 1e9:.1f} GB/s before, {bw_after / 1e9:.1f} GB/s after")
+    print("vs_*: speed-up of the kernel over the baseline (>1: faster); time/bound: measured / bandwidth bound")
+    with pd.option_context("display.width", 200, "display.max_columns", None):
+        print(df.round(3).to_string(index=False))
+    print("\ntarget check (CSER, L = 1):")
+    for r in df[df["kernel"] == "cser"].itertuples():
+        K = int(r.matrix.split("K=")[1])
+        ok_csr = r.vs_scipy_csr >= 1.0 if K <= 16 else None
+        print(f"  {r.matrix}: {r.vs_scipy_csr:.2f}x scipy CSR{'' if ok_csr is None else (' OK' if ok_csr else ' MISSED')}, "
+              f"{r.vs_numpy_dense:.2f}x numpy dense{' OK' if r.vs_numpy_dense >= 1.5 else ' MISSED'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

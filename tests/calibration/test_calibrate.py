@@ -1,0 +1,69 @@
+"""The calibration pipeline on tiny sizes: files written, profile loadable, report fields. No timing assertions."""
+import numpy as np
+import pandas as pd
+import pytest
+
+from simulator.calibration.design import make_design, synthetic_matrix
+from simulator.calibration.fit import LinearTimeModel, accuracy, machine_caches
+from simulator.calibration.timing import Case, time_cases
+
+
+def test_synthetic_matrix_seeded():
+    a = synthetic_matrix(30, 40, 0.8, 5, seed=3)
+    assert np.array_equal(a, synthetic_matrix(30, 40, 0.8, 5, seed=3))
+    assert a.dtype == np.float32 and len(np.unique(a)) <= 5
+    assert 0.6 < np.mean(a == 0) < 0.95
+    with pytest.raises(ValueError, match="p0"):
+        synthetic_matrix(3, 3, 1.5, 4)
+
+
+def test_design_splits():
+    pts = make_design(quick=True)
+    assert {p.split for p in pts} == {"fit", "holdout"}
+    assert len({p.key for p in pts}) == len(pts)
+
+
+def test_harness_runs():
+    calls = []
+    t = time_cases([Case("a", lambda reps: calls.append(reps))], samples=3, min_sample_s=1e-5)
+    assert t[0].samples == 3 and t[0].reps >= 1 and t[0].median_s > 0
+
+
+def test_fit_recovers_linear_model():
+    rng = np.random.default_rng(0)
+    feats = [{("a",): float(rng.integers(1, 100)), ("b",): float(rng.integers(1, 100)), ("overhead",): 1.0} for _ in range(20)]
+    y = np.array([2e-9 * f[("a",)] + 5e-9 * f[("b",)] + 1e-7 for f in feats])
+    m = LinearTimeModel("t").fit(feats, y)
+    np.testing.assert_allclose(m.predict(feats), y, rtol=1e-6)
+    acc = accuracy(y, m.predict(feats))
+    assert acc["within_10"] == 1.0 and acc["median_abs_err"] < 1e-6
+
+
+def test_machine_caches_fallback(tmp_path):
+    levels, src = machine_caches(tmp_path / "nothing")
+    assert "fallback" in src and len(levels) == 3
+
+
+def test_calibrate_tiny(tmp_path):
+    from simulator.calibration.cli import calibrate
+    from simulator.cost import estimate
+    from simulator.formats import encode
+    from simulator.hardware import load_profile
+
+    paths = calibrate(tiny=True, out_dir=tmp_path / "out", profile_path=tmp_path / "calibrated-test.yaml", progress=False)
+    for k in ("profile", "report", "plot", "measurements", "coefficients"):
+        assert paths[k].is_file(), k
+    prof = load_profile(paths["profile"])
+    assert prof.fitted_time is not None and prof.inherits == "horowitz-45nm"
+    assert "report.md" in prof.fitted_time.source
+    # energy comes from the reference profile unchanged
+    ref = load_profile("horowitz-45nm")
+    assert prof.arithmetic["mul"]["float"][32].energy.si == ref.arithmetic["mul"]["float"][32].energy.si
+    W = synthetic_matrix(16, 24, 0.5, 4, seed=1)
+    assert estimate(encode(W, "cser"), prof).time_s > 0
+    report = paths["report"].read_text()
+    for field in ("R²", "median |err| %", "within ±10 % (%)", "within ±15 % (%)", "dense", "csr", "cer", "cser", "held-out"):
+        assert field in report, field
+    df = pd.read_csv(paths["measurements"])
+    assert {"measured_s", "pred_profile_s", "split", "format", "iqr_rel"} <= set(df.columns)
+    np.testing.assert_allclose(df["pred_profile_s"], df["pred_model_s"], rtol=1e-4)
