@@ -121,39 +121,51 @@ def _count_frame(per_cell: list[dict]) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
 
 
-def _batch_rows(cells: list[Cell], spec: ExperimentSpec, profiles: dict) -> list[tuple[list[dict], list[dict]]]:
-    """(result rows, breakdown rows) of each cell of a batch, priced in one pass per profile."""
+def _batch_rows(cells: list[Cell], spec: ExperimentSpec, profiles: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Results (and breakdown) of a batch of cells, priced in one vectorised pass per profile."""
     formats = list(dict.fromkeys(["dense", *spec.formats]))  # dense is the reference of every gain
     heads, per_cell = [], []
-    for cell in cells:
+    for i, cell in enumerate(cells):
         L = cell.workload.columns or spec.options.columns
         counting = spec.options.counting if cell.workload.synthetic is not None else "exact"
         stats, per_format = (_analytic if counting == "analytic" else _exact)(cell, spec, formats, L)
-        heads.append({"workload": cell.workload.name, "cell": cell.key, "matrix": cell.params.get("matrix", ""),
-                      "target_p0": cell.params.get("target_p0"), "target_K": cell.params.get("target_K"),
+        heads.append({"cell_i": i, "workload": cell.workload.name, "cell": cell.key,
+                      "matrix": cell.params.get("matrix", ""), "target_p0": cell.params.get("target_p0"),
+                      "target_K": cell.params.get("target_K"),
                       "target_entropy_bits": cell.params.get("target_entropy_bits"), **stats, "columns": L,
                       "counting": counting})
         per_cell.append(per_format)
     counts = _count_frame(per_cell)
-    out: list[tuple[list[dict], list[dict]]] = [([], []) for _ in cells]
+    storage = pd.DataFrame([(i, f, bits) for i, pf in enumerate(per_cell) for f, (_, bits) in pf.items()],
+                           columns=["cell_i", "format", "storage_bits"])
+    priced, breakdown = [], []
     for prof_name, prof in profiles.items():
-        tot = estimate_many(counts, prof, keys=["cell_i", "format"]).set_index(["cell_i", "format"])
-        energy, time = tot["energy_j"].to_dict(), tot["time_s"].to_dict()
-        for i, head in enumerate(heads):
-            priced = {f: {"storage_bits": per_cell[i][f][1], "energy_j": energy[i, f], "time_s": time[i, f]} for f in formats}
-            for f in spec.formats:
-                row = {**head, "format": f, "profile": prof_name, **priced[f]}
-                for gain, col in GAIN_OF.items():
-                    row[gain] = priced["dense"][col] / priced[f][col] if priced[f][col] else float("inf")
-                out[i][0].append(row)
+        tot = estimate_many(counts, prof, keys=["cell_i", "format"])[["cell_i", "format", "energy_j", "time_s"]]
+        tot = storage.merge(tot, on=["cell_i", "format"], how="left")
+        dense = tot[tot.format == "dense"].set_index("cell_i")
+        with np.errstate(divide="ignore"):
+            for gain, col in GAIN_OF.items():
+                tot[gain] = dense[col].reindex(tot.cell_i).to_numpy() / tot[col].to_numpy()
+        priced.append(tot[tot.format.isin(spec.formats)].assign(profile=prof_name, profile_i=len(priced)))
         if spec.outputs.breakdown:
             bd = price(counts[counts.format.isin(spec.formats)], prof)
             bd = bd.groupby(["cell_i", "format", "action", "operand", "level"], sort=False, as_index=False)[
                 ["count", "energy_j", "time_s"]].sum()
-            for r in bd.to_dict("records"):
-                i = r.pop("cell_i")
-                out[i][1].append({"workload": heads[i]["workload"], "cell": heads[i]["cell"], "profile": prof_name, **r})
-    return out
+            breakdown.append(bd.assign(profile=prof_name, profile_i=len(breakdown)))
+    head = pd.DataFrame(heads)
+    order = {f: k for k, f in enumerate(spec.formats)}
+
+    def tidy(frames: list[pd.DataFrame], first: list[str]) -> pd.DataFrame:
+        df = pd.concat(frames, ignore_index=True)
+        df = df.assign(format_i=df.format.map(order)).sort_values(["cell_i", "profile_i", "format_i"], kind="stable")
+        df = head[["cell_i", *first]].merge(df, on="cell_i", how="right")
+        return df.drop(columns=["cell_i", "profile_i", "format_i"]).reset_index(drop=True)
+
+    results = tidy(priced, [c for c in head.columns if c != "cell_i"])
+    results = results[[*[c for c in head.columns if c != "cell_i"], "format", "profile", "storage_bits", "energy_j",
+                       "time_s", *GAIN_OF]]
+    bd = tidy(breakdown, ["workload", "cell"]) if breakdown else pd.DataFrame()
+    return results, bd
 
 
 # -- persistence ----------------------------------------------------------------------------
@@ -161,22 +173,28 @@ def _spec_hash(spec: ExperimentSpec) -> str:
     return hashlib.sha256(spec.model_dump_json().encode()).hexdigest()[:16]
 
 
-def _load_partial(path: Path, spec_hash: str) -> dict[str, dict]:
-    """Finished cells of an earlier run of the same spec; a torn last line is ignored."""
+def _load_partial(path: Path, spec_hash: str) -> list[dict]:
+    """Finished batches of an earlier run of the same spec; a torn last line is ignored."""
     if not path.exists():
-        return {}
-    done: dict[str, dict] = {}
-    with path.open() as f:
-        lines = f.read().splitlines()
-    if not lines or json.loads(lines[0]).get("spec_hash") != spec_hash:
-        return {}
+        return []
+    lines = path.read_text().splitlines()
+    try:
+        if not lines or json.loads(lines[0]).get("spec_hash") != spec_hash:
+            return []
+    except json.JSONDecodeError:
+        return []
+    done = []
     for line in lines[1:]:
         try:
-            rec = json.loads(line)
+            done.append(json.loads(line))
         except json.JSONDecodeError:
             break
-        done[rec["cell"]] = rec
     return done
+
+
+def _columns(df: pd.DataFrame) -> dict[str, list]:
+    """Column lists of plain Python values (numpy's tolist: much faster than DataFrame.to_dict)."""
+    return {c: df[c].to_numpy().tolist() for c in df.columns}
 
 
 def _write_atomic(path: Path, write) -> None:
@@ -197,21 +215,30 @@ def run_experiment(spec_path: str | Path, out_dir: str | Path | None = None, pro
     done = _load_partial(partial, h)
     if not done:
         partial.write_text(json.dumps({"spec_hash": h}) + "\n")
-    todo = [c for c in cells if c.key not in done]
+    finished = {k for rec in done for k in rec["cells"]}
+    todo = [c for c in cells if c.key not in finished]
     batch_size = 512 if spec.options.counting == "analytic" else 1  # analytic cells are priced in bulk
     bar = tqdm(total=len(cells), initial=len(cells) - len(todo), desc=spec.name, unit="cell",
                disable=progress is False or (progress is None and len(todo) < 50))
     with partial.open("a") as log, bar:
         for b0 in range(0, len(todo), batch_size):
             batch = todo[b0:b0 + batch_size]
-            for cell, (rows, breakdown) in zip(batch, _batch_rows(batch, spec, profiles)):
-                rec = {"cell": cell.key, "rows": rows, "breakdown": breakdown}
-                log.write(json.dumps(rec) + "\n")
-                done[cell.key] = rec
+            res, bd = _batch_rows(batch, spec, profiles)
+            rec = {"cells": [c.key for c in batch], "results": _columns(res), "breakdown": _columns(bd)}
+            log.write(json.dumps(rec) + "\n")
             log.flush()
             os.fsync(log.fileno())
+            done.append(rec)
             bar.update(len(batch))
-    results = pd.DataFrame([r for c in cells for r in done[c.key]["rows"]])
+    position = {c.key: i for i, c in enumerate(cells)}
+
+    def gather(part: str) -> pd.DataFrame:
+        df = pd.concat([pd.DataFrame(rec[part]) for rec in done], ignore_index=True)
+        if df.empty:
+            return df
+        return df.iloc[np.argsort(df.cell.map(position).to_numpy(), kind="stable")].reset_index(drop=True)
+
+    results = gather("results")
     _write_atomic(out / "results.csv", lambda p: results.to_csv(p, index=False))
     if spec.outputs.parquet:
         try:
@@ -221,7 +248,7 @@ def run_experiment(spec_path: str | Path, out_dir: str | Path | None = None, pro
         except ImportError:
             pass
     if spec.outputs.breakdown:
-        bd = pd.DataFrame([r for c in cells for r in done[c.key]["breakdown"]])
+        bd = gather("breakdown")
         _write_atomic(out / "breakdown.csv", lambda p: bd.to_csv(p, index=False))
     resolved = {"spec_file": str(spec_path), "spec_hash": h, "cells": len(cells), **spec.model_dump(mode="json")}
     _write_atomic(out / "spec.resolved.yaml", lambda p: p.write_text(yaml.safe_dump(resolved, sort_keys=False)))

@@ -8,6 +8,9 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present: ~10x faster, same result
+
+
 def read_yaml(path: Path) -> tuple[Any, yaml.Node | None]:
     """The parsed document and its node tree (for line numbers)."""
     try:
@@ -17,8 +20,8 @@ def read_yaml(path: Path) -> tuple[Any, yaml.Node | None]:
     except OSError as e:
         raise ValueError(f"{path}: cannot read: {e}") from None
     try:
-        data = yaml.safe_load(text)
-        node = yaml.compose(text)
+        data = yaml.load(text, Loader=_LOADER)
+        node = yaml.compose(text, Loader=_LOADER)
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""

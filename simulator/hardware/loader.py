@@ -9,7 +9,8 @@ import copy
 from pathlib import Path
 from typing import Any
 
-import yaml
+
+from ..yamlio import read_yaml
 from pydantic import ValidationError
 
 import simulator
@@ -71,10 +72,7 @@ def _named_list(v: Any) -> bool:
 
 
 def _read_yaml(path: Path) -> dict:
-    try:
-        data = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as e:
-        raise ValueError(f"{path}: not valid YAML: {e}") from None
+    data, _ = read_yaml(path)
     if not isinstance(data, dict):
         raise ValueError(f"{path}: expected a mapping at the top level, got {type(data).__name__}")
     for k in _LOADER_FIELDS:

@@ -1,0 +1,64 @@
+"""Sweep throughput: the paper_entropy_sweep grid in analytic mode, and exact mode for comparison.
+
+Run: python benchmarks/bench_sweep.py
+Target: at least 10,000 cells/s in analytic mode. A *cell* here is one row of the results
+table (one matrix x format x profile); the matrix cells per second are printed too.
+Exact mode draws and encodes every 4096 x 4096 matrix, so it runs on a sample of the grid;
+the sample also shows how far the analytic expectations are from the exact counts' prices.
+"""
+from __future__ import annotations
+
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+from simulator.experiment import run_experiment
+
+SPEC = Path(__file__).resolve().parents[1] / "experiments" / "paper_entropy_sweep.yaml"
+
+
+def timed_run(spec: dict, out: Path) -> tuple[float, "object"]:
+    path = out / f"{spec['name']}.yaml"
+    path.write_text(yaml.safe_dump(spec))
+    t = time.perf_counter()
+    df = run_experiment(path, out_dir=out / spec["name"], progress=False)
+    return time.perf_counter() - t, df
+
+
+def main() -> None:
+    spec = yaml.safe_load(SPEC.read_text())
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        spec["outputs"]["plots"] = []
+        times = []
+        for rep in range(3):
+            s = dict(spec, name=f"analytic{rep}")
+            dt, df = timed_run(s, tmp)
+            times.append(dt)
+        dt = min(times)
+        cells = df.cell.nunique()
+        print(f"analytic: {cells} matrix cells, {len(df)} result rows; best of 3 {dt:.2f} s "
+              f"(runs {', '.join(f'{t:.2f}' for t in times)} s)")
+        print(f"          {len(df) / dt:,.0f} result rows/s (target >= 10,000), {cells / dt:,.0f} matrix cells/s")
+
+        sample = dict(spec, name="exact")
+        syn = dict(spec["workloads"][0]["synthetic"], p0=[0.7, 0.9, 0.99], K=[16], entropy_fraction=[0.0, 0.5, 1.0])
+        sample["workloads"] = [dict(spec["workloads"][0], synthetic=syn)]
+        sample["options"] = dict(spec["options"], counting="exact")
+        dt_exact, exact = timed_run(sample, tmp)
+        sample_a = dict(sample, name="analytic_sample", options=dict(sample["options"], counting="analytic"))
+        _, analytic = timed_run(sample_a, tmp)
+        print(f"exact:    {exact.cell.nunique()} matrix cells, {len(exact)} result rows in {dt_exact:.1f} s: "
+              f"{len(exact) / dt_exact:,.1f} result rows/s ({exact.cell.nunique() / dt_exact:.2f} matrix cells/s)")
+        keys = ["target_p0", "target_entropy_bits", "format", "profile"]
+        merged = exact.merge(analytic, on=keys, suffixes=("_exact", "_analytic"))
+        for col in ("storage_bits", "energy_j", "time_s"):
+            rel = np.abs(merged[f"{col}_analytic"] / merged[f"{col}_exact"] - 1)
+            print(f"          analytic vs exact {col:<12}: median |error| {np.median(rel):.2e}, max {rel.max():.2e}")
+
+
+if __name__ == "__main__":
+    main()
