@@ -1,4 +1,8 @@
-"""`dotsim inspect`: statistics and per-format storage of every matrix in a weight file."""
+"""`dotsim inspect`: statistics and per-format storage of every matrix in a weight file.
+
+Any file ``simulator.workloads.loaders.load_weights`` reads (.npy/.npz, safetensors, ONNX,
+Keras HDF5, PyTorch .pth); convolution kernels are shown as their (out, in/groups*kh*kw) matrices.
+"""
 from __future__ import annotations
 
 from pathlib import Path
@@ -6,53 +10,79 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .analytic import ExpectedStructure, storage_bits_from_structure
 from .formats import FORMATS, encode_many
 from .stats import code_values, stats_from_coding
+from .workloads.layers import Layer, SkippedTensor, layers_from_tensors
+from .workloads.loaders import load_weights, tensor_layout
+
+
+def _layers(path: Path) -> tuple[list[Layer], list[SkippedTensor], list[str]]:
+    """Matrix layers, skipped tensors and the file's tensor order."""
+    tensors = load_weights(path)
+    plain = path.suffix.lower() in (".npy", ".npz")
+    layers, skipped = layers_from_tensors(tensors, tensor_layout(path), name_rules=not plain)
+    return layers, skipped, list(tensors)
 
 
 def load_matrices(path: str | Path) -> dict[str, np.ndarray]:
-    """Named 2-D matrices from a .npy or .npz file."""
+    """Named 2-D matrices of any supported weight file (see ``simulator.workloads.loaders``).
+
+    Fully connected tensors come as they are, convolution kernels as (out, in/groups*kh*kw);
+    tensors that are not matrix products (biases, norms, scalars) are left out.
+    """
     path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"{path}: no such file")
-    suffix = path.suffix.lower()
-    try:
-        if suffix == ".npy":
-            arrays = {path.stem: np.load(path, allow_pickle=False)}
-        elif suffix == ".npz":
-            with np.load(path, allow_pickle=False) as z:
-                arrays = {k: z[k] for k in z.files}
-        else:
-            raise ValueError(f"{path}: unsupported file type {suffix!r}; expected .npy or .npz")
-    except (OSError, EOFError, ValueError) as e:
-        if "unsupported file type" in str(e):
-            raise
-        raise ValueError(f"{path}: cannot read as {suffix} ({e}); is the file truncated or not a numpy file?") from e
-    if not arrays:
-        raise ValueError(f"{path}: holds no arrays")
-    return arrays
+    layers, skipped, _ = _layers(path)
+    if not layers:
+        kinds = "; ".join(f"{s.name} {s.shape}: {s.reason}" for s in skipped[:5])
+        raise ValueError(f"{path}: holds no weight matrices ({kinds})")
+    return {layer.name: layer.matrix for layer in layers}
+
+
+#: CER pads each row up to its highest value rank; on unquantized weights (K ~ size) the padded
+#: omega_ptr would hold ~ rows * K entries. Beyond this many slots per matrix entry the CER
+#: storage is computed from the exact counts instead of by materialising the arrays.
+CER_ENCODE_MAX_SLOTS_PER_ENTRY = 2.0
 
 
 def storage_row(W: np.ndarray, value_bits: int | None = None) -> dict:
     """Statistics and storage bits of every format for one matrix, sharing one value coding."""
     coding = code_values(W)
-    row = stats_from_coding(coding).as_dict()
-    encoded = encode_many(W, FORMATS, value_bits=value_bits, coding=coding)
-    dense_bits = encoded["dense"].storage_bits()
-    for name, enc in encoded.items():
-        row[f"{name}_bits"] = enc.storage_bits()
-        row[f"{name}_gain"] = dense_bits / row[f"{name}_bits"]
+    st = stats_from_coding(coding)
+    row = st.as_dict()
+    fmts = list(FORMATS)
+    cer_from_counts = "cer" in fmts and st.segments_cer > CER_ENCODE_MAX_SLOTS_PER_ENTRY * (st.size + st.shape[0])
+    encoded = encode_many(W, [f for f in fmts if not (f == "cer" and cer_from_counts)], value_bits=value_bits, coding=coding)
+    bits = {name: enc.storage_bits() for name, enc in encoded.items()}
+    if cer_from_counts:
+        structure = ExpectedStructure(
+            st.shape, st.K, st.nnz, int(np.count_nonzero(W)), st.segments, st.segments_cer, bool(st.omega[0] != 0)
+        )
+        bits["cer"] = int(storage_bits_from_structure("cer", structure, coding.dtype, value_bits))
+    dense_bits = bits["dense"]
+    for name in fmts:
+        row[f"{name}_bits"] = bits[name]
+        row[f"{name}_gain"] = dense_bits / bits[name]
+    if cer_from_counts:
+        row["note"] = f"cer_bits from exact counts ({st.segments_cer} padded segments; not encoded)"
     return row
 
 
 def inspect_file(path: str | Path, value_bits: int | None = None) -> pd.DataFrame:
-    rows = []
-    for name, W in load_matrices(path).items():
-        if W.ndim != 2:
-            rows.append({"matrix": name, "note": f"skipped: {W.ndim}-D array of shape {W.shape}"})
-            continue
+    """One row per tensor, in file order: matrices with shape, statistics and storage per format;
+    other tensors with a note saying why they were skipped."""
+    path = Path(path)
+    layers, skipped, order = _layers(path)
+    rows: dict[str, dict] = {}
+    for layer in layers:
         try:
-            rows.append({"matrix": name, **storage_row(W, value_bits)})
+            row = {"matrix": layer.name, "kind": layer.kind, "tensor_shape": "x".join(map(str, layer.tensor_shape))}
+            row.update(storage_row(layer.matrix, value_bits))
+            row["note"] = "; ".join(n for n in (layer.note, row.get("note", "")) if n)
+            rows[layer.name] = row
         except ValueError as e:
-            raise ValueError(f"{path}: matrix {name!r}: {e}") from e
-    return pd.DataFrame(rows)
+            raise ValueError(f"{path}: matrix {layer.name!r}: {e}") from e
+    for s in skipped:
+        shape = "x".join(map(str, s.shape)) or "scalar"
+        rows[s.name] = {"matrix": s.name, "kind": "skipped", "tensor_shape": shape, "note": f"skipped: {s.reason}"}
+    return pd.DataFrame([rows[n] for n in order if n in rows])

@@ -141,15 +141,17 @@ def _keras_to_torch(name: str, t: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(np.moveaxis(t, (n_sp, n_sp + 1), (1, 0)))
 
 
-def _skip_reason(name: str, t: np.ndarray) -> str | None:
+def _skip_reason(name: str, t: np.ndarray, name_rules: bool) -> str | None:
     lname = name.lower()
-    if t.dtype.kind not in "f":
-        return f"{t.dtype} tensor: a buffer (counter, index), not a weight"
+    if t.dtype.kind not in "fiu":
+        return f"{t.dtype} tensor: not numeric weights"
+    if name_rules and t.dtype.kind != "f":
+        return f"{t.dtype} tensor in a framework file: a buffer (counter, index), not a weight"
     if t.ndim == 0:
         return "scalar"
     if t.ndim == 1:
         return "1-D (bias, normalisation scale/shift or running statistic): no matrix product"
-    if t.ndim == 2 and ("embed" in lname or "embedding" in lname):
+    if name_rules and t.ndim == 2 and "embed" in lname:
         return "embedding table: a row lookup, not a matrix product"
     if t.size == 0:
         return "empty tensor"
@@ -177,12 +179,15 @@ def layers_from_tensors(
     fc_columns: int = 1,
     keep_matrices: bool = True,
     skip: Mapping[str, str] | None = None,
+    name_rules: bool = True,
 ) -> tuple[list[Layer], list[SkippedTensor]]:
     """Split named tensors into matrix layers and skipped tensors (each with its reason).
 
     ``geometry`` maps a tensor name to its ``ConvGeometry``; convolutions without one get
     ``columns=None``. ``fc_columns`` is L for fully connected layers. ``skip`` names tensors to
-    leave out with a given reason (e.g. a pooler a model never runs).
+    leave out with a given reason (e.g. a pooler a model never runs). ``name_rules`` (for
+    framework files) also skips integer buffers and tensors named like embedding tables; turn it
+    off for plain numpy files, where every numeric array of 2+ dimensions is a matrix.
     """
     geometry = geometry or {}
     skip = skip or {}
@@ -191,7 +196,7 @@ def layers_from_tensors(
     seen_conv = False
     for name, t in tensors.items():
         t = np.asarray(t)
-        reason = skip.get(name) or _skip_reason(name, t)
+        reason = skip.get(name) or _skip_reason(name, t, name_rules)
         if reason is not None:
             skipped.append(SkippedTensor(name, tuple(t.shape), str(t.dtype), reason))
             continue
