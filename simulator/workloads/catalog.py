@@ -33,6 +33,7 @@ skips them in real files.
 """
 from __future__ import annotations
 
+import zlib
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
 
@@ -226,15 +227,14 @@ def synthetic_weights(
     """Yield (layer with a synthetic matrix, SyntheticInfo), one layer at a time.
 
     Each matrix is drawn by ``simulator.workloads.synthetic.synthetic_matrix`` for the layer's
-    target (p0, K, optional H); layer i is seeded with ``SeedSequence([seed, i])``, so a layer's
-    weights do not depend on which other layers are drawn. Consume lazily: the generator holds
+    target (p0, K, optional H); a layer is seeded with ``SeedSequence([seed, crc32(name)])``, so
+    its weights do not depend on which other layers are drawn or in what order. Consume lazily: the generator holds
     only the current matrix.
     """
     from .synthetic import synthetic_matrix  # owned by the synthetic-workload module
 
-    for i, layer in enumerate(layers):
+    for layer in layers:
         t = _target_for(targets, layer)
-        W, info = synthetic_matrix(
-            layer.shape, t.p0, t.K, t.entropy_bits, seed=np.random.SeedSequence([int(seed), i]), dtype=dtype
-        )
+        ss = np.random.SeedSequence([int(seed), zlib.crc32(layer.name.encode())])
+        W, info = synthetic_matrix(layer.shape, t.p0, t.K, t.entropy_bits, seed=ss, dtype=dtype)
         yield replace(layer, matrix=W), info

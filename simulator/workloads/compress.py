@@ -5,7 +5,8 @@
   threshold over the whole network.
 - **Quantization to K levels**, K counting zero when the matrix holds zeros (so
   ``matrix_stats(Q).K == K`` whenever there are enough distinct weights):
-  ``uniform`` puts the nonzero levels evenly between the smallest and largest nonzero weight;
+  ``uniform`` spaces the nonzero levels evenly over the range the nonzero weights occupy, with
+  the pruned dead zone around 0 left out;
   ``kmeans`` is Deep Compression's weight sharing (Han, Mao, Dally, ICLR 2016): 1-D k-means on
   the nonzero weights, linear initialisation (the one the paper found best), a few Lloyd
   iterations. Zero stays exactly zero; no nonzero weight is moved to zero.
@@ -132,10 +133,38 @@ def _apply(W: np.ndarray, idx: np.ndarray, values_q: np.ndarray) -> np.ndarray:
     return out
 
 
-def quantize_uniform(W: np.ndarray, K: int) -> np.ndarray:
-    """Nonzero weights to the nearest of K' evenly spaced levels between their min and max.
+def _uniform_levels(v: np.ndarray, k: int) -> np.ndarray:
+    """k evenly spaced levels over the range the values occupy, leaving out the gap around 0.
 
-    K' = K - 1 if W holds zeros (zero is one of the K levels), else K. Zeros stay zero.
+    After pruning, the nonzero weights live in [min, -t] and [t, max]; levels spread over
+    [min, max] would partly fall in the empty dead zone and K would not be reached. The levels
+    are split between the negative and the positive range in proportion to their lengths
+    (at least one each when both signs occur), evenly spaced inside each.
+    """
+    neg, pos = v[v < 0], v[v > 0]
+    if neg.size == 0 or pos.size == 0:
+        side = pos if neg.size == 0 else neg
+        return np.linspace(side.min(), side.max(), k) if k > 1 else np.array([side.mean()])
+    if k == 1:
+        return np.array([v.mean()])
+    len_n, len_p = float(neg.max() - neg.min()), float(pos.max() - pos.min())
+    total = len_n + len_p
+    k_n = int(round(k * len_n / total)) if total > 0 else k // 2
+    k_n = min(max(k_n, 1), k - 1)
+    k_p = k - k_n
+
+    def spread(side: np.ndarray, n: int) -> np.ndarray:
+        return np.linspace(side.min(), side.max(), n) if n > 1 else np.array([side.mean()])
+
+    return np.concatenate([spread(neg, k_n), spread(pos, k_p)])
+
+
+def quantize_uniform(W: np.ndarray, K: int) -> np.ndarray:
+    """Nonzero weights to the nearest of K' evenly spaced levels (see ``_uniform_levels``).
+
+    K' = K - 1 if W holds zeros (zero is one of the K levels), else K. Zeros stay zero and
+    no weight changes sign (unless K' = 1). A level that no weight is nearest to stays unused,
+    so K is an upper bound here; ``quantize_kmeans`` reaches it exactly.
     """
     K = _check_K(K)
     W = check_matrix(W)
@@ -144,11 +173,19 @@ def quantize_uniform(W: np.ndarray, K: int) -> np.ndarray:
         return W.copy()
     if K - has_zero < 1:
         raise ValueError(f"K={K}: a matrix with zeros and nonzeros needs K >= 2")
-    k = K - has_zero
     v64 = v.astype(np.float64)
-    lo, hi = float(v64.min()), float(v64.max())
-    levels = np.linspace(lo, hi, k) if k > 1 else np.array([v64.mean()])
-    return _apply(W, idx, levels[_assign(v64, levels)])
+    levels = _uniform_levels(v64, K - has_zero)
+    neg = v64 < 0
+    n_neg = int(np.count_nonzero(levels < 0))
+    q = np.empty_like(v64)
+    if levels.size == 1:  # one level for weights of both signs: the mean
+        q[:] = levels[0]
+    elif n_neg and np.any(neg):  # assign within each sign so no weight crosses zero
+        q[neg] = levels[:n_neg][_assign(v64[neg], levels[:n_neg])]
+        q[~neg] = levels[n_neg:][_assign(v64[~neg], levels[n_neg:])]
+    else:
+        q = levels[_assign(v64, levels)]
+    return _apply(W, idx, q)
 
 
 def quantize_kmeans(
@@ -162,7 +199,8 @@ def quantize_kmeans(
 
     K counts zero when W holds zeros. Centroids are fitted on at most ``sample_size`` nonzero
     weights drawn with ``seed`` (all of them when fewer or ``None``), then every weight is
-    assigned to its nearest centroid. An empty cluster keeps its previous centroid.
+    assigned to its nearest centroid. A cluster left empty is re-seeded at the weight farthest
+    from its centroid, so all K levels stay in use when the weights allow it.
     """
     K = _check_K(K)
     if iterations < 0:
@@ -187,6 +225,13 @@ def quantize_kmeans(
         filled = counts > 0
         new = centroids.copy()
         new[filled] = sums[filled] / counts[filled]
+        empty = np.flatnonzero(~filled)
+        if empty.size:
+            # a centroid that lost all weights (e.g. in the pruned dead zone) moves to the weight
+            # worst served by its centroid, the usual k-means repair, so K levels stay in use
+            err = np.abs(fit - new[labels])
+            far = np.argsort(-err, kind="stable")[: empty.size]
+            new[empty[: far.size]] = fit[far]
         new.sort()
         new_labels = _assign(fit, new)
         centroids = new
