@@ -586,6 +586,11 @@ def _materialise(t: _TensorRef, path: Path, name: str) -> np.ndarray:
         raise ValueError(f"{path}: tensor {name!r}: negative size, stride or offset")
     if len(t.size) != len(t.stride):
         raise ValueError(f"{path}: tensor {name!r}: size {t.size} and stride {t.stride} differ in length")
+    numel = int(np.prod(t.size, dtype=object))
+    if numel > 16 * len(data) + 1024:  # only broadcast (stride-0) views can exceed their storage
+        raise ValueError(
+            f"{path}: tensor {name!r} claims {numel} elements (size {t.size}) over a storage of {len(data)}"
+        )
     extent = t.offset + (sum((s - 1) * st for s, st in zip(t.size, t.stride)) + 1 if all(t.size) else 0)
     if extent > len(data):
         raise ValueError(
@@ -600,16 +605,25 @@ def _materialise(t: _TensorRef, path: Path, name: str) -> np.ndarray:
     return arr
 
 
-def _flatten(obj: object, prefix: str, out: dict[str, np.ndarray], path: Path) -> None:
+def _flatten(obj: object, prefix: str, out: dict[str, np.ndarray], path: Path, seen: set[int] | None = None) -> None:
     """Walk dicts/lists of a checkpoint; tensors keep their dotted names, other leaves are dropped."""
+    seen = set() if seen is None else seen
+    if isinstance(obj, (Mapping, list, tuple, _TensorRef)):
+        if id(obj) in seen:  # a pickle can build cycles; visit each container once
+            return
+        seen.add(id(obj))
     if isinstance(obj, _TensorRef):
-        out[prefix or "tensor"] = _materialise(obj, path, prefix or "tensor")
+        name = prefix or "tensor"
+        try:
+            out[name] = _materialise(obj, path, name)
+        except (AttributeError, TypeError) as e:  # fields overwritten by a crafted BUILD
+            raise ValueError(f"{path}: tensor {name!r} is malformed ({e})") from e
     elif isinstance(obj, Mapping):
         for k, v in obj.items():
-            _flatten(v, f"{prefix}.{k}" if prefix else str(k), out, path)
+            _flatten(v, f"{prefix}.{k}" if prefix else str(k), out, path, seen)
     elif isinstance(obj, (list, tuple)):
         for i, v in enumerate(obj):
-            _flatten(v, f"{prefix}.{i}" if prefix else str(i), out, path)
+            _flatten(v, f"{prefix}.{i}" if prefix else str(i), out, path, seen)
 
 
 _LOADERS: dict[str, Callable[[Path], dict[str, np.ndarray]]] = {

@@ -478,3 +478,22 @@ def test_real_weights_missing_package_says_pip_command(monkeypatch):
         real.find_real_weights("minilm")
     with pytest.raises(ValueError, match="expected one of"):
         real.find_real_weights("alexnet")
+
+
+def test_torch_tensor_claiming_more_than_its_storage(tmp_path, monkeypatch):
+    with monkeypatch.context() as m:
+        torch = _fake_torch(m)
+        s = _Storage("0", np.ones(4, np.float32), torch.FloatStorage)
+        write_torch_zip(tmp_path / "b.pth", {"w": _Tensor(s, 0, (10**6, 10**6), (0, 0))})
+    with pytest.raises(ValueError, match=r"b\.pth.*'w' claims 1000000000000 elements"):
+        load_weights(tmp_path / "b.pth")
+
+
+def test_torch_cyclic_container(tmp_path, monkeypatch):
+    with monkeypatch.context() as m:
+        torch = _fake_torch(m)
+        s = _Storage("0", np.ones(4, np.float32), torch.FloatStorage)
+        lst: list = [_Tensor(s, 0, (2, 2), (2, 1))]
+        lst.append(lst)
+        write_torch_zip(tmp_path / "c.pth", {"l": lst})
+    assert list(load_weights(tmp_path / "c.pth")) == ["l.0"]
