@@ -83,9 +83,10 @@ def _gain_axis(ax, values) -> None:
     """Log scale when the gains span more than a factor 8, labels as 'x2', 'x10'."""
     v = np.asarray(values, dtype=float)
     v = v[np.isfinite(v) & (v > 0)]
-    if len(v) and v.max() / min(v.min(), 1.0) > 8:
+    span = v.max() / min(v.min(), 1.0) if len(v) else 1.0
+    if span > 8:
         ax.set_yscale("log")
-        ax.yaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+        ax.yaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0) if span < 300 else (1.0,)))
         ax.yaxis.set_minor_formatter(NullFormatter())
     ax.yaxis.set_major_formatter(FuncFormatter(lambda y, _: f"×{y:g}" if y else "0"))
     ax.axhline(1.0, color=FORMAT_COLORS["dense"], lw=1.0, ls="--", zorder=0)
