@@ -54,6 +54,14 @@ def _cmd_profiles(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_calibrate(args: argparse.Namespace) -> int:
+    from .calibration.cli import calibrate, summary  # sets the single-thread variables on import
+
+    paths = calibrate(quick=args.quick, out_dir=args.out, statistic=args.statistic)
+    print(summary(paths) if callable(summary) else "")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="dotsim", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
@@ -62,6 +70,12 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("experiment", help="experiment YAML file, e.g. experiments/quickstart.yaml")
     s.add_argument("--out", default=None, help="output folder (default: results/<experiment name>)")
     s.set_defaults(func=_cmd_run)
+
+    s = sub.add_parser("calibrate", help="time real kernels here, fit the time model, write a calibrated profile")
+    s.add_argument("--quick", action="store_true", help="small design, under a minute")
+    s.add_argument("--out", default="calibration_out", help="folder for the report, plot and measurements")
+    s.add_argument("--statistic", choices=["median", "min"], default="median", help="per-case timing statistic to fit")
+    s.set_defaults(func=_cmd_calibrate)
 
     s = sub.add_parser("profiles", help="list hardware profiles, or show one with every number and its source")
     s.add_argument("action", nargs="?", choices=["show"], help="show one profile")
@@ -72,7 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=_cmd_formats)
 
     s = sub.add_parser("inspect", help="statistics and storage of every matrix in a weight file")
-    s.add_argument("file", help="a .npy or .npz file")
+    s.add_argument("file", help="weights: .npy/.npz, .safetensors, .onnx, Keras .h5/.keras, PyTorch .pth/.pt/.bin")
     s.add_argument("--value-bits", type=int, default=None, help="stored width of weight values (default: the dtype's)")
     s.set_defaults(func=_cmd_inspect)
     return p
@@ -82,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (ValueError, FileNotFoundError) as e:
+    except (ValueError, OSError) as e:
         print(f"dotsim {args.command}: error: {e}", file=sys.stderr)
         return 2
 

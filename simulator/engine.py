@@ -25,7 +25,7 @@ from typing import Any, Sequence
 import pandas as pd
 import simpy
 
-from .cost import estimate
+from .cost import price
 from .formats import encode
 from .formats.base import EncodedMatrix
 from .hardware import Profile, load_profile
@@ -53,6 +53,17 @@ class SimResult:
         return self.channel_busy_s / self.total_s if self.total_s > 0 else 0.0
 
 
+def layer_plan(name: str, counts: pd.DataFrame, profile: Profile) -> LayerPlan:
+    """Split one layer's priced counts into weight streaming (channel) and work (compute unit)."""
+    bd = price(counts, profile)
+    weight = ~bd.operand.isin(WEIGHT_EXEMPT_OPERANDS)
+    memory = (bd.level != "compute").to_numpy()
+    weights = bd[weight & bd.action.isin(["read", "write"])]
+    weight_bytes = int(weights.groupby("operand").footprint_bytes.max().sum()) if len(weights) else 0
+    load_s = float(bd.loc[weight & memory, "time_s"].sum())
+    return LayerPlan(name, weight_bytes, load_s, float(bd["time_s"].sum()) - load_s)
+
+
 def plan_layers(network: Sequence[tuple[str, Any, int]], fmt: str | None, profile: Profile, batch: int = 1) -> list[LayerPlan]:
     """Price each (name, matrix or EncodedMatrix, L) layer and split its time into load and work."""
     if batch < 1:
@@ -63,14 +74,7 @@ def plan_layers(network: Sequence[tuple[str, Any, int]], fmt: str | None, profil
             raise ValueError(f"network[{i}]: expected (name, matrix, L), got {len(item)} items")
         name, W, L = item
         enc = W if isinstance(W, EncodedMatrix) else encode(W, fmt)
-        counts = enc.counts(columns=int(L) * batch)
-        cost = estimate(counts, profile)
-        bd = cost.breakdown
-        weight_rows = (bd.level != "compute") & ~bd.operand.isin(WEIGHT_EXEMPT_OPERANDS)
-        weights = counts[~counts.operand.isin(WEIGHT_EXEMPT_OPERANDS) & counts.action.isin(["read", "write"])]
-        weight_bytes = int(weights.groupby("operand").footprint_bytes.max().sum())
-        load_s = float(bd.loc[weight_rows, "time_s"].sum())
-        plans.append(LayerPlan(name, weight_bytes, load_s, cost.compute_time_s + cost.memory_time_s - load_s))
+        plans.append(layer_plan(name, enc.counts(columns=int(L) * batch), profile))
     return plans
 
 
@@ -128,31 +132,29 @@ def _workload(env: simpy.Environment, device: Device, plans: list[LayerPlan], sl
     return env.process(computer())
 
 
-def simulate_many(
-    workloads: Sequence[tuple[Sequence[tuple[str, Any, int]], str | None]],
-    profile: Profile | str,
-    batch: int = 1,
+def run_plans(
+    workloads: Sequence[list[LayerPlan]],
+    profile: Profile,
     buffer_bytes: float | None = None,
     double_buffering: bool = True,
     compute_units: int = 1,
     chunk_s: float | None = None,
 ) -> list[SimResult]:
-    """Run several networks at once on one device; they share its channel and compute units."""
-    prof = load_profile(profile)
+    """Run planned workloads at once on one device; they share its channel and compute units."""
     if buffer_bytes is None:
-        buffer_bytes = on_chip_bytes(prof)
+        buffer_bytes = on_chip_bytes(profile)
     slots = 2 if double_buffering else 1
     tile_bytes = None if buffer_bytes == math.inf else buffer_bytes / slots
     env = simpy.Environment()
     device = Device(env, compute_units=compute_units, chunk_s=chunk_s)
     runs = []
-    for network, fmt in workloads:
-        plans = plan_layers(network, fmt, prof, batch)
+    for plans in workloads:
         log: list = []
-        runs.append((plans, log, _workload(env, device, plans, slots, tile_bytes, log)))
+        _workload(env, device, plans, slots, tile_bytes, log)
+        runs.append((plans, log))
     env.run()
     results = []
-    for plans, log, _ in runs:
+    for plans, log in runs:
         tiles = pd.DataFrame(log, columns=["layer", "start_s", "end_s"])
         per_layer = tiles.groupby("layer").agg(start_s=("start_s", "min"), end_s=("end_s", "max"))
         layers = pd.DataFrame({
@@ -165,6 +167,22 @@ def simulate_many(
         })
         results.append(SimResult(float(layers.end_s.max()), device.channel_busy_s, layers))
     return results
+
+
+def simulate_many(
+    workloads: Sequence[tuple[Sequence[tuple[str, Any, int]], str | None]],
+    profile: Profile | str,
+    batch: int = 1,
+    **device_options,
+) -> list[SimResult]:
+    """Run several networks at once on one device; they share its channel and compute units.
+
+    ``device_options``: buffer_bytes (default: the largest on-chip level), double_buffering,
+    compute_units, chunk_s (see ``run_plans``).
+    """
+    prof = load_profile(profile)
+    plans = [plan_layers(network, fmt, prof, batch) for network, fmt in workloads]
+    return run_plans(plans, prof, **device_options)
 
 
 def simulate(network, fmt: str | None, profile: Profile | str, batch: int = 1, **kwargs) -> SimResult:

@@ -20,6 +20,7 @@ import yaml
 from tqdm.auto import tqdm
 
 from .cost import estimate_many, price
+from .engine import layer_plan, run_plans
 from .counts import COLUMNS as COUNT_COLUMNS
 from .experiment_spec import ExperimentSpec, Workload, load_spec
 from .formats import encode_many
@@ -27,6 +28,12 @@ from .hardware import load_profile
 from .stats import code_values, stats_from_coding
 
 PARTIAL = "partial.jsonl"
+HEAD_COLUMNS = [
+    "workload", "cell", "matrix", "target_p0", "target_K", "target_entropy_bits", "rows", "cols", "dtype",
+    "layers", "weights", "K", "omega0", "p0", "entropy_bits", "nnz", "segments", "segments_cer",
+    "distinct_per_row_mean", "distinct_per_row_max", "columns", "counting",
+]
+INTEGER_COLUMNS = {"target_K", "rows", "cols", "layers", "weights", "distinct_per_row_max", "columns"}
 GAIN_OF = {"storage_gain": "storage_bits", "energy_gain": "energy_j", "time_gain": "time_s"}
 
 
@@ -58,7 +65,7 @@ def expand_cells(spec: ExperimentSpec, spec_path: Path) -> list[Cell]:
             for name in names:
                 cells.append(Cell(f"{w.name}/{name}", w, {"matrix": name, "file": str(path)}))
         else:
-            cells.append(Cell(f"{w.name}/{w.network}", w, {"matrix": "", "network": w.network}))
+            cells.append(Cell(f"{w.name}/{w.network or w.real}", w, {"matrix": "", "network": w.network or w.real}))
     return cells
 
 
@@ -107,6 +114,56 @@ def _analytic(cell: Cell, spec: ExperimentSpec, formats: list[str], L: int) -> t
     return stats, per_format
 
 
+def _network_matrices(cell: Cell, spec: ExperimentSpec):
+    """(layer name, matrix, L) of a network, one layer at a time (VGG-16 is 138 M weights)."""
+    from dataclasses import asdict
+
+    w = cell.workload
+    if w.network is not None:
+        from .workloads.catalog import LayerTarget, network_layers, synthetic_weights
+
+        layers = network_layers(w.network, batch=w.batch)
+        for layer, _ in synthetic_weights(layers, LayerTarget(**w.layer_stats.model_dump()), seed=spec.options.seed):
+            yield layer.name, layer.matrix, layer.columns
+        return
+    from .workloads.compress import CompressionSpec, compress_layers
+    from .workloads.real import load_real
+
+    layers, _ = load_real(w.real)
+    mats = {layer.name: layer.matrix for layer in layers}
+    columns = {layer.name: layer.columns * w.batch for layer in layers}
+    if w.compress is not None:
+        todo = compress_layers(mats, CompressionSpec(**w.compress.model_dump(), seed=spec.options.seed))
+    else:
+        todo = mats.items()
+    for name, W in todo:
+        yield name, W, columns[name]
+
+
+def _network(cell: Cell, spec: ExperimentSpec, formats: list[str]) -> tuple[dict, dict, dict]:
+    """Network totals: layer counts stacked per format, storage summed, statistics weighted by layer size.
+
+    Also returns each format's per-layer count tables, which the engine turns into a timeline.
+    """
+    per_layer: dict[str, list[tuple[str, pd.DataFrame]]] = {f: [] for f in formats}
+    bits = dict.fromkeys(formats, 0)
+    stats = []
+    for name, W, L in _network_matrices(cell, spec):
+        coding = code_values(W, name=f"{cell.key}/{name}")
+        st = stats_from_coding(coding)
+        stats.append((st.size, st.p0, st.entropy_bits, st.K, st.nnz, st.segments))
+        for f, enc in encode_many(W, formats, value_bits=spec.options.value_bits, coding=coding).items():
+            per_layer[f].append((name, enc.counts(columns=L)))
+            bits[f] += enc.storage_bits()
+    size, p0, H, K, nnz, seg = (np.array(c, dtype=float) for c in zip(*stats))
+    weight = size / size.sum()
+    summary = {"rows": None, "cols": None, "dtype": None, "K": float(weight @ K), "omega0": None,
+               "p0": float(weight @ p0), "entropy_bits": float(weight @ H), "nnz": int(nnz.sum()),
+               "segments": int(seg.sum()), "layers": len(stats), "weights": int(size.sum())}
+    per_format = {f: (pd.concat([c.assign(layer=n) for n, c in per_layer[f]], ignore_index=True), bits[f]) for f in formats}
+    return summary, per_format, per_layer
+
+
 def _count_frame(per_cell: list[dict]) -> pd.DataFrame:
     """All count tables of a batch stacked, keyed by (cell_i, format)."""
     frames, tuples = [], []
@@ -124,11 +181,15 @@ def _count_frame(per_cell: list[dict]) -> pd.DataFrame:
 def _batch_rows(cells: list[Cell], spec: ExperimentSpec, profiles: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Results (and breakdown) of a batch of cells, priced in one vectorised pass per profile."""
     formats = list(dict.fromkeys(["dense", *spec.formats]))  # dense is the reference of every gain
-    heads, per_cell = [], []
+    heads, per_cell, networks = [], [], {}
     for i, cell in enumerate(cells):
         L = cell.workload.columns or spec.options.columns
         counting = spec.options.counting if cell.workload.synthetic is not None else "exact"
-        stats, per_format = (_analytic if counting == "analytic" else _exact)(cell, spec, formats, L)
+        if cell.workload.is_network:
+            L = None
+            stats, per_format, networks[i] = _network(cell, spec, formats)
+        else:
+            stats, per_format = (_analytic if counting == "analytic" else _exact)(cell, spec, formats, L)
         heads.append({"cell_i": i, "workload": cell.workload.name, "cell": cell.key,
                       "matrix": cell.params.get("matrix", ""), "target_p0": cell.params.get("target_p0"),
                       "target_K": cell.params.get("target_K"),
@@ -142,6 +203,10 @@ def _batch_rows(cells: list[Cell], spec: ExperimentSpec, profiles: dict) -> tupl
     for prof_name, prof in profiles.items():
         tot = estimate_many(counts, prof, keys=["cell_i", "format"])[["cell_i", "format", "energy_j", "time_s"]]
         tot = storage.merge(tot, on=["cell_i", "format"], how="left")
+        for i, layers in networks.items():  # a network's time is the engine's timeline, not a sum
+            for f, layer_counts in layers.items():
+                plans = [layer_plan(name, c, prof) for name, c in layer_counts]
+                tot.loc[(tot.cell_i == i) & (tot.format == f), "time_s"] = run_plans([plans], prof)[0].total_s
         dense = tot[tot.format == "dense"].set_index("cell_i")
         with np.errstate(divide="ignore"):
             for gain, col in GAIN_OF.items():
@@ -152,7 +217,7 @@ def _batch_rows(cells: list[Cell], spec: ExperimentSpec, profiles: dict) -> tupl
             bd = bd.groupby(["cell_i", "format", "action", "operand", "level"], sort=False, as_index=False)[
                 ["count", "energy_j", "time_s"]].sum()
             breakdown.append(bd.assign(profile=prof_name, profile_i=len(breakdown)))
-    head = pd.DataFrame(heads)
+    head = pd.DataFrame(heads).reindex(columns=["cell_i", *HEAD_COLUMNS])  # same columns in every batch
     order = {f: k for k, f in enumerate(spec.formats)}
 
     def tidy(frames: list[pd.DataFrame], first: list[str]) -> pd.DataFrame:
@@ -204,7 +269,12 @@ def _write_atomic(path: Path, write) -> None:
 
 
 def run_experiment(spec_path: str | Path, out_dir: str | Path | None = None, progress: bool | None = None) -> pd.DataFrame:
-    """Run every cell of the experiment and return the tidy results (one row per cell x format x profile)."""
+    """Run every cell of the experiment and return the tidy results (one row per cell x format x profile).
+
+    Synthetic cells and matrices from files are priced per product; a network cell sums its
+    layers' energy and storage and takes its time from the simpy engine (double-buffered
+    weight streaming over the profile's memory channel).
+    """
     spec, spec_path = load_spec(spec_path)
     out = Path(out_dir) if out_dir is not None else Path("results") / spec.name
     out.mkdir(parents=True, exist_ok=True)
@@ -236,6 +306,8 @@ def run_experiment(spec_path: str | Path, out_dir: str | Path | None = None, pro
         df = pd.concat([pd.DataFrame(rec[part]) for rec in done], ignore_index=True)
         if df.empty:
             return df
+        for col in INTEGER_COLUMNS.intersection(df.columns):  # integers stay integers beside empty cells
+            df[col] = df[col].astype("Int64")
         return df.iloc[np.argsort(df.cell.map(position).to_numpy(), kind="stable")].reset_index(drop=True)
 
     results = gather("results")
@@ -250,11 +322,36 @@ def run_experiment(spec_path: str | Path, out_dir: str | Path | None = None, pro
     if spec.outputs.breakdown:
         bd = gather("breakdown")
         _write_atomic(out / "breakdown.csv", lambda p: bd.to_csv(p, index=False))
+    plots = _plots(spec, results, bd if spec.outputs.breakdown else None, out / "plots")
     resolved = {"spec_file": str(spec_path), "spec_hash": h, "cells": len(cells), **spec.model_dump(mode="json")}
     _write_atomic(out / "spec.resolved.yaml", lambda p: p.write_text(yaml.safe_dump(resolved, sort_keys=False)))
     partial.unlink()
     results.attrs["out_dir"] = str(out)
+    results.attrs["plots"] = [str(p) for p in plots]
     return results
+
+
+def _plots(spec: ExperimentSpec, results: pd.DataFrame, breakdown: pd.DataFrame | None, folder: Path) -> list[Path]:
+    """The figures the spec asks for, each as PNG and PDF."""
+    from . import plots
+
+    written: list[Path] = []
+    if not spec.outputs.plots:
+        return written
+    folder.mkdir(exist_ok=True)
+    networks = results[results.layers.notna()]
+    matrices = results[results.target_p0.notna()]  # synthetic sweeps: the cells that lie on the (p0, H) plane
+    for name in spec.outputs.plots:
+        stem = folder / name
+        if name == "gains" and len(matrices):
+            written += plots.plot_gains(matrices, stem)
+        elif name == "winner_map" and len(matrices):
+            written += plots.plot_winner_map(matrices, stem)
+        elif name == "breakdown" and breakdown is not None and len(breakdown):
+            written += plots.plot_breakdown(breakdown, stem)
+        elif name == "network_gains" and len(networks):
+            written += plots.plot_network_gains(networks.rename(columns={"workload": "network"}), stem)
+    return written
 
 
 def _profile_ref(name: str, spec_path: Path) -> str | Path:

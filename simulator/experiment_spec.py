@@ -120,22 +120,58 @@ class Synthetic(_Strict):
         return cells
 
 
+class LayerStats(_Strict):
+    """Per-layer target of the synthetic weights of a catalog network."""
+
+    p0: float = Field(ge=0, le=1)
+    K: int = Field(ge=1)
+    entropy_bits: float | None = None
+
+
+class Compression(_Strict):
+    """Prune (magnitude, per layer or global) then quantize (k-means or uniform) real weights."""
+
+    sparsity: float | None = Field(default=None, ge=0, le=1)
+    scope: Literal["layer", "global"] = "layer"
+    K: int | None = Field(default=None, ge=1)
+    method: Literal["kmeans", "uniform"] = "kmeans"
+    iterations: int = Field(default=10, ge=1)
+
+
 class Workload(_Strict):
+    """One source of matrices: a synthetic sweep, a weight file, a catalog network or packaged real weights.
+
+    A network (``network`` or ``real``) is one cell: its layers are priced one by one, energy
+    and storage add up, and its time is the simpy engine's total for the whole network.
+    """
+
     name: str
     synthetic: Synthetic | None = None
     file: str | None = None
     matrices: list[str] | None = None
     network: str | None = None
+    layer_stats: LayerStats | None = None
+    real: str | None = None
+    compress: Compression | None = None
+    batch: int = Field(default=1, ge=1)
     columns: int | None = Field(default=None, ge=1)
 
     @model_validator(mode="after")
     def _exactly_one_source(self):
-        given = [k for k in ("synthetic", "file", "network") if getattr(self, k) is not None]
+        given = [k for k in ("synthetic", "file", "network", "real") if getattr(self, k) is not None]
         if len(given) != 1:
-            raise ValueError(f"a workload needs exactly one of synthetic, file or network; got {given or 'none'}")
+            raise ValueError(f"a workload needs exactly one of synthetic, file, network or real; got {given or 'none'}")
         if self.matrices is not None and self.file is None:
             raise ValueError("matrices: only valid with file")
+        if (self.network is None) != (self.layer_stats is None):
+            raise ValueError("network and layer_stats go together: a catalog network has shapes, not weights")
+        if self.compress is not None and self.real is None:
+            raise ValueError("compress: only valid with real")
         return self
+
+    @property
+    def is_network(self) -> bool:
+        return self.network is not None or self.real is not None
 
 
 class Options(_Strict):
@@ -149,6 +185,12 @@ class Outputs(_Strict):
     plots: list[Literal[PLOTS]] = Field(default_factory=list)  # type: ignore[valid-type]
     breakdown: bool = False
     parquet: bool = True
+
+    @model_validator(mode="after")
+    def _breakdown_for_its_plot(self):
+        if "breakdown" in self.plots and not self.breakdown:
+            raise ValueError("the breakdown plot needs breakdown: true (it draws breakdown.csv)")
+        return self
 
 
 class ExperimentSpec(_Strict):
@@ -211,10 +253,18 @@ def _check_semantics(spec: ExperimentSpec, path: Path, node) -> None:
             if not target.exists():
                 problems.append(field_error(path, node, ("workloads", i, "file"), f"no such file {target}"))
         if w.network is not None:
-            from .workloads.networks import NETWORKS
+            from .workloads.catalog import NETWORKS
 
             if w.network not in NETWORKS:
                 problems.append(field_error(path, node, ("workloads", i, "network"), f"unknown network {w.network!r}; expected one of {sorted(NETWORKS)}"))
+        if w.real is not None:
+            from .workloads.real import REAL_WEIGHTS, find_real_weights
+
+            try:
+                find_real_weights(w.real)
+            except ValueError as e:
+                known = "" if w.real in REAL_WEIGHTS else f" (known: {sorted(REAL_WEIGHTS)})"
+                problems.append(field_error(path, node, ("workloads", i, "real"), f"{e}{known}"))
     for j, prof in enumerate(spec.profiles):
         try:
             find_profile(prof, relative_to=path.parent)
