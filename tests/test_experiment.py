@@ -146,3 +146,72 @@ def test_workload_needs_exactly_one_source(tmp_path):
 def test_missing_spec_file(tmp_path):
     with pytest.raises(FileNotFoundError, match="nope.yaml"):
         load_spec(tmp_path / "nope.yaml")
+
+
+NETWORK_SPEC = """\
+version: 1
+name: nets
+workloads:
+  - name: tiny
+    network: tiny
+    layer_stats: {p0: 0.85, K: 8}
+formats: [dense, csr, cser]
+profiles: [horowitz-45nm, mobile-gpu]
+outputs: {plots: [network_gains]}
+"""
+
+
+@pytest.fixture
+def tiny_network(monkeypatch):
+    from simulator.workloads import catalog
+    from simulator.workloads.layers import Layer
+
+    def tiny(batch: int = 1):
+        return [Layer("conv1", "conv", (16, 27), 64 * batch), Layer("fc1", "fc", (32, 64), batch),
+                Layer("fc2", "fc", (10, 32), batch)]
+
+    monkeypatch.setitem(catalog.NETWORKS, "tiny", tiny)
+    return tiny
+
+
+def test_network_workload_sums_layers_and_times_with_the_engine(tiny_network, tmp_path):
+    from simulator.cost import estimate
+    from simulator.engine import simulate
+    from simulator.formats import encode
+    from simulator.workloads.catalog import LayerTarget, synthetic_weights
+
+    p = tmp_path / "nets.yaml"
+    p.write_text(NETWORK_SPEC)
+    df = run_experiment(p, out_dir=tmp_path / "o")
+    assert len(df) == 3 * 2
+    assert (df.layers == 3).all() and (df.weights == 16 * 27 + 32 * 64 + 10 * 32).all()
+    # the same layers priced by hand: energy adds up, time is the engine's timeline
+    layers = [(lay.name, lay.matrix, lay.columns) for lay, _ in synthetic_weights(tiny_network(), LayerTarget(0.85, 8), seed=0)]
+    row = df[(df.format == "cser") & (df.profile == "mobile-gpu")].iloc[0]
+    energy = sum(estimate(encode(W, "cser"), "mobile-gpu", columns=L).energy_j for _, W, L in layers)
+    assert row.energy_j == pytest.approx(energy, rel=1e-9)
+    assert row.time_s == pytest.approx(simulate(layers, "cser", "mobile-gpu").total_s, rel=1e-9)
+    assert row.storage_bits == sum(encode(W, "cser").storage_bits() for _, W, _ in layers)
+    assert 0.8 < row.p0 < 0.9
+    assert (tmp_path / "o" / "plots" / "network_gains.png").exists()
+
+
+def test_network_needs_layer_stats_and_real_needs_a_known_name(tiny_network, tmp_path):
+    msg = _error(tmp_path, NETWORK_SPEC.replace("    layer_stats: {p0: 0.85, K: 8}\n", ""))
+    assert "workloads.0" in msg and "layer_stats" in msg
+    msg = _error(tmp_path, NETWORK_SPEC.replace("network: tiny\n    layer_stats: {p0: 0.85, K: 8}", "real: resnet9000"))
+    assert "workloads.0.real" in msg and "resnet9000" in msg and "minilm" in msg
+    msg = _error(tmp_path, NETWORK_SPEC.replace("network: tiny", "network: lenet"))
+    assert "workloads.0.network" in msg and "vgg16" in msg
+
+
+def test_plots_are_written(spec_file, tmp_path):
+    spec_file.write_text(GOOD.replace("outputs: {breakdown: true}", "outputs: {breakdown: true, plots: [gains, winner_map, breakdown]}"))
+    df = run_experiment(spec_file, out_dir=tmp_path / "o")
+    names = sorted(Path(p).name for p in df.attrs["plots"])
+    assert names == sorted(f"{n}.{ext}" for n in ("gains", "winner_map", "breakdown") for ext in ("png", "pdf"))
+
+
+def test_breakdown_plot_needs_breakdown(tmp_path):
+    msg = _error(tmp_path, GOOD.replace("outputs: {breakdown: true}", "outputs: {plots: [breakdown]}"))
+    assert "outputs" in msg and "breakdown: true" in msg
