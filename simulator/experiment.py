@@ -116,7 +116,6 @@ def _analytic(cell: Cell, spec: ExperimentSpec, formats: list[str], L: int) -> t
 
 def _network_matrices(cell: Cell, spec: ExperimentSpec):
     """(layer name, matrix, L) of a network, one layer at a time (VGG-16 is 138 M weights)."""
-    from dataclasses import asdict
 
     w = cell.workload
     if w.network is not None:

@@ -15,7 +15,6 @@ module changes no global backend or style, and each file is written atomically.
 """
 from __future__ import annotations
 
-import math
 import os
 import tempfile
 from pathlib import Path

@@ -12,7 +12,7 @@ from typing import ClassVar
 import numpy as np
 import pandas as pd
 
-from ..counts import Action, counts_frame
+from .counting import count_rows, rows_frame
 
 
 def dtype_bits(dtype) -> int:
@@ -104,37 +104,21 @@ class EncodedMatrix(ABC):
         """Exact reconstruction in the original dtype."""
 
     # -- counts ------------------------------------------------------------------------------
-    def arithmetic_dtype(self, x_dtype) -> np.dtype:
-        """Dtype the multiply-adds run in: the wider of the weights and the inputs."""
-        return np.result_type(self.dtype, np.dtype(x_dtype))
-
-    def default_x_dtype(self) -> np.dtype:
-        return self.dtype if self.dtype.kind == "f" else np.dtype(np.float32)
-
     def counts(self, columns: int = 1, x_dtype=None) -> pd.DataFrame:
-        """Exact action counts of ``self @ X`` for an n x ``columns`` input (DESIGN.md schema)."""
+        """Exact action counts of ``self @ X`` for an n x ``columns`` input (DESIGN.md schema).
+
+        The table is ``count_rows`` of this format fed the encoded matrix's exact structure:
+        the same function the analytic (expected) counts use.
+        """
         if isinstance(columns, bool) or not isinstance(columns, (int, np.integer)) or columns < 1:
             raise ValueError(f"columns: expected a positive integer L, got {columns!r}")
-        x_dt = np.dtype(x_dtype) if x_dtype is not None else self.default_x_dtype()
-        return counts_frame(self._actions(int(columns), x_dt))
-
-    def _read(self, name: str, count: int) -> Action:
-        a = self.arrays[name]
-        dt = str(self.dtype) if name in self.value_arrays else str(a.dtype)
-        return Action("read", name, dt, self.array_bits(name), int(count), self.array_bytes(name))
-
-    def _vector_actions(self, L: int, x_dt: np.dtype, x_reads: int) -> list[Action]:
-        """Reads of x and writes of y, which every format shares."""
-        m, n = self.shape
-        y_dt = self.arithmetic_dtype(x_dt)
-        return [
-            Action("read", "x", str(x_dt), dtype_bits(x_dt), x_reads, n * L * x_dt.itemsize),
-            Action("write", "y", str(y_dt), dtype_bits(y_dt), m * L, m * L * y_dt.itemsize),
-        ]
+        rows = count_rows(self.name, self.shape, **self._structure(), columns=int(columns),
+                          value_dtype=self.dtype, value_bits=self.value_bits, x_dtype=x_dtype)
+        return rows_frame(rows, exact=True)
 
     @abstractmethod
-    def _actions(self, L: int, x_dt: np.dtype) -> list[Action]:
-        """The count rows for an n x L input."""
+    def _structure(self) -> dict:
+        """The numbers the count table follows from: nnz and, for CER/CSER, segments, slots, K, omega0_nonzero."""
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.shape[0]}x{self.shape[1]} {self.dtype} {self.storage_bits()} bits>"

@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..counts import Action
 from ..stats import check_matrix, index_dtype
-from .base import EncodedMatrix, check_value_bits, dtype_bits
+from .base import EncodedMatrix, check_value_bits
 
 
 class CSRMatrix(EncodedMatrix):
@@ -64,15 +63,5 @@ class CSRMatrix(EncodedMatrix):
         Y[filled] = np.add.reduceat(contrib, row_ptr[filled], axis=0)
         return Y
 
-    def _actions(self, L: int, x_dt: np.dtype) -> list[Action]:
-        m, _ = self.shape
-        nnz = self.nnz
-        ar = self.arithmetic_dtype(x_dt)
-        return [
-            self._read("row_ptr", m + 1),
-            self._read("values", nnz),
-            self._read("col_idx", nnz),
-            *self._vector_actions(L, x_dt, nnz * L),
-            Action("mul", "values", str(ar), dtype_bits(ar), nnz * L),
-            Action("add", "y", str(ar), dtype_bits(ar), nnz * L),
-        ]
+    def _structure(self) -> dict:
+        return {"nnz": self.nnz}

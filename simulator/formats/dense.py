@@ -3,9 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..counts import Action
 from ..stats import check_matrix
-from .base import EncodedMatrix, check_value_bits, dtype_bits
+from .base import EncodedMatrix, check_value_bits
 
 
 class DenseMatrix(EncodedMatrix):
@@ -24,12 +23,5 @@ class DenseMatrix(EncodedMatrix):
     def _matmul(self, X: np.ndarray) -> np.ndarray:
         return self.arrays["values"].reshape(self.shape).astype(X.dtype) @ X
 
-    def _actions(self, L: int, x_dt: np.dtype) -> list[Action]:
-        m, n = self.shape
-        ar = self.arithmetic_dtype(x_dt)
-        return [
-            self._read("values", m * n),
-            *self._vector_actions(L, x_dt, m * n * L),
-            Action("mul", "values", str(ar), dtype_bits(ar), m * n * L),
-            Action("add", "y", str(ar), dtype_bits(ar), m * n * L),
-        ]
+    def _structure(self) -> dict:
+        return {"nnz": self.shape[0] * self.shape[1]}

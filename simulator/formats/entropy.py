@@ -15,9 +15,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..counts import Action
 from ..stats import ValueCoding, index_dtype
-from .base import EncodedMatrix, dtype_bits
+from .base import EncodedMatrix
 
 
 class EntropyRowMatrix(EncodedMatrix):
@@ -66,32 +65,9 @@ class EntropyRowMatrix(EncodedMatrix):
             Y += omega[0] * X.sum(axis=0)
         return Y
 
-    def _actions(self, L: int, x_dt: np.dtype) -> list[Action]:
-        m, n = self.shape
-        S, nnz = self.n_segments, self.nnz
-        ar = self.arithmetic_dtype(x_dt)
-        acts = [
-            self._read("row_ptr", m + 1),
-            self._read("omega_ptr", self.n_pointer_segments + 1),
-            self._read("omega", S),
-            self._read("col_idx", nnz),
-            *self._vector_actions(L, x_dt, nnz * L),
-            Action("add", "x", str(x_dt), dtype_bits(x_dt), nnz * L),
-            Action("mul", "omega", str(ar), dtype_bits(ar), S * L),
-            Action("add", "y", str(ar), dtype_bits(ar), S * L),
-        ]
-        if "omega_idx" in self.arrays:
-            acts.append(self._read("omega_idx", S))
-        if self.omega[0] != 0:
-            # Omega[k] - Omega[0] per segment, one column sum of x, Omega[0] * sum(x) per row
-            acts += [
-                Action("add", "omega", str(ar), dtype_bits(ar), S),
-                Action("read", "x", str(x_dt), dtype_bits(x_dt), n * L, n * L * x_dt.itemsize),
-                Action("add", "x", str(x_dt), dtype_bits(x_dt), n * L),
-                Action("mul", "omega", str(ar), dtype_bits(ar), m * L),
-                Action("add", "y", str(ar), dtype_bits(ar), m * L),
-            ]
-        return acts
+    def _structure(self) -> dict:
+        return {"nnz": self.nnz, "segments": self.n_segments, "segments_cer": self.n_pointer_segments,
+                "K": len(self.omega), "omega0_nonzero": bool(self.omega[0] != 0)}
 
 
 def segment_arrays(coding: ValueCoding) -> dict[str, np.ndarray]:
