@@ -228,7 +228,7 @@ def load_spec(path: str | Path) -> tuple[ExperimentSpec, Path]:
 def _check_semantics(spec: ExperimentSpec, path: Path, node) -> None:
     """What the schema cannot see: infeasible targets, missing files, unknown profiles and networks."""
     from .hardware import find_profile
-    from .workloads.synthetic import value_distribution
+    from .workloads.synthetic import feasible_entropy_range, value_distribution
 
     problems = []
     names = [w.name for w in spec.workloads]
@@ -242,8 +242,11 @@ def _check_semantics(spec: ExperimentSpec, path: Path, node) -> None:
                 problems.append(field_error(path, node, ("workloads", i, "synthetic"), str(e)))
                 grid = []
             for cell in grid:
-                try:
-                    value_distribution(cell["K"], cell["p0"], cell["entropy_bits"])
+                try:  # the range test is cheap; the law itself (root finding) only to word an error
+                    lo, hi = feasible_entropy_range(cell["K"], cell["p0"])
+                    H = cell["entropy_bits"]
+                    if H is not None and not lo - 1e-9 <= H <= hi + 1e-9:
+                        value_distribution(cell["K"], cell["p0"], H)
                 except ValueError as e:
                     field = "entropy_bits" if cell["entropy_bits"] is not None else "p0"
                     problems.append(field_error(path, node, ("workloads", i, "synthetic", field), str(e)))
