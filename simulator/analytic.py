@@ -34,6 +34,7 @@ import pandas as pd
 
 from .formats import FORMATS
 from .formats.counting import Row, _idx, _value_setup, count_rows, rows_frame
+from .stats import check_shape
 
 __all__ = [
     "ExpectedStructure",
@@ -72,16 +73,6 @@ def _check_probs(probs) -> np.ndarray:
     return p / total
 
 
-def _check_shape(shape) -> tuple[int, int]:
-    try:
-        m, n = (int(s) for s in shape)
-    except (TypeError, ValueError):
-        raise ValueError(f"shape: expected (rows, cols) of positive integers, got {shape!r}") from None
-    if m < 1 or n < 1:
-        raise ValueError(f"shape: expected (rows, cols) of positive integers, got {shape!r}")
-    return m, n
-
-
 def _one_minus_pow(p: np.ndarray, n: int) -> np.ndarray:
     """1 - (1 - p)^n, accurate for tiny p and huge n."""
     with np.errstate(divide="ignore"):
@@ -96,7 +87,7 @@ def expected_structure(shape, probs, omega0_is_zero: bool = True) -> ExpectedStr
     stores every entry. CER/CSER take the most probable value as Omega[0] and the
     others in decreasing order of probability, as the encoder does.
     """
-    m, n = _check_shape(shape)
+    m, n = check_shape(shape)
     p = _check_probs(probs)
     q = -np.sort(-p)
     rest = q[1:]

@@ -45,6 +45,17 @@ def check_matrix(W, name: str = "W") -> np.ndarray:
     return np.ascontiguousarray(W)
 
 
+def check_shape(shape) -> tuple[int, int]:
+    """(rows, cols) as positive ints, or a ValueError saying what was expected."""
+    try:
+        m, n = (int(s) for s in shape)
+    except (TypeError, ValueError):
+        raise ValueError(f"shape: expected (rows, cols) of positive integers, got {shape!r}") from None
+    if m < 1 or n < 1:
+        raise ValueError(f"shape: expected (rows, cols) of positive integers, got {shape!r}")
+    return m, n
+
+
 def index_dtype(max_value: int) -> np.dtype:
     """Smallest unsigned integer type (8/16/32/64 bits) that holds 0..max_value."""
     for dt in (np.uint8, np.uint16, np.uint32, np.uint64):

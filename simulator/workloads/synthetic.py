@@ -32,6 +32,8 @@ from functools import lru_cache
 import numpy as np
 from scipy.optimize import brentq
 
+from ..stats import check_shape
+
 __all__ = [
     "SyntheticInfo",
     "binary_entropy",
@@ -216,16 +218,6 @@ def _inverse_cdf_draw(rng: np.random.Generator, cuts: np.ndarray, levels: np.nda
     return W, counts
 
 
-def _check_shape(shape) -> tuple[int, int]:
-    try:
-        m, n = (int(s) for s in shape)
-    except (TypeError, ValueError):
-        raise ValueError(f"shape: expected (rows, cols) of positive integers, got {shape!r}") from None
-    if m < 1 or n < 1:
-        raise ValueError(f"shape: expected (rows, cols) of positive integers, got {shape!r}")
-    return m, n
-
-
 def synthetic_matrix(
     shape,
     p0: float,
@@ -241,7 +233,7 @@ def synthetic_matrix(
     rank order (most frequent first); by default ``default_levels(K, dtype)``.
     Returns the matrix and a ``SyntheticInfo`` with the target and what was reached.
     """
-    m, n = _check_shape(shape)
+    m, n = check_shape(shape)
     probs = value_distribution(K, p0, entropy_bits)
     dt = np.dtype(dtype)
     if values is None:
