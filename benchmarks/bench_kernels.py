@@ -9,6 +9,10 @@ One run, one thread everywhere, all cases interleaved (simulator.calibration.tim
   divided by a streaming bandwidth measured in the same run (numpy copy of 512 MiB: read +
   write bytes / time), against its measured time.
 
+The process is pinned to one CPU (the last one it may use) for the whole run, and the load
+average is printed at the start and the end: on a shared 2-core VM the other core's jobs
+still share the last-level cache and memory bandwidth.
+
 Run: ``.venv/bin/python benchmarks/bench_kernels.py [--quick]``. Target: CSER not slower
 than scipy CSR for K <= 16, and >= 1.5x faster than numpy dense.
 """
@@ -29,7 +33,8 @@ import pandas as pd  # noqa: E402
 import scipy.sparse as sp  # noqa: E402
 
 from benchmarks._common import pruned_quantized  # noqa: E402
-from simulator.calibration.kernels import prepare  # noqa: E402
+from simulator.calibration.cli import pin_to_one_core, load_average  # noqa: E402
+from simulator.calibration.kernels import runner  # noqa: E402
 from simulator.formats import encode  # noqa: E402
 
 FORMATS = ("dense", "csr", "cer", "cser")
@@ -47,6 +52,7 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="only 4096 x 4096, fewer samples")
     args = ap.parse_args(argv)
+    print(pin_to_one_core() + "; " + load_average())
     configs = [(4096, 4096, 0.9, K) for K in (4, 16, 64)]
     if not args.quick:
         configs.append((16384, 8192, 0.9, 16))
@@ -64,8 +70,8 @@ def main(argv=None) -> int:
                  (tag, "numpy-dense", W.nbytes + 4 * (m + n))]
         for fmt in FORMATS:
             enc = encode(W, fmt)
-            driver, a = prepare(enc, x[:, None])
-            cases.append(Case(f"{tag}|{fmt}", lambda reps, d=driver, a=a: d(reps, *a)))
+            fn, _ = runner(enc, x)
+            cases.append(Case(f"{tag}|{fmt}", fn))
             meta.append((tag, fmt, enc.storage_bits() // 8 + 4 * (m + n)))
         del W
     bw = stream_bandwidth()
@@ -79,6 +85,7 @@ def main(argv=None) -> int:
     base = df.set_index(["matrix", "kernel"])["time_ms"]
     df["vs_scipy_csr"] = [base[(r.matrix, "scipy-csr")] / r.time_ms for r in df.itertuples()]
     df["vs_numpy_dense"] = [base[(r.matrix, "numpy-dense")] / r.time_ms for r in df.itertuples()]
+    print(load_average() + " at the end")
     print(f"streaming bandwidth (numpy copy, 512 MiB): {bw / 1e9:.1f} GB/s before, {bw_after / 1e9:.1f} GB/s after")
     print("vs_*: speed-up of the kernel over the baseline (>1: faster); time/bound: measured / bandwidth bound")
     with pd.option_context("display.width", 200, "display.max_columns", None):

@@ -18,6 +18,7 @@ from .counts import validate_counts
 from .formats import encode
 from .formats.base import EncodedMatrix
 from .hardware import Profile, load_profile, place
+from .hardware.placement import place_time
 
 BREAKDOWN_COLUMNS = ("action", "operand", "dtype", "bits", "level", "count", "energy_j", "time_s")
 
@@ -80,7 +81,7 @@ def _unit_price(r: Any, profile: Profile) -> tuple[float, float]:
         width = profile.access_width(level, int(r.bits))
     except ValueError as e:
         raise ValueError(f"{what}: {e}") from None
-    sec = fitted.memory.get(level.name, {}).get(width) if fitted else None
+    sec = fitted.memory.get(level.name, {}).get(width) if fitted is not None and fitted.levels is None else None
     t = sec.si if sec is not None else (r.bits / 8.0) / level.bandwidth.si
     return level.energy_per_access[width].si, t
 
@@ -100,7 +101,23 @@ def price(counts: pd.DataFrame, profile: Profile) -> pd.DataFrame:
     count = bd["count"].to_numpy(dtype=float)
     bd["energy_j"] = count * units[group, 0]
     bd["time_s"] = count * units[group, 1]
+    if profile.fitted_time is not None and profile.fitted_time.levels:
+        _fitted_memory_time(bd, counts, profile)
     return bd
+
+
+def _fitted_memory_time(bd: pd.DataFrame, counts: pd.DataFrame, profile: Profile) -> None:
+    """Memory rows priced by (time level, operand) where ``fitted_time.memory`` has a coefficient."""
+    tl = place_time(counts, profile).to_numpy()
+    ops = bd["operand"].to_numpy()
+    sec = np.full(len(bd), np.nan)
+    table = profile.fitted_time.memory
+    for key in set(zip(tl, ops)):
+        q = table.get(key[0], {}).get(key[1])
+        if q is not None:
+            sec[(tl == key[0]) & (ops == key[1])] = q.si
+    hit = ~np.isnan(sec)
+    bd.loc[hit, "time_s"] = bd["count"].to_numpy(dtype=float)[hit] * sec[hit]
 
 
 def combine_time(compute_s, memory_s, profile: Profile):

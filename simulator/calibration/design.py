@@ -69,43 +69,57 @@ def synthetic_matrix(m: int, n: int, p0: float, K: int, seed: int = 0, dtype="fl
     return values[np.searchsorted(cdf, u, side="right").clip(0, K - 1)].reshape(m, n)
 
 
-def _grid_points(shapes, p0s, Ks, Ls, n_per_shape: int, rng, extra_omega0: int, extra_f64: int,
-                 holdout: float) -> list[Point]:
-    pts: list[Point] = []
-    seed = 0
-    for (m, n), k in zip(shapes, n_per_shape if isinstance(n_per_shape, (list, tuple)) else [n_per_shape] * len(shapes)):
+def _points(shapes, per, p0s, Ks, Ls, rng, seed0: int, split: str) -> list[Point]:
+    pts, seed = [], seed0
+    for (m, n), k in zip(shapes, per):
         for _ in range(k):
             seed += 1
-            pts.append(Point(m, n, float(rng.choice(p0s)), int(rng.choice(Ks)), int(rng.choice(Ls)), seed=seed))
-    small = [s for s in shapes if s[0] * s[1] <= 4096 * 4096]
-    for i in range(extra_omega0):
-        seed += 1
-        m, n = small[rng.integers(len(small))]
-        pts.append(Point(m, n, float(rng.choice(p0s)), int(rng.choice(Ks)), int(rng.choice(Ls)), omega0=0.25, seed=seed))
-    for i in range(extra_f64):
-        seed += 1
-        m, n = small[rng.integers(len(small))]
-        pts.append(Point(m, n, float(rng.choice(p0s)), int(rng.choice(Ks)), int(rng.choice(Ls)), dtype="float64", seed=seed))
+            pts.append(Point(m, n, float(rng.choice(p0s)), int(rng.choice(Ks)), int(rng.choice(Ls)), seed=seed, split=split))
+    return pts
+
+
+def _design(fit_shapes, fit_per, hold_shapes, hold_per, p0s, Ks, hold_Ks, Ls, rng, n_omega0: int,
+            holdout_share: float) -> list[Point]:
+    """Fit points on ``fit_shapes``; held-out points on the fit shapes (a random share of the
+    draws, with K drawn from ``Ks`` and the unseen ``hold_Ks``) and on shapes the fit never sees."""
+    pts = _points(fit_shapes, fit_per, p0s, Ks, Ls, rng, 0, "fit")
     order = rng.permutation(len(pts))
-    n_hold = int(round(holdout * len(pts)))
-    held = set(order[:n_hold].tolist())
-    return [Point(**{**p.as_dict(), "split": "holdout" if i in held else "fit"}) for i, p in enumerate(pts)]
+    held = set(order[: int(round(holdout_share * len(pts)))].tolist())
+    pts = [Point(**{**p.as_dict(), "split": "holdout" if i in held else "fit",
+                    "K": int(rng.choice(hold_Ks)) if i in held and rng.random() < 0.5 else p.K})
+           for i, p in enumerate(pts)]
+    pts += _points(hold_shapes, hold_per, p0s, [*Ks, *hold_Ks], Ls, rng, 10_000, "holdout")
+    small = [s for s in fit_shapes if s[0] * s[1] <= 2048 * 2048]
+    for i in range(n_omega0):
+        m, n = small[int(rng.integers(len(small)))]
+        pts.append(Point(m, n, float(rng.choice(p0s)), int(rng.choice(Ks)), int(rng.choice(Ls)), omega0=0.25,
+                         seed=20_000 + i, split="fit" if i % 2 == 0 else "holdout"))
+    return pts
 
 
-def make_design(quick: bool = False, tiny: bool = False, seed: int = 0, holdout: float = 0.33) -> list[Point]:
-    """The design: ``tiny`` for tests (seconds), ``quick`` (< 60 s in all), else full (< 10 min)."""
+def make_design(quick: bool = False, tiny: bool = False, seed: int = 0, holdout: float = 0.25) -> list[Point]:
+    """The design: ``tiny`` for tests (seconds), ``quick`` (< 60 s in all), else full (< 10 min).
+
+    Shapes run from cache-resident (a 64 x 64 matrix: 16 KiB dense) to DRAM-resident (8192 x 8192:
+    256 MiB dense), wide ones put x (n * L * 4 bytes) beyond L2; L in {1, 4, 16}; K up to 256.
+    Held out: a share of the draws on fit shapes (half of them with a K the fit never sees:
+    12, 24, 48, 96) and every draw on the held-out shapes, which the fit never sees.
+    """
     rng = np.random.default_rng(seed)
-    if tiny:
-        shapes = [(16, 24), (40, 32), (64, 64)]
-        return _grid_points(shapes, [0.5, 0.9], [2, 4, 8], [1, 3], 2, rng, 1, 0, holdout)
     p0s = [0.5, 0.7, 0.8, 0.9, 0.95, 0.98]
     Ks = [2, 4, 8, 16, 32, 64, 256]
+    hold_Ks = [12, 24, 48, 96]
+    if tiny:
+        return _design([(16, 24), (40, 32), (64, 64)], [3, 3, 3], [(48, 40)], [2], [0.5, 0.9], [2, 4, 8], [6],
+                       [1, 3], rng, 2, 0.3)
+    Ls = [1, 4, 16]
     if quick:
-        shapes = [(128, 128), (256, 512), (512, 256), (512, 512), (1024, 1024), (2048, 1024), (1024, 4096),
-                  (2048, 2048)]
-        return _grid_points(shapes, p0s, Ks, [1], [3, 4, 4, 4, 5, 4, 4, 4], rng, 4, 0, holdout)
-    shapes = [(64, 64), (128, 256), (256, 256), (384, 384), (512, 1024), (1024, 512), (1024, 1024), (384, 1536),
-              (1536, 384), (2048, 2048), (4096, 1024), (1024, 4096), (4096, 4096), (2048, 8192), (8192, 4096),
-              (8192, 8192)]
-    per = [3, 4, 4, 5, 5, 5, 6, 5, 5, 6, 5, 5, 7, 4, 4, 3]
-    return _grid_points(shapes, p0s, Ks, [1], per, rng, 8, 0, holdout)
+        fit = [(128, 128), (256, 512), (512, 256), (1024, 1024), (2048, 1024), (1024, 4096), (4096, 4096)]
+        return _design(fit, [4, 5, 5, 6, 5, 5, 4], [(768, 768), (3072, 2048)], [4, 4], p0s, Ks, hold_Ks, Ls, rng,
+                       4, holdout)
+    fit = [(64, 64), (128, 256), (256, 256), (512, 1024), (1024, 512), (1024, 1024), (384, 1536), (1536, 384),
+           (2048, 2048), (4096, 1024), (1024, 4096), (4096, 4096), (2048, 8192), (8192, 4096), (8192, 8192),
+           (256, 32768)]
+    per = [4, 5, 5, 6, 6, 6, 5, 5, 7, 5, 5, 6, 4, 4, 3, 3]
+    hold = [(96, 200), (768, 768), (3072, 2048), (6144, 6144), (512, 24576)]
+    return _design(fit, per, hold, [4, 5, 6, 4, 3], p0s, Ks, hold_Ks, Ls, rng, 8, holdout)

@@ -6,15 +6,17 @@ plus a fixed per-call overhead: the linear form ``simulator.cost`` evaluates wit
 (scipy.optimize.nnls) on *relative* residuals (each measurement's row divided by its time), so a
 1 us kernel weighs as much as a 100 ms one.
 
-Two feature sets are fitted:
-- ``profile``: exactly what the profile schema can hold (simulator/hardware/schema.py):
-  memory access time by (level, access width), arithmetic by (op, kind, bits), one overhead.
-  Levels are the ones the calibrated profile inherits from its reference, and placement is
-  ``simulator.hardware.place``, so its predictions equal ``simulator.cost.estimate`` on the
-  written profile (checked in the report).
-- ``operand``: memory time by (operand, level, width) with levels at this machine's cache
-  sizes (``machine_caches``): a gathered x read and a streamed weight read get different
-  coefficients. The schema cannot express this yet; the report shows how much it would gain.
+Features (what the profile schema's ``fitted_time`` holds, simulator/hardware/schema.py):
+- memory: seconds per access by (time level, operand). Time levels are this machine's caches
+  (``machine_caches``, sysfs), the last-level cache capped at the size where a streaming probe
+  says bandwidth drops (``effective_llc``: a VM's sysfs may report the whole host's L3), then
+  DRAM unbounded. Each array sits in the smallest level holding its footprint
+  (``simulator.hardware.placement.place_time``). Keying on the operand lets a gathered x read,
+  a streamed values read and a per-segment pointer read cost what they cost on this machine,
+  without the profile naming a format.
+- arithmetic: seconds per op by (op, kind, bits); one overhead per product.
+Predictions from the fitted model equal ``simulator.cost.estimate`` on the written profile
+(the report checks it).
 """
 from __future__ import annotations
 
@@ -31,6 +33,7 @@ from scipy.optimize import nnls
 
 REFERENCE_PROFILE = "horowitz-45nm"
 CACHE_FALLBACK = (("L1", 32 * 2**10), ("L2", 1 * 2**20), ("L3", 32 * 2**20))
+LLC_PROBE_MIB = (4, 8, 12, 16, 24, 32, 48, 64, 96, 128, 192, 256)
 
 
 # -- this machine's caches ------------------------------------------------------------------
@@ -58,37 +61,78 @@ def machine_caches(sysfs: Path = Path("/sys/devices/system/cpu/cpu0/cache")) -> 
     return out, f"{sysfs}/index*/size"
 
 
+def effective_llc(sysfs_bytes: int, threshold: float = 0.85) -> tuple[int, str]:
+    """The last-level cache size this process effectively gets, from a streaming probe.
+
+    Sums float32 arrays of 4 MiB .. 256 MiB (one thread, best of 5) and returns the largest
+    size up to which the bandwidth stays within ``threshold`` of the plateau (median of the
+    4-16 MiB probes), capped at the sysfs size. On the 2-core VM sysfs says 480 MiB (the
+    host's L3), the probe finds ~48 MiB.
+    """
+    import time
+
+    from .kernels import stream_sum
+
+    sizes = [mib for mib in LLC_PROBE_MIB if mib * 2**20 <= 2 * sysfs_bytes]
+    bw = []
+    for mib in sizes:
+        a = np.ones(mib * 2**18, dtype=np.float32)
+        reps = max(1, 64 // mib)
+        stream_sum(a, 1)
+        best = min(_timed(stream_sum, a, reps, time) for _ in range(5)) / reps
+        bw.append(a.nbytes / best)
+        del a
+    if not bw:
+        return sysfs_bytes, "sysfs"
+    plateau = float(np.median([b for s_, b in zip(sizes, bw) if s_ <= 16] or bw[:1]))
+    eff = 0
+    for s_, b in zip(sizes, bw):
+        if b < threshold * plateau:
+            break
+        eff = s_ * 2**20
+    curve = ", ".join(f"{s_} MiB {b / 1e9:.0f}" for s_, b in zip(sizes, bw))
+    if eff == 0:
+        return sysfs_bytes, f"sysfs (probe found no plateau: {curve} GB/s)"
+    eff = min(eff, sysfs_bytes)
+    return eff, f"streaming probe, bandwidth within {threshold:.0%} of the 4-16 MiB plateau up to here ({curve} GB/s)"
+
+
+def _timed(fn, a, reps, time) -> float:
+    t0 = time.perf_counter()
+    fn(a, reps)
+    return time.perf_counter() - t0
+
+
+def time_levels(probe: bool = True) -> list[tuple[str, float, str]]:
+    """(name, capacity bytes, source) of the time hierarchy: caches nearest first, then DRAM (inf)."""
+    caches, src = machine_caches()
+    out = [(n, float(b), src) for n, b in caches]
+    if probe and out:
+        eff, how = effective_llc(int(out[-1][1]))
+        if eff < out[-1][1]:
+            out[-1] = (out[-1][0], float(eff), f"{src} says {out[-1][1] / 2**20:g} MiB; effective size: {how}")
+        else:
+            out[-1] = (out[-1][0], out[-1][1], f"{src}; {how}")
+    return out + [("DRAM", float("inf"), "unbounded farthest level")]
+
+
 # -- features -------------------------------------------------------------------------------
 def _kind(dtype: str) -> str:
     return "float" if np.dtype(dtype).kind == "f" else "int"
 
 
-def profile_features(counts: pd.DataFrame, prof) -> dict[tuple, float]:
-    """Counts by the keys a profile's fitted_time holds, placed as ``simulator.cost`` places them."""
-    from ..hardware import place
-
-    levels = place(counts, prof)
-    feats: dict[tuple, float] = {("overhead",): 1.0}
-    for r, lv in zip(counts.itertuples(index=False), levels):
-        if lv == "compute":
-            key = ("arith", r.action, _kind(r.dtype), int(r.bits))
-        else:
-            key = ("mem", lv, prof.access_width(prof.level(lv), int(r.bits)))
-        feats[key] = feats.get(key, 0.0) + float(r.count)
-    return feats
-
-
-def operand_features(counts: pd.DataFrame, caches: list[tuple[str, int]]) -> dict[tuple, float]:
-    """Counts by (operand, machine level, bits) for memory and (op, kind, bits) for arithmetic."""
-    caps = np.array([c for _, c in caches], dtype=float)
-    names = [n for n, _ in caches] + ["DRAM"]
+def time_features(counts: pd.DataFrame, levels: list[tuple[str, float, str]]) -> dict[tuple, float]:
+    """Counts by (time level, operand) for memory and (op, kind, bits) for arithmetic, plus the
+    overhead; placement as ``simulator.hardware.placement.place_time`` (smallest level that holds it)."""
+    caps = np.array([c for _, c, _ in levels], dtype=float)
+    names = [n for n, _, _ in levels]
     feats: dict[tuple, float] = {("overhead",): 1.0}
     for r in counts.itertuples(index=False):
         if r.action in ("mul", "add"):
             key = ("arith", r.action, _kind(r.dtype), int(r.bits))
         else:
-            lv = names[int(np.searchsorted(caps, r.footprint_bytes, side="left"))]
-            key = ("mem", r.operand, lv, int(r.bits))
+            lv = names[min(int(np.searchsorted(caps, r.footprint_bytes, side="left")), len(names) - 1)]
+            key = ("mem", lv, r.operand)
         feats[key] = feats.get(key, 0.0) + float(r.count)
     return feats
 
@@ -150,30 +194,57 @@ def host_name() -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "-", socket.gethostname()) or "host"
 
 
-def _q(seconds: float, source: str) -> dict:
-    return {"value": float(f"{seconds * 1e9:.6g}"), "unit": "ns", "source": source, "confidence": "medium"}
+def _q(seconds: float, source: str, confidence: str = "medium") -> dict:
+    return {"value": float(f"{seconds * 1e9:.6g}"), "unit": "ns", "source": source, "confidence": confidence}
 
 
-def profile_yaml(model: LinearTimeModel, name: str, report: str, caches_note: str, parent: str = REFERENCE_PROFILE) -> dict:
-    """The calibrated profile as a mapping: the parent's energy, fitted time coefficients."""
+def _size(nbytes: float, source: str) -> dict:
+    if nbytes % 2**20 == 0:
+        return {"value": int(nbytes // 2**20), "unit": "MiB", "source": source, "confidence": "high"}
+    return {"value": float(nbytes / 2**10), "unit": "KiB", "source": source, "confidence": "high"}
+
+
+def profile_yaml(model: LinearTimeModel, name: str, report: str, levels: list[tuple[str, float, str]],
+                 parent: str = REFERENCE_PROFILE) -> dict:
+    """The calibrated profile as a mapping: the parent's energy, fitted time coefficients.
+
+    A (time level, operand) pair the design never produced (e.g. row_ptr in DRAM) gets the
+    coefficient of the same operand at the nearest level that was fitted, marked low confidence,
+    so that a larger matrix than any timed one is still priced by this machine's numbers.
+    """
     date = _dt.date.today().isoformat()
     src = f"dotsim calibrate {date}: NNLS fit of measured kernel times, see {report}"
-    fitted: dict = {"source": src, "arithmetic": {}, "memory": {}}
+    names = [n for n, _, _ in levels]
+    fitted: dict = {"source": src, "arithmetic": {}, "levels": [], "memory": {}}
+    for n, cap, how in levels:
+        fitted["levels"].append({"name": n} if cap == float("inf") else {"name": n, "capacity": _size(cap, how)})
+    mem: dict[str, dict[str, float]] = {}
     for k, c in zip(model.keys, model.coef):
         if k[0] == "overhead":
-            fitted["overhead"] = _q(c, src + " (per-call intercept)")
+            fitted["overhead"] = _q(c, src + " (per-product intercept)")
         elif k[0] == "arith":
             _, op, kind, bits = k
             fitted["arithmetic"].setdefault(op, {}).setdefault(kind, {})[int(bits)] = _q(c, src)
         else:
-            _, level, width = k
-            fitted["memory"].setdefault(level, {})[int(width)] = _q(c, src)
+            mem.setdefault(k[1], {})[k[2]] = c
+    operands = sorted({o for per in mem.values() for o in per})
+    for i, lv in enumerate(names):
+        out = fitted["memory"].setdefault(lv, {})
+        for o in operands:
+            if o in mem.get(lv, {}):
+                out[o] = _q(mem[lv][o], src)
+                continue
+            near = sorted((abs(j - i), j) for j, other in enumerate(names) if o in mem.get(other, {}))
+            if near:
+                other = names[near[0][1]]
+                out[o] = _q(mem[other][o], f"{src}; not in the design at {lv}: copied from {other}", "low")
     return {
         "name": name,
         "inherits": parent,
         "description": (f"This machine ({host_name()}), one core, numba kernels of simulator/calibration: energy "
-                        f"inherited from {parent}; time from coefficients fitted to kernel timings ({report}). "
-                        f"Caches: {caches_note}."),
+                        f"inherited from {parent}; time from coefficients fitted to kernel timings ({report}), "
+                        f"memory time by this machine's cache levels ("
+                        + ", ".join(n if c == float("inf") else f"{n} {c / 2**10:g} KiB" for n, c, _ in levels) + ")."),
         "time_model": {"combine": "sum", "source": "calibration: the fitted per-action times add up (linear model "
                                                    "fitted by NNLS against measured kernel times)"},
         "fitted_time": fitted,

@@ -154,6 +154,18 @@ def _finish_rows(omega0, X, Y):
                 Y[i, l] += omega0 * cs[l]
 
 
+@njit(**_JIT)
+def stream_sum(a, reps):
+    """Sum of ``a`` ``reps`` times: a vectorised streaming read (the cache-size probe of fit.py)."""
+    t = a.dtype.type(0)
+    for _ in range(reps):
+        s = a.dtype.type(0)
+        for i in range(a.shape[0]):
+            s += a[i]
+        t += s
+    return t
+
+
 # --------------------------------------------------------------------------------------------
 # L > 1 sparse kernels: generated per column-block width B, B scalar accumulators (registers)
 

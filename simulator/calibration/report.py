@@ -10,7 +10,6 @@ import pandas as pd
 FORMATS = ("dense", "csr", "cer", "cser")
 PRED_COLUMNS = {
     "pred_profile_s": "calibrated profile through simulator.cost.estimate (what users get)",
-    "pred_operand_s": "operand-level model (memory time per operand and machine cache level; not expressible in the profile schema yet)",
 }
 
 
@@ -71,17 +70,21 @@ def accuracy_table(df: pd.DataFrame, column: str, split: str = "holdout") -> pd.
                              "within_15": "within ±15 % (%)", "r2": "R²", "r2_log": "R² (log)"})
 
 
-def write_report(df, coef, path: Path, plot: Path, profile_path: Path, caches_note: str, *, quick: bool, tiny: bool,
+def write_report(df, coef, path: Path, plot: Path, profile_path: Path, levels, *, quick: bool, tiny: bool,
                  elapsed_s: float, samples: int, min_sample_s: float,
-                 statistic: str = "median") -> Path:
+                 statistic: str = "median", conditions: str = "") -> Path:
     mode = "tiny (test)" if tiny else "quick" if quick else "full"
     agree = float(np.max(np.abs(df["pred_profile_s"] / df["pred_model_s"] - 1))) if len(df) else 0.0
+    lv_text = "; ".join(f"{n}: {'unbounded' if c == float('inf') else f'{c / 2**10:g} KiB'} ({src})" for n, c, src in levels)
+    hold = df[df["split"] == "holdout"]
     lines = [
         "# dotsim calibration report",
         "",
-        f"- machine: {platform.node()} ({platform.processor() or platform.machine()}), one thread; caches: {caches_note}",
+        f"- machine: {platform.node()} ({platform.processor() or platform.machine()}), one thread; {conditions}",
+        f"- time levels: {lv_text}",
         f"- mode: {mode}; {df['key'].nunique()} cases ({(df['split'] == 'fit').sum()} fit, "
-        f"{(df['split'] == 'holdout').sum()} held out); {samples} interleaved samples per case, each >= "
+        f"{len(hold)} held out, of which {hold['m'].astype(str).str.cat(hold['n'].astype(str), 'x').nunique()} shapes; "
+        f"L in {sorted(df['L'].unique().tolist())}); {samples} interleaved samples per case, each >= "
         f"{min_sample_s * 1e3:g} ms; measured time = {statistic} of the samples; {elapsed_s:.0f} s in all",
         f"- noise: IQR/median of the samples per case: median {100 * df['iqr_rel'].median():.1f} %, "
         f"90th percentile {100 * df['iqr_rel'].quantile(0.9):.1f} %",
@@ -89,22 +92,26 @@ def write_report(df, coef, path: Path, plot: Path, profile_path: Path, caches_no
         f"simulator.cost.estimate matches the fitted model within {100 * agree:.2g} %)",
         f"- plot: `{plot.name}`; raw data: `measurements.csv`, `coefficients.csv`",
         "",
-        "Accuracy is measured on the held-out cases only (matrices never seen by the fit).",
+        "Accuracy is measured on the held-out cases only: draws the fit never saw, including shapes and K "
+        "values absent from the fit set.",
         "",
     ]
     for col, what in PRED_COLUMNS.items():
         lines += [f"## Held-out accuracy: {what}", "", _md(accuracy_table(df, col)), ""]
     lines += ["## Fit-set accuracy (calibrated profile)", "", _md(accuracy_table(df, "pred_profile_s", "fit")), ""]
-    c = coef[coef["model"] == "profile"].copy()
+    c = coef.copy()
     c["ns"] = c["seconds"] * 1e9
     lines += ["## Fitted coefficients (calibrated profile)", "",
-              "Seconds per action (memory: per access at a level and width; arithmetic: per op); `overhead` once per product.",
+              "Seconds per action (memory: per access by time level and operand; arithmetic: per op); "
+              "`overhead` once per product.",
               "", _md(c[["feature", "ns"]]), "",
-              "Entries the fit did not see (other widths, int arithmetic) keep the inherited profile's derived times.",
+              "Operands the design never placed at a level take the nearest fitted level's coefficient (low "
+              "confidence in the profile); other arithmetic widths keep the inherited profile's derived times.",
               ""]
     lines += ["## Model", "",
-              "time = overhead + sum over count rows of count x coefficient(row), rows placed in the memory levels of the "
-              "inherited profile (smallest level that holds the array). Coefficients: scipy.optimize.nnls on residuals "
-              "relative to the measured time. Kernels: simulator/calibration/kernels.py (numba, single thread).", ""]
+              "time = overhead + sum over count rows of count x coefficient(row); a memory row's coefficient is "
+              "looked up by (time level, operand), the time level being the smallest of this machine's cache "
+              "levels that holds the array. Coefficients: scipy.optimize.nnls on residuals relative to the "
+              "measured time. Kernels: simulator/calibration/kernels.py (numba, single thread).", ""]
     path.write_text("\n".join(lines))
     return path

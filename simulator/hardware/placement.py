@@ -30,3 +30,20 @@ def place(counts: pd.DataFrame, profile: Profile) -> pd.Series:
         idx = np.where(weights, len(caps) - 1, idx)
     idx = np.minimum(idx, len(caps) - 1)
     return pd.Series(np.where(is_mem, names[idx], "compute"), index=counts.index, name="level")
+
+
+def place_time(counts: pd.DataFrame, profile: Profile) -> pd.Series:
+    """Time level (``fitted_time.levels``) of each read/write row; "compute" for mul/add rows.
+
+    The smallest time level whose capacity holds the array's footprint, whatever the
+    profile's energy ``placement``: a fitted time describes the measured machine's caches.
+    """
+    levels = profile.fitted_time.levels if profile.fitted_time is not None else None
+    if not levels:
+        raise ValueError(f"{profile.where()}: field fitted_time.levels: missing; expected the time hierarchy")
+    caps = np.array([lv.capacity_bytes for lv in levels], dtype=float)
+    names = np.array([lv.name for lv in levels], dtype=object)
+    fp = counts["footprint_bytes"].to_numpy(dtype=float)
+    is_mem = counts["action"].isin(["read", "write"]).to_numpy()
+    idx = np.minimum(np.searchsorted(caps, fp, side="left"), len(caps) - 1)  # beyond the last: the last
+    return pd.Series(np.where(is_mem, names[idx], "compute"), index=counts.index, name="time_level")

@@ -49,8 +49,25 @@ YAML shape (every number is a *quantity*: a mapping with value, unit, source, co
       overhead: {value: 2.0, unit: us, source: "...", confidence: medium}   # optional, per product
       arithmetic:                        # seconds per op, by op / kind / bits (any subset)
         mul: {float: {32: {value: 0.41, unit: ns, source: "...", confidence: medium}}}
-      memory:                            # seconds per access, by level name / width (any subset)
-        L1: {32: {value: 0.3, unit: ns, source: "...", confidence: medium}}
+      levels:                            # optional: the time hierarchy (see below)
+        - {name: L1, capacity: {value: 48, unit: KiB, source: "sysfs", confidence: high}}
+        - {name: L2, capacity: {...}}
+        - {name: DRAM}                   # capacity omitted: unbounded (farthest level only)
+      memory:                            # seconds per access (any subset), either
+        L1: {x: {value: 0.3, unit: ns, source: "...", confidence: medium}}   # with levels: time level / operand
+        # SRAM-8KiB: {32: {...}}         # without levels: memory level name / access width
+
+Fitted time levels: a calibrated profile times a *real* machine, whose caches are not the
+energy model's levels (horowitz-45nm prices an 8 KiB / 32 KiB / 1 MiB / DRAM hierarchy;
+the machine may have 48 KiB / 2 MiB / ~48 MiB). With ``fitted_time.levels``, every array is
+placed a second time, FOR TIME ONLY, in the smallest of these levels that holds its
+footprint, and a memory access costs ``fitted_time.memory[time level][operand]`` seconds:
+a gathered ``x`` read, a streamed ``values`` read and a per-segment ``omega_ptr`` read get
+coefficients of their own. Energy still uses the profile's ``memory`` levels and
+``placement``. Operands are the array names of the count tables (``x``, ``y``, ``values``,
+``col_idx``, ``row_ptr``, ``omega``, ``omega_ptr``, ``omega_idx``); a profile never names a
+format. An access with no fitted coefficient falls back to the derived time (bytes over the
+bandwidth of its energy level).
 
 Units (converted to SI on load; anything else is rejected):
 energy pJ fJ nJ uJ mJ J; time ps ns us ms s; frequency Hz kHz MHz GHz;
@@ -69,7 +86,7 @@ Rules the cost model applies (``simulator.cost``):
   (the weight arrays) lives in the farthest level; x and y in the nearest level that holds them.
 - Compute time = sum of count / throughput; memory time = sum of count * bytes / bandwidth of the
   level; a fitted seconds-per-op or seconds-per-access coefficient, when present, replaces the
-  derived one for that row. ``sum``: t = c + m; ``max``: t = max(c, m); ``overlap`` with fraction
+  derived one for that row (with ``fitted_time.levels``: looked up by time level and operand). ``sum``: t = c + m; ``max``: t = max(c, m); ``overlap`` with fraction
   f: t = max(c, m) + (1 - f) * min(c, m). ``fitted_time.overhead`` is added once per product.
   Latency is carried for the engine; the analytic model is bandwidth-bound.
 
@@ -246,13 +263,69 @@ class TimeModel(_Strict):
         return self
 
 
+OPERANDS = ("x", "y", "values", "col_idx", "row_ptr", "omega", "omega_ptr", "omega_idx")
+
+
+class TimeLevel(_Strict):
+    """A level of the time hierarchy of ``fitted_time`` (the measured machine's caches)."""
+
+    name: str = Field(min_length=1)
+    capacity: Size | None = None  # None: unbounded (farthest level only)
+
+    @property
+    def capacity_bytes(self) -> float:
+        return float("inf") if self.capacity is None else self.capacity.si
+
+
 class FittedTime(_Strict):
-    """Time coefficients fitted to measured kernels; they take precedence over derived times."""
+    """Time coefficients fitted to measured kernels; they take precedence over derived times.
+
+    Without ``levels``, ``memory`` is keyed by the profile's memory level and access width;
+    with ``levels``, by time level and operand (see the module docstring)."""
 
     source: str = Field(min_length=1)
     overhead: Time | None = None
     arithmetic: dict[Op, dict[Kind, dict[int, Time]]] = Field(default_factory=dict)
-    memory: dict[str, dict[int, Time]] = Field(default_factory=dict)
+    levels: list[TimeLevel] | None = None
+    memory: dict[str, dict[int | str, Time]] = Field(default_factory=dict)
+
+    @field_validator("levels")
+    @classmethod
+    def _time_levels_in_order(cls, v):
+        if v is None:
+            return v
+        if not v:
+            raise LocatedError((), "expected at least one time level {name, capacity}, nearest first")
+        names = [lv.name for lv in v]
+        dup = sorted({n for n in names if names.count(n) > 1})
+        if dup:
+            raise LocatedError((), f"time level names must be unique; repeated: {dup}")
+        for i, lv in enumerate(v[:-1]):
+            if lv.capacity is None:
+                raise LocatedError((i, "capacity"), f"time level {lv.name!r} needs a capacity; only the farthest may be unbounded")
+        for i in range(1, len(v)):
+            if not v[i].capacity_bytes > v[i - 1].capacity_bytes:
+                raise LocatedError((i, "capacity"), f"time levels out of order: {v[i].name!r} must be larger than "
+                                                    f"{v[i - 1].name!r}; list levels nearest to farthest")
+        return v
+
+    @model_validator(mode="after")
+    def _memory_keys(self):
+        if self.levels is None:
+            for lv, per in self.memory.items():
+                for k in per:
+                    if not isinstance(k, int):
+                        raise LocatedError(("memory", lv, k), f"expected an access width in bits, got {k!r} (operand "
+                                                              "keys need fitted_time.levels)")
+            return self
+        names = [lv.name for lv in self.levels]
+        for lv, per in self.memory.items():
+            if lv not in names:
+                raise LocatedError(("memory", lv), f"unknown time level {lv!r}; expected one of {names} (fitted_time.levels)")
+            for k in per:
+                if k not in OPERANDS:
+                    raise LocatedError(("memory", lv, k), f"unknown operand {k!r}; expected one of {list(OPERANDS)}")
+        return self
 
 
 class Profile(_Strict):
@@ -303,7 +376,7 @@ class Profile(_Strict):
 
     @model_validator(mode="after")
     def _fitted_levels_exist(self):
-        if self.fitted_time is not None:
+        if self.fitted_time is not None and self.fitted_time.levels is None:
             names = {lv.name for lv in self.memory}
             for lv in self.fitted_time.memory:
                 if lv not in names:

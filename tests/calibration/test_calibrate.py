@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 
 from simulator.calibration.design import make_design, synthetic_matrix
-from simulator.calibration.fit import LinearTimeModel, accuracy, machine_caches
+from simulator.calibration.fit import LinearTimeModel, accuracy, machine_caches, time_features
 from simulator.calibration.timing import Case, time_cases
 
 
@@ -18,9 +18,35 @@ def test_synthetic_matrix_seeded():
 
 
 def test_design_splits():
-    pts = make_design(quick=True)
-    assert {p.split for p in pts} == {"fit", "holdout"}
-    assert len({p.key for p in pts}) == len(pts)
+    for pts in (make_design(quick=True), make_design()):
+        assert {p.split for p in pts} == {"fit", "holdout"}
+        assert len({p.key for p in pts}) == len(pts)
+        fit = [p for p in pts if p.split == "fit"]
+        hold = [p for p in pts if p.split == "holdout"]
+        assert {(p.m, p.n) for p in hold} - {(p.m, p.n) for p in fit}, "held-out shapes the fit never sees"
+        assert {p.K for p in hold} - {p.K for p in fit}, "held-out K the fit never sees"
+        assert {p.L for p in fit} == {1, 4, 16}
+
+
+def test_time_features_follow_place_time():
+    """The fit's placement of arrays in time levels is the cost model's (place_time)."""
+    from simulator.formats import encode
+    from simulator.hardware.placement import place_time
+    from simulator.hardware import profile_from_dict, load_profile
+
+    levels = [("L1", 1024.0, "t"), ("L2", 8192.0, "t"), ("DRAM", float("inf"), "t")]
+    enc = encode(synthetic_matrix(40, 300, 0.7, 6, seed=2), "cser")
+    counts = enc.counts(columns=4)
+    f = time_features(counts, levels)
+    base = load_profile("horowitz-45nm").model_dump(exclude={"path", "lineage", "inherits"}, mode="json")
+    size = lambda b: {"value": b, "unit": "B", "source": "t", "confidence": "low"}
+    base["fitted_time"] = {"source": "t", "levels": [{"name": "L1", "capacity": size(1024)},
+                                                    {"name": "L2", "capacity": size(8192)}, {"name": "DRAM"}]}
+    tl = place_time(counts, profile_from_dict(base))
+    mem = counts["action"].isin(["read", "write"])
+    for lv, op, c in zip(tl[mem], counts.loc[mem, "operand"], counts.loc[mem, "count"]):
+        assert f[("mem", lv, op)] >= c
+    assert f[("mem", "L2", "x")] == counts.loc[(counts.operand == "x") & (counts.action == "read"), "count"].sum()
 
 
 def test_harness_runs():
@@ -50,7 +76,13 @@ def test_calibrate_tiny(tmp_path):
     from simulator.formats import encode
     from simulator.hardware import load_profile
 
+    import os
+
+    from simulator.calibration.cli import summary
+
+    before = os.sched_getaffinity(0)
     paths = calibrate(tiny=True, out_dir=tmp_path / "out", profile_path=tmp_path / "calibrated-test.yaml", progress=False)
+    assert os.sched_getaffinity(0) == before  # pinned for the run only
     for k in ("profile", "report", "plot", "measurements", "coefficients"):
         assert paths[k].is_file(), k
     prof = load_profile(paths["profile"])
@@ -67,3 +99,10 @@ def test_calibrate_tiny(tmp_path):
     df = pd.read_csv(paths["measurements"])
     assert {"measured_s", "pred_profile_s", "split", "format", "iqr_rel"} <= set(df.columns)
     np.testing.assert_allclose(df["pred_profile_s"], df["pred_model_s"], rtol=1e-4)
+    # time levels and operand-keyed coefficients, format-agnostic
+    assert prof.fitted_time.levels[-1].capacity is None and len(prof.fitted_time.levels) >= 2
+    ops = {o for per in prof.fitted_time.memory.values() for o in per}
+    assert ops and ops <= {"x", "y", "values", "col_idx", "row_ptr", "omega", "omega_ptr", "omega_idx"}
+    # what `dotsim calibrate` prints: summary(paths)
+    s = summary(paths)
+    assert list(s["format"]) == ["dense", "csr", "cer", "cser", "all"] and "within_15" in s
