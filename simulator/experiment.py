@@ -12,6 +12,7 @@ import json
 import os
 import zlib
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -70,12 +71,18 @@ def expand_cells(spec: ExperimentSpec, spec_path: Path) -> list[Cell]:
 
 
 # -- counting: one cell -> statistics and per-format count tables ------------------------------
+@lru_cache(maxsize=1)
+def _file_matrices(path: str) -> dict[str, np.ndarray]:
+    """A weight file's matrices, read once for all its cells (cells of one file run in a row)."""
+    from .inspect_weights import load_matrices
+
+    return load_matrices(path)
+
+
 def _cell_matrix(cell: Cell, spec: ExperimentSpec) -> np.ndarray:
     p = cell.params
     if "file" in p:
-        from .inspect_weights import load_matrices
-
-        mats = load_matrices(p["file"])
+        mats = _file_matrices(p["file"])
         if p["matrix"] not in mats:
             raise ValueError(f"{p['file']}: no matrix named {p['matrix']!r}; it holds {sorted(mats)}")
         return mats[p["matrix"]]
@@ -100,8 +107,6 @@ def _analytic(cell: Cell, spec: ExperimentSpec, formats: list[str], L: int) -> t
     from .workloads.synthetic import distribution_entropy, value_distribution
 
     p = cell.params
-    if "shape" not in p:
-        raise ValueError(f"workload {cell.workload.name!r}: analytic counting needs a synthetic workload")
     shape = tuple(p["shape"])
     probs = value_distribution(p["target_K"], p["target_p0"], p["target_entropy_bits"])
     dt = np.dtype(p["dtype"])
@@ -116,7 +121,6 @@ def _analytic(cell: Cell, spec: ExperimentSpec, formats: list[str], L: int) -> t
 
 def _network_matrices(cell: Cell, spec: ExperimentSpec):
     """(layer name, matrix, L) of a network, one layer at a time (VGG-16 is 138 M weights)."""
-
     w = cell.workload
     if w.network is not None:
         from .workloads.catalog import LayerTarget, network_layers, synthetic_weights
