@@ -20,7 +20,7 @@ from .formats.base import EncodedMatrix
 from .hardware import Profile, load_profile, place
 from .hardware.placement import place_time
 
-BREAKDOWN_COLUMNS = ("action", "operand", "dtype", "bits", "level", "count", "energy_j", "time_s")
+BREAKDOWN_COLUMNS = ("action", "operand", "dtype", "bits", "access", "level", "count", "energy_j", "time_s")
 
 
 @dataclass(frozen=True)
@@ -66,6 +66,7 @@ def _kind(dtype: str, where: str) -> str:
 def _unit_price(r: Any, profile: Profile) -> tuple[float, float]:
     """(joules, seconds) of ONE action like row ``r``; errors name action, dtype, bits and the profile file."""
     what = f"{r.action} of {r.operand!r} ({r.dtype}, {r.bits} bits)"
+    access = getattr(r, "access", "sequential")
     fitted = profile.fitted_time
     if r.level == "compute":
         kind = _kind(r.dtype, profile.where())
@@ -73,7 +74,7 @@ def _unit_price(r: Any, profile: Profile) -> tuple[float, float]:
             op = profile.op_cost(r.action, kind, int(r.bits))
         except ValueError as e:
             raise ValueError(f"{what}: {e}") from None
-        sec = fitted.arithmetic.get(r.action, {}).get(kind, {}).get(int(r.bits)) if fitted else None
+        sec = fitted.arith_time(r.action, kind, int(r.bits), access) if fitted else None
         t = sec.si if sec is not None else 1.0 / op.throughput.si
         return op.energy.si, t
     level = profile.level(r.level)
@@ -81,7 +82,7 @@ def _unit_price(r: Any, profile: Profile) -> tuple[float, float]:
         width = profile.access_width(level, int(r.bits))
     except ValueError as e:
         raise ValueError(f"{what}: {e}") from None
-    sec = fitted.memory.get(level.name, {}).get(width) if fitted is not None and fitted.levels is None else None
+    sec = fitted.memory_time(level.name, width, access) if fitted is not None and fitted.levels is None else None
     t = sec.si if sec is not None else (r.bits / 8.0) / level.bandwidth.si
     return level.energy_per_access[width].si, t
 
@@ -89,12 +90,16 @@ def _unit_price(r: Any, profile: Profile) -> tuple[float, float]:
 def price(counts: pd.DataFrame, profile: Profile) -> pd.DataFrame:
     """The count table with level, energy_j and time_s per row.
 
-    Vectorised: each distinct (action, dtype, bits, level) is priced once, so a table
-    holding thousands of cells costs little more than one.
+    Vectorised: each distinct (action, dtype, bits, level, access) is priced once, so a
+    table holding thousands of cells costs little more than one. A table without the
+    ``access`` column is priced as all-sequential.
     """
     bd = counts.copy()
+    if "access" not in bd.columns:
+        bd["access"] = "sequential"
+    counts = bd
     bd["level"] = place(counts, profile).to_numpy()
-    keys = ["action", "dtype", "bits", "level"]
+    keys = ["action", "dtype", "bits", "level", "access"]
     group = bd.groupby(keys, sort=False).ngroup().to_numpy()
     first = np.unique(group, return_index=True)[1]
     units = np.array([_unit_price(r, profile) for r in bd.iloc[first].itertuples(index=False)], dtype=float)
@@ -107,15 +112,16 @@ def price(counts: pd.DataFrame, profile: Profile) -> pd.DataFrame:
 
 
 def _fitted_memory_time(bd: pd.DataFrame, counts: pd.DataFrame, profile: Profile) -> None:
-    """Memory rows priced by (time level, operand) where ``fitted_time.memory`` has a coefficient."""
+    """Memory rows priced by (time level, operand, access) where ``fitted_time.memory`` has a coefficient."""
     tl = place_time(counts, profile).to_numpy()
     ops = bd["operand"].to_numpy()
+    acc = bd["access"].to_numpy()
     sec = np.full(len(bd), np.nan)
-    table = profile.fitted_time.memory
-    for key in set(zip(tl, ops)):
-        q = table.get(key[0], {}).get(key[1])
+    ft = profile.fitted_time
+    for key in set(zip(tl, ops, acc)):
+        q = ft.memory_time(*key)
         if q is not None:
-            sec[(tl == key[0]) & (ops == key[1])] = q.si
+            sec[(tl == key[0]) & (ops == key[1]) & (acc == key[2])] = q.si
     hit = ~np.isnan(sec)
     bd.loc[hit, "time_s"] = bd["count"].to_numpy(dtype=float)[hit] * sec[hit]
 

@@ -4,6 +4,12 @@ A format describes *what* a matrix product does (reads, writes, multiplications,
 additions, with operand widths and the size of the array each access goes to);
 a hardware profile says what each of those costs. Keeping the table a plain
 DataFrame with a fixed schema is what lets one matrix be priced on any device.
+
+``access`` says how an action meets its data, like an action argument in Accelergy: a
+``sequential`` action walks its operand in order (streamed, vectorisable), an ``indirect``
+one goes through an index (the gathered ``x`` reads of the sparse formats, and the
+multiply/add that consume a gathered value). Energy profiles may ignore it; a fitted time
+model prices the two differently, because a real core does.
 """
 from __future__ import annotations
 
@@ -13,7 +19,9 @@ import numpy as np
 import pandas as pd
 
 ACTIONS = ("read", "write", "mul", "add")
-COLUMNS = ("action", "operand", "dtype", "bits", "count", "footprint_bytes")
+ACCESSES = ("sequential", "indirect")
+COLUMNS = ("action", "operand", "dtype", "bits", "count", "footprint_bytes", "access")
+KEYS = ("action", "operand", "dtype", "bits", "footprint_bytes", "access")  # rows sharing all of these merge
 
 
 @dataclass(frozen=True)
@@ -26,6 +34,7 @@ class Action:
     bits: int
     count: int
     footprint_bytes: int = 0
+    access: str = "sequential"
 
 
 def counts_frame(rows: list[Action]) -> pd.DataFrame:
@@ -35,19 +44,25 @@ def counts_frame(rows: list[Action]) -> pd.DataFrame:
             raise ValueError(f"unknown action {r.action!r}; expected one of {ACTIONS}")
         if r.count < 0:
             raise ValueError(f"negative count {r.count} for {r.action} {r.operand}")
+        if r.access not in ACCESSES:
+            raise ValueError(f"unknown access {r.access!r} for {r.action} {r.operand}; expected one of {ACCESSES}")
     df = pd.DataFrame(
-        [(r.action, r.operand, r.dtype, int(r.bits), int(r.count), int(r.footprint_bytes)) for r in rows],
+        [(r.action, r.operand, r.dtype, int(r.bits), int(r.count), int(r.footprint_bytes), r.access) for r in rows],
         columns=list(COLUMNS),
     )
     df = df[df["count"] > 0]
-    keys = ["action", "operand", "dtype", "bits", "footprint_bytes"]
-    df = df.groupby(keys, sort=False, as_index=False)["count"].sum()
+    df = df.groupby(list(KEYS), sort=False, as_index=False)["count"].sum()
     df = df[list(COLUMNS)].reset_index(drop=True)
     return df.astype({"bits": np.int64, "count": np.int64, "footprint_bytes": np.int64})
 
 
 def validate_counts(df: pd.DataFrame, where: str = "counts table") -> pd.DataFrame:
-    """Check a count table handed in by a user (for example read from CSV)."""
+    """Check a count table handed in by a user (for example read from CSV).
+
+    ``access`` may be left out (tables written before it existed): every row is then
+    ``sequential``. Returns a copy with the columns of ``COLUMNS`` in order."""
+    if "access" not in df.columns:
+        df = df.assign(access="sequential")
     missing = [c for c in COLUMNS if c not in df.columns]
     if missing:
         raise ValueError(f"{where}: missing columns {missing}; expected {list(COLUMNS)}")
@@ -58,4 +73,8 @@ def validate_counts(df: pd.DataFrame, where: str = "counts table") -> pd.DataFra
         values = pd.to_numeric(df[col], errors="coerce")
         if values.isna().any() or (values < 0).any():
             raise ValueError(f"{where}: column {col!r} must hold non-negative numbers")
+    bad = sorted(set(map(str, df["access"])) - set(ACCESSES))
+    if bad:
+        raise ValueError(f"{where}: column 'access': unknown value(s) {bad}; expected one of {list(ACCESSES)} "
+                         "(or leave the column out: every row is then sequential)")
     return df[list(COLUMNS)].copy()

@@ -88,7 +88,7 @@ def test_expected_segments_match_enumeration():
 
 
 def relative_errors(exact: pd.DataFrame, approx: pd.DataFrame) -> pd.DataFrame:
-    keys = ["action", "operand", "dtype", "bits"]
+    keys = ["action", "operand", "dtype", "bits", "access"]
     assert list(approx.columns) == list(COLUMNS)
     assert sorted(map(tuple, exact[keys].values)) == sorted(map(tuple, approx[keys].values))
     m = exact.merge(approx, on=keys, suffixes=("_e", "_a"))
@@ -160,3 +160,13 @@ def test_errors_name_the_field():
         analytic_counts("csr", (4, 4), p, columns=0)
     with pytest.raises(ValueError, match="value_bits"):
         analytic_counts("csr", (4, 4), p, value_bits=0)
+
+
+@pytest.mark.parametrize("fmt", FORMAT_NAMES)
+def test_analytic_and_exact_tables_carry_the_same_access(fmt):
+    W, info = synthetic_matrix((128, 96), 0.8, 6, None, seed=11)
+    for w in (W, W + np.float32(1.0)):
+        exact = encode(w, fmt).counts(columns=3)
+        approx = analytic_counts(fmt, w.shape, info.probs, columns=3, omega0_is_zero=bool((w == 0).any()))
+        key = ["action", "operand", "access"]
+        assert sorted(map(tuple, exact[key].values)) == sorted(map(tuple, approx[key].values)), fmt

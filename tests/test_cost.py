@@ -196,3 +196,58 @@ def test_estimate_many_equals_estimate_per_group():
             one = estimate(c, prof)
             assert tot.loc[key, "energy_j"] == pytest.approx(one.energy_j, rel=1e-12)
             assert tot.loc[key, "time_s"] == pytest.approx(one.time_s, rel=1e-12)
+
+
+def _q(ns: float) -> dict:
+    return {"value": ns, "unit": "ns", "source": "test fit", "confidence": "medium"}
+
+
+def test_fitted_time_by_access(tmp_path: Path):
+    """Time levels: memory by (level, operand, access), arithmetic by (op, kind, bits, access);
+    a single quantity serves both accesses; energy ignores access."""
+    child = {
+        "name": "fit-access", "inherits": "horowitz-45nm",
+        "fitted_time": {
+            "source": "test fit",
+            "arithmetic": {"add": {"float": {32: {"sequential": _q(1), "indirect": _q(3)}}},
+                           "mul": {"float": {32: _q(2)}}},
+            "levels": [{"name": "L1", "capacity": {"value": 1, "unit": "KiB", "source": "t", "confidence": "low"}},
+                       {"name": "DRAM"}],
+            "memory": {"L1": {"x": {"sequential": _q(0.5), "indirect": _q(4)}, "values": _q(0.25)}},
+        },
+    }
+    path = tmp_path / "fit-access.yaml"
+    path.write_text(yaml.safe_dump(child))
+    df = counts_frame([
+        Action("add", "y", "float32", 32, 10),                          # 10 x 1 ns
+        Action("add", "y", "float32", 32, 5, access="indirect"),        # 5 x 3 ns
+        Action("mul", "values", "float32", 32, 2, access="indirect"),   # 2 x 2 ns (one quantity: both)
+        Action("read", "x", "float32", 32, 4, 64),                      # 4 x 0.5 ns
+        Action("read", "x", "float32", 32, 6, 64, access="indirect"),   # 6 x 4 ns
+        Action("read", "values", "float32", 32, 8, 64, access="indirect"),  # 8 x 0.25 ns
+    ])
+    assert len(df) == 6  # rows differing only by access are not merged
+    cost = estimate(df, path)
+    assert cost.compute_time_s == pytest.approx((10 + 15 + 4) * 1e-9)
+    assert cost.memory_time_s == pytest.approx((2 + 24 + 2) * 1e-9)
+    seq = df.assign(access="sequential")
+    assert estimate(seq, "horowitz-45nm").energy_j == pytest.approx(cost.energy_j)
+    assert estimate(seq, "horowitz-45nm").time_s == pytest.approx(estimate(df, "horowitz-45nm").time_s)
+    bad = {**child, "fitted_time": {**child["fitted_time"], "memory": {"L1": {"x": {"gather": _q(1)}}}}}
+    path.write_text(yaml.safe_dump(bad))
+    with pytest.raises(ValueError, match=r"fitted_time\.memory\.L1\.x\.gather.*unknown access 'gather'"):
+        load_profile(path)
+
+
+def test_counts_table_access_column_optional_and_checked(worked_W):
+    """A user table without ``access`` is all sequential; an unknown access value is rejected."""
+    enc = sim.encode(worked_W, "csr")
+    full = enc.counts()
+    old = full.drop(columns="access")
+    c_old, c_seq = estimate(old, "horowitz-45nm"), estimate(full.assign(access="sequential"), "horowitz-45nm")
+    assert c_old.energy_j == c_seq.energy_j and c_old.time_s == c_seq.time_s
+    assert estimate(full, "horowitz-45nm").energy_j == pytest.approx(c_old.energy_j)  # energy ignores access
+    with pytest.raises(ValueError, match=r"column 'access': unknown value\(s\) \['gathered'\]"):
+        estimate(full.assign(access="gathered"), "horowitz-45nm")
+    with pytest.raises(ValueError, match="unknown access"):
+        counts_frame([Action("read", "x", "float32", 32, 1, 4, access="random")])

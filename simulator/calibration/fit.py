@@ -7,14 +7,15 @@ plus a fixed per-call overhead: the linear form ``simulator.cost`` evaluates wit
 1 us kernel weighs as much as a 100 ms one.
 
 Features (what the profile schema's ``fitted_time`` holds, simulator/hardware/schema.py):
-- memory: seconds per access by (time level, operand). Time levels are this machine's caches
-  (``machine_caches``, sysfs), the last-level cache capped at the size where a streaming probe
-  says bandwidth drops (``effective_llc``: a VM's sysfs may report the whole host's L3), then
-  DRAM unbounded. Each array sits in the smallest level holding its footprint
-  (``simulator.hardware.placement.place_time``). Keying on the operand lets a gathered x read,
-  a streamed values read and a per-segment pointer read cost what they cost on this machine,
-  without the profile naming a format.
-- arithmetic: seconds per op by (op, kind, bits); one overhead per product.
+- memory: seconds per access by (time level, operand, access). Time levels are this machine's
+  caches (``machine_caches``, sysfs), the last-level cache capped at the size where a streaming
+  probe says bandwidth drops (``effective_llc``: a VM's sysfs may report the whole host's L3),
+  then DRAM unbounded. Each array sits in the smallest level holding its footprint
+  (``simulator.hardware.placement.place_time``). Keying on the operand and the access lets a
+  gathered x read, a streamed x or values read and a per-segment pointer read cost what they
+  cost on this machine, without the profile naming a format.
+- arithmetic: seconds per op by (op, kind, bits, access): a multiply-add over a gathered x
+  (indirect) does not vectorise like one over a streamed x (sequential); one overhead per product.
 Predictions from the fitted model equal ``simulator.cost.estimate`` on the written profile
 (the report checks it).
 """
@@ -33,7 +34,7 @@ from scipy.optimize import nnls
 
 REFERENCE_PROFILE = "horowitz-45nm"
 CACHE_FALLBACK = (("L1", 32 * 2**10), ("L2", 1 * 2**20), ("L3", 32 * 2**20))
-LLC_PROBE_MIB = (4, 8, 12, 16, 24, 32, 48, 64, 96, 128, 192, 256)
+LLC_PROBE_MIB = (4, 8, 12, 16, 20, 24, 28, 32, 36, 40, 48, 56, 64, 80, 96, 128, 192, 256)
 
 
 # -- this machine's caches ------------------------------------------------------------------
@@ -61,13 +62,17 @@ def machine_caches(sysfs: Path = Path("/sys/devices/system/cpu/cpu0/cache")) -> 
     return out, f"{sysfs}/index*/size"
 
 
-def effective_llc(sysfs_bytes: int, threshold: float = 0.85) -> tuple[int, str]:
+def effective_llc(sysfs_bytes: int, threshold: float = 0.9) -> tuple[int, str]:
     """The last-level cache size this process effectively gets, from a streaming probe.
 
-    Sums float32 arrays of 4 MiB .. 256 MiB (one thread, best of 5) and returns the largest
-    size up to which the bandwidth stays within ``threshold`` of the plateau (median of the
-    4-16 MiB probes), capped at the sysfs size. On the 2-core VM sysfs says 480 MiB (the
-    host's L3), the probe finds ~48 MiB.
+    Sums warm float32 arrays of 4 MiB .. 256 MiB in 4-16 MiB steps (one thread, median of 7:
+    the median, not the best, because the calibration's own statistic is a median and a
+    shared LLC's residency fluctuates) and returns the largest size before the first one whose
+    bandwidth falls below ``threshold`` of the plateau (median of the 4-16 MiB probes), capped
+    at the sysfs size. On the 2-core VM sysfs says 480 MiB (the host's L3, shared with other
+    tenants); the bandwidth holds to ~32-40 MiB and is at DRAM level from ~48 MiB, where
+    earlier coarse best-of-5 probes had put the boundary at 48-64 MiB. Arrays between the
+    boundary and the drop are partly resident; the last plateau size is the conservative choice.
     """
     import time
 
@@ -79,8 +84,8 @@ def effective_llc(sysfs_bytes: int, threshold: float = 0.85) -> tuple[int, str]:
         a = np.ones(mib * 2**18, dtype=np.float32)
         reps = max(1, 64 // mib)
         stream_sum(a, 1)
-        best = min(_timed(stream_sum, a, reps, time) for _ in range(5)) / reps
-        bw.append(a.nbytes / best)
+        med = float(np.median([_timed(stream_sum, a, reps, time) for _ in range(7)])) / reps
+        bw.append(a.nbytes / med)
         del a
     if not bw:
         return sysfs_bytes, "sysfs"
@@ -94,7 +99,8 @@ def effective_llc(sysfs_bytes: int, threshold: float = 0.85) -> tuple[int, str]:
     if eff == 0:
         return sysfs_bytes, f"sysfs (probe found no plateau: {curve} GB/s)"
     eff = min(eff, sysfs_bytes)
-    return eff, f"streaming probe, bandwidth within {threshold:.0%} of the 4-16 MiB plateau up to here ({curve} GB/s)"
+    return eff, (f"streaming probe (warm sum, median of 7), bandwidth within {threshold:.0%} of the 4-16 MiB "
+                 f"plateau up to here ({curve} GB/s)")
 
 
 def _timed(fn, a, reps, time) -> float:
@@ -122,17 +128,20 @@ def _kind(dtype: str) -> str:
 
 
 def time_features(counts: pd.DataFrame, levels: list[tuple[str, float, str]]) -> dict[tuple, float]:
-    """Counts by (time level, operand) for memory and (op, kind, bits) for arithmetic, plus the
-    overhead; placement as ``simulator.hardware.placement.place_time`` (smallest level that holds it)."""
+    """Counts by (time level, operand, access) for memory and (op, kind, bits, access) for
+    arithmetic, plus the overhead; placement as ``simulator.hardware.placement.place_time``
+    (smallest level that holds it)."""
     caps = np.array([c for _, c, _ in levels], dtype=float)
     names = [n for n, _, _ in levels]
     feats: dict[tuple, float] = {("overhead",): 1.0}
+    has_access = "access" in counts.columns
     for r in counts.itertuples(index=False):
+        acc = r.access if has_access else "sequential"
         if r.action in ("mul", "add"):
-            key = ("arith", r.action, _kind(r.dtype), int(r.bits))
+            key = ("arith", r.action, _kind(r.dtype), int(r.bits), acc)
         else:
             lv = names[min(int(np.searchsorted(caps, r.footprint_bytes, side="left")), len(names) - 1)]
-            key = ("mem", lv, r.operand)
+            key = ("mem", lv, r.operand, acc)
         feats[key] = feats.get(key, 0.0) + float(r.count)
     return feats
 
@@ -208,9 +217,10 @@ def profile_yaml(model: LinearTimeModel, name: str, report: str, levels: list[tu
                  parent: str = REFERENCE_PROFILE) -> dict:
     """The calibrated profile as a mapping: the parent's energy, fitted time coefficients.
 
-    A (time level, operand) pair the design never produced (e.g. row_ptr in DRAM) gets the
-    coefficient of the same operand at the nearest level that was fitted, marked low confidence,
-    so that a larger matrix than any timed one is still priced by this machine's numbers.
+    A (time level, operand, access) the design never produced (e.g. row_ptr in DRAM) gets the
+    coefficient of the same operand and access at the nearest level that was fitted, marked low
+    confidence, so that a larger matrix than any timed one is still priced by this machine's
+    numbers. Leaves are written by access ({sequential: q, indirect: q}; see the schema).
     """
     date = _dt.date.today().isoformat()
     src = f"dotsim calibrate {date}: NNLS fit of measured kernel times, see {report}"
@@ -218,26 +228,27 @@ def profile_yaml(model: LinearTimeModel, name: str, report: str, levels: list[tu
     fitted: dict = {"source": src, "arithmetic": {}, "levels": [], "memory": {}}
     for n, cap, how in levels:
         fitted["levels"].append({"name": n} if cap == float("inf") else {"name": n, "capacity": _size(cap, how)})
-    mem: dict[str, dict[str, float]] = {}
+    mem: dict[str, dict[tuple[str, str], float]] = {}
     for k, c in zip(model.keys, model.coef):
         if k[0] == "overhead":
             fitted["overhead"] = _q(c, src + " (per-product intercept)")
         elif k[0] == "arith":
-            _, op, kind, bits = k
-            fitted["arithmetic"].setdefault(op, {}).setdefault(kind, {})[int(bits)] = _q(c, src)
+            _, op, kind, bits, acc = k
+            fitted["arithmetic"].setdefault(op, {}).setdefault(kind, {}).setdefault(int(bits), {})[acc] = _q(c, src)
         else:
-            mem.setdefault(k[1], {})[k[2]] = c
-    operands = sorted({o for per in mem.values() for o in per})
+            mem.setdefault(k[1], {})[(k[2], k[3])] = c
+    pairs = sorted({oa for per in mem.values() for oa in per})
     for i, lv in enumerate(names):
         out = fitted["memory"].setdefault(lv, {})
-        for o in operands:
-            if o in mem.get(lv, {}):
-                out[o] = _q(mem[lv][o], src)
+        for o, acc in pairs:
+            if (o, acc) in mem.get(lv, {}):
+                out.setdefault(o, {})[acc] = _q(mem[lv][(o, acc)], src)
                 continue
-            near = sorted((abs(j - i), j) for j, other in enumerate(names) if o in mem.get(other, {}))
+            near = sorted((abs(j - i), j) for j, other in enumerate(names) if (o, acc) in mem.get(other, {}))
             if near:
                 other = names[near[0][1]]
-                out[o] = _q(mem[other][o], f"{src}; not in the design at {lv}: copied from {other}", "low")
+                out.setdefault(o, {})[acc] = _q(mem[other][(o, acc)], f"{src}; not in the design at {lv}: copied from "
+                                                                       f"{other}", "low")
     return {
         "name": name,
         "inherits": parent,

@@ -70,6 +70,18 @@ def accuracy_table(df: pd.DataFrame, column: str, split: str = "holdout") -> pd.
                              "within_15": "within ±15 % (%)", "r2": "R²", "r2_log": "R² (log)"})
 
 
+def by_L(df: pd.DataFrame, column: str = "pred_profile_s", split: str = "holdout") -> pd.DataFrame:
+    """Median signed and absolute relative error per format and L."""
+    d = df[df["split"] == split].assign(err=lambda t: 100 * (t[column] / t["measured_s"] - 1))
+    g = d.groupby(["format", "L"], sort=False)["err"]
+    out = pd.DataFrame({"median err %": g.median(), "median |err| %": g.apply(lambda e: e.abs().median()),
+                        "n": g.size()}).reset_index()
+    out["format"] = pd.Categorical(out["format"], FORMATS, ordered=True)
+    out = out.sort_values(["format", "L"]).reset_index(drop=True)
+    out["format"] = out["format"].astype(str)
+    return out.round(1)
+
+
 def write_report(df, coef, path: Path, plot: Path, profile_path: Path, levels, *, quick: bool, tiny: bool,
                  elapsed_s: float, samples: int, min_sample_s: float,
                  statistic: str = "median", conditions: str = "") -> Path:
@@ -99,19 +111,26 @@ def write_report(df, coef, path: Path, plot: Path, profile_path: Path, levels, *
     for col, what in PRED_COLUMNS.items():
         lines += [f"## Held-out accuracy: {what}", "", _md(accuracy_table(df, col)), ""]
     lines += ["## Fit-set accuracy (calibrated profile)", "", _md(accuracy_table(df, "pred_profile_s", "fit")), ""]
+    lines += ["## Held-out error by format and L", "",
+              "Median signed error (predicted / measured - 1, %) and median |error| (%) per format and number of "
+              "columns L, held-out cases.", "", _md(by_L(df)), ""]
     c = coef.copy()
     c["ns"] = c["seconds"] * 1e9
     lines += ["## Fitted coefficients (calibrated profile)", "",
-              "Seconds per action (memory: per access by time level and operand; arithmetic: per op); "
-              "`overhead` once per product.",
+              "Seconds per action (memory: per access by time level / operand / access; arithmetic: per op "
+              "by op / kind / bits / access); `overhead` once per product.",
               "", _md(c[["feature", "ns"]]), "",
               "Operands the design never placed at a level take the nearest fitted level's coefficient (low "
               "confidence in the profile); other arithmetic widths keep the inherited profile's derived times.",
               ""]
     lines += ["## Model", "",
               "time = overhead + sum over count rows of count x coefficient(row); a memory row's coefficient is "
-              "looked up by (time level, operand), the time level being the smallest of this machine's cache "
-              "levels that holds the array. Coefficients: scipy.optimize.nnls on residuals relative to the "
-              "measured time. Kernels: simulator/calibration/kernels.py (numba, single thread).", ""]
+              "looked up by (time level, operand, access), the time level being the smallest of this machine's "
+              "cache levels that holds the array; an arithmetic row's by (op, kind, bits, access). `access` is "
+              "`indirect` for the gathered x reads of csr/cer/cser and the operations consuming them, "
+              "`sequential` otherwise (simulator/formats/counting.py). Coefficients: scipy.optimize.nnls on "
+              "residuals relative to the measured time. Kernels: simulator/calibration/kernels.py (numba, single "
+              "thread). Every sample starts from warm caches (one untimed run first), the regime the placement "
+              "rule assumes; a cold first product of an LLC-sized matrix runs at DRAM speed.", ""]
     path.write_text("\n".join(lines))
     return path

@@ -12,6 +12,12 @@ Why each piece:
 - Interleaving: sample r of every case is taken before sample r+1 of any case, in a shuffled
   order, so slow drift of the machine (frequency, neighbours on the host) spreads over all
   cases instead of biasing the ones timed last.
+- Warm caches before every sample: each sample starts with one untimed run of its own kernel,
+  so the arrays sit in whichever cache level holds them, as the cost model assumes (an array
+  lives in the smallest level that holds its footprint). Without it a case taking one
+  product per sample ran cold (the interleaved cases before it had evicted its arrays) while
+  a shorter case of the same size ran warm: a 16-64 MB dense matrix was timed at DRAM speed
+  but priced at L3 speed (the -23 % dense L = 1 residual of the first calibrations).
 - Median and IQR/median: the median resists the occasional preempted sample; the relative IQR
   is the noise the report shows.
 """
@@ -89,8 +95,7 @@ def time_cases(cases: Sequence[Case], samples: int = 7, min_sample_s: float = 1e
     for r in range(samples):
         for i in rng.permutation(len(cases)):
             c = cases[i]
-            if c.reps > 1:  # short kernels: refill the caches the previous case evicted
-                c.fn(1)
+            c.fn(1)  # warm: refill the caches the previous case evicted (see the module docstring)
             times[i, r] = _once(c.fn, c.reps) / c.reps
         if progress:
             progress(1)

@@ -18,7 +18,8 @@ import pandas as pd
 from ..counts import COLUMNS
 from ..stats import index_dtype
 
-Row = tuple[str, str, str, int, float, int]  # action, operand, dtype, bits, count, footprint_bytes
+Row = tuple[str, str, str, int, float, int, str]  # action, operand, dtype, bits, count, footprint_bytes, access
+SEQ, IND = "sequential", "indirect"
 FORMAT_NAMES = ("dense", "csr", "cer", "cser")
 
 
@@ -93,6 +94,11 @@ def count_rows(
     Same rows, order, operands, dtypes, bits and footprints as ``EncodedMatrix.counts()``
     (rows sharing every key merged, zero counts dropped). ``nnz`` is the CSR nnz for
     csr and the entries != Omega[0] for cer/cser.
+
+    Access (``simulator.counts``): the x reads of csr/cer/cser go through ``col_idx`` and are
+    ``indirect``, and so are the operations that consume a gathered x (csr: the multiply by
+    ``values`` and the add into the row sum; cer/cser: the segment-sum adds). Everything
+    else is ``sequential``, including all of dense and the colsum pass of Omega[0] != 0.
     """
     m, n = shape
     L = columns
@@ -100,51 +106,51 @@ def count_rows(
     vs, vb, xs, xb, ars, arb = t.vs, t.vb, t.xs, t.xb, t.ars, t.arb
     x_bytes, y_bytes = n * L * t.x_item, m * L * t.ar_item
 
-    def vec(x_reads: float) -> list[Row]:
-        return [("read", "x", xs, xb, x_reads, x_bytes), ("write", "y", ars, arb, m * L, y_bytes)]
+    def vec(x_reads: float, access: str) -> list[Row]:
+        return [("read", "x", xs, xb, x_reads, x_bytes, access), ("write", "y", ars, arb, m * L, y_bytes, SEQ)]
 
     fmt = fmt.lower()
     if fmt == "dense":
         rows: list[Row] = [
-            ("read", "values", vs, vb, m * n, _bytes(m * n, vb)),
-            *vec(m * n * L),
-            ("mul", "values", ars, arb, m * n * L, 0),
-            ("add", "y", ars, arb, m * n * L, 0),
+            ("read", "values", vs, vb, m * n, _bytes(m * n, vb), SEQ),
+            *vec(m * n * L, SEQ),
+            ("mul", "values", ars, arb, m * n * L, 0, SEQ),
+            ("add", "y", ars, arb, m * n * L, 0, SEQ),
         ]
     elif fmt == "csr":
         (col, colb), (ptr, ptrb) = _idx(n - 1), _idx(nnz)
         rows = [
-            ("read", "row_ptr", ptr, ptrb, m + 1, _bytes(m + 1, ptrb)),
-            ("read", "values", vs, vb, nnz, _bytes(nnz, vb)),
-            ("read", "col_idx", col, colb, nnz, _bytes(nnz, colb)),
-            *vec(nnz * L),
-            ("mul", "values", ars, arb, nnz * L, 0),
-            ("add", "y", ars, arb, nnz * L, 0),
+            ("read", "row_ptr", ptr, ptrb, m + 1, _bytes(m + 1, ptrb), SEQ),
+            ("read", "values", vs, vb, nnz, _bytes(nnz, vb), SEQ),
+            ("read", "col_idx", col, colb, nnz, _bytes(nnz, colb), SEQ),
+            *vec(nnz * L, IND),
+            ("mul", "values", ars, arb, nnz * L, 0, IND),
+            ("add", "y", ars, arb, nnz * L, 0, IND),
         ]
     elif fmt in ("cer", "cser"):
         S = segments
         slots = segments_cer if fmt == "cer" else segments
         (col, colb), (optr, optrb), (rptr, rptrb) = _idx(n - 1), _idx(nnz), _idx(slots)
         rows = [
-            ("read", "row_ptr", rptr, rptrb, m + 1, _bytes(m + 1, rptrb)),
-            ("read", "omega_ptr", optr, optrb, slots + 1, _bytes(slots + 1, optrb)),
-            ("read", "omega", vs, vb, S, _bytes(K, vb)),
-            ("read", "col_idx", col, colb, nnz, _bytes(nnz, colb)),
-            *vec(nnz * L),
-            ("add", "x", xs, xb, nnz * L, 0),
-            ("mul", "omega", ars, arb, S * L, 0),
-            ("add", "y", ars, arb, S * L, 0),
+            ("read", "row_ptr", rptr, rptrb, m + 1, _bytes(m + 1, rptrb), SEQ),
+            ("read", "omega_ptr", optr, optrb, slots + 1, _bytes(slots + 1, optrb), SEQ),
+            ("read", "omega", vs, vb, S, _bytes(K, vb), SEQ),
+            ("read", "col_idx", col, colb, nnz, _bytes(nnz, colb), SEQ),
+            *vec(nnz * L, IND),
+            ("add", "x", xs, xb, nnz * L, 0, IND),
+            ("mul", "omega", ars, arb, S * L, 0, SEQ),
+            ("add", "y", ars, arb, S * L, 0, SEQ),
         ]
         if fmt == "cser":
             oidx, oidxb = _idx(K - 1)
-            rows.append(("read", "omega_idx", oidx, oidxb, S, _bytes(S, oidxb)))
+            rows.append(("read", "omega_idx", oidx, oidxb, S, _bytes(S, oidxb), SEQ))
         if omega0_nonzero:
             rows += [
-                ("add", "omega", ars, arb, S, 0),
-                ("read", "x", xs, xb, n * L, x_bytes),
-                ("add", "x", xs, xb, n * L, 0),
-                ("mul", "omega", ars, arb, m * L, 0),
-                ("add", "y", ars, arb, m * L, 0),
+                ("add", "omega", ars, arb, S, 0, SEQ),
+                ("read", "x", xs, xb, n * L, x_bytes, SEQ),
+                ("add", "x", xs, xb, n * L, 0, SEQ),
+                ("mul", "omega", ars, arb, m * L, 0, SEQ),
+                ("add", "y", ars, arb, m * L, 0, SEQ),
             ]
     else:
         raise ValueError(f"fmt: unknown format {fmt!r}; expected one of {list(FORMAT_NAMES)}")
@@ -154,11 +160,11 @@ def count_rows(
 def _merge(rows: list[Row]) -> list[Row]:
     """Drop zero counts and add up rows that share every key (as ``counts_frame`` does)."""
     out: dict[tuple, float] = {}
-    for a, o, d, b, c, f in rows:
+    for a, o, d, b, c, f, acc in rows:
         if c > 0:
-            key = (a, o, d, b, f)
+            key = (a, o, d, b, f, acc)
             out[key] = out.get(key, 0) + c
-    return [(a, o, d, b, c, f) for (a, o, d, b, f), c in out.items()]
+    return [(a, o, d, b, c, f, acc) for (a, o, d, b, f, acc), c in out.items()]
 
 
 

@@ -47,23 +47,38 @@ YAML shape (every number is a *quantity*: a mapping with value, unit, source, co
     fitted_time:                         # optional; written by calibration (issue 5)
       source: "calibration report ..."   # required when fitted_time is present
       overhead: {value: 2.0, unit: us, source: "...", confidence: medium}   # optional, per product
-      arithmetic:                        # seconds per op, by op / kind / bits (any subset)
-        mul: {float: {32: {value: 0.41, unit: ns, source: "...", confidence: medium}}}
+      arithmetic:                        # seconds per op, by op / kind / bits (any subset), then
+        mul:                             # either one quantity (any access) or one per access
+          float:
+            32: {sequential: {value: 0.08, unit: ns, source: "...", confidence: medium},
+                 indirect:   {value: 0.19, unit: ns, source: "...", confidence: medium}}
+        add: {float: {32: {value: 0.1, unit: ns, source: "...", confidence: medium}}}   # both accesses
       levels:                            # optional: the time hierarchy (see below)
         - {name: L1, capacity: {value: 48, unit: KiB, source: "sysfs", confidence: high}}
         - {name: L2, capacity: {...}}
         - {name: DRAM}                   # capacity omitted: unbounded (farthest level only)
       memory:                            # seconds per access (any subset), either
-        L1: {x: {value: 0.3, unit: ns, source: "...", confidence: medium}}   # with levels: time level / operand
+        L1:                              # with levels: time level / operand / access
+          x: {sequential: {value: 0.05, unit: ns, ...}, indirect: {value: 0.3, unit: ns, ...}}
+          values: {value: 0.06, unit: ns, ...}   # one quantity: the same for both accesses
         # SRAM-8KiB: {32: {...}}         # without levels: memory level name / access width
+
+Access: every count row carries ``access`` (``simulator.counts``): ``sequential`` (the operand
+is walked in order, a streamed and vectorisable loop) or ``indirect`` (through an index: the
+gathered ``x`` reads of the sparse formats and the multiply/add that consume a gathered
+value). A fitted coefficient is looked up by access last: a leaf given as one quantity serves
+both accesses, a leaf given as ``{sequential: ..., indirect: ...}`` (either may be left out)
+serves each its own; a missing one falls back to the derived time. Keys other than
+``sequential`` and ``indirect`` are an error. Non-fitted prices (energy, derived times)
+ignore access: they depend on (action, kind, bits) and the memory level only.
 
 Fitted time levels: a calibrated profile times a *real* machine, whose caches are not the
 energy model's levels (horowitz-45nm prices an 8 KiB / 32 KiB / 1 MiB / DRAM hierarchy;
 the machine may have 48 KiB / 2 MiB / ~48 MiB). With ``fitted_time.levels``, every array is
 placed a second time, FOR TIME ONLY, in the smallest of these levels that holds its
-footprint, and a memory access costs ``fitted_time.memory[time level][operand]`` seconds:
-a gathered ``x`` read, a streamed ``values`` read and a per-segment ``omega_ptr`` read get
-coefficients of their own. Energy still uses the profile's ``memory`` levels and
+footprint, and a memory access costs ``fitted_time.memory[time level][operand][access]``
+seconds: a gathered ``x`` read, a streamed ``values`` read and a per-segment ``omega_ptr``
+read get coefficients of their own. Energy still uses the profile's ``memory`` levels and
 ``placement``. Operands are the array names of the count tables (``x``, ``y``, ``values``,
 ``col_idx``, ``row_ptr``, ``omega``, ``omega_ptr``, ``omega_idx``); a profile never names a
 format. An access with no fitted coefficient falls back to the derived time (bytes over the
@@ -86,7 +101,8 @@ Rules the cost model applies (``simulator.cost``):
   (the weight arrays) lives in the farthest level; x and y in the nearest level that holds them.
 - Compute time = sum of count / throughput; memory time = sum of count * bytes / bandwidth of the
   level; a fitted seconds-per-op or seconds-per-access coefficient, when present, replaces the
-  derived one for that row (with ``fitted_time.levels``: looked up by time level and operand). ``sum``: t = c + m; ``max``: t = max(c, m); ``overlap`` with fraction
+  derived one for that row (with ``fitted_time.levels``: looked up by time level, operand and
+  access; arithmetic by op, kind, bits and access). ``sum``: t = c + m; ``max``: t = max(c, m); ``overlap`` with fraction
   f: t = max(c, m) + (1 - f) * min(c, m). ``fitted_time.overhead`` is added once per product.
   Latency is carried for the engine; the analytic model is bandwidth-bound.
 
@@ -99,9 +115,12 @@ from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from ..counts import ACCESSES
+
 Confidence = Literal["high", "medium", "low"]
 Kind = Literal["int", "float"]
 Op = Literal["add", "mul"]
+Access = Literal["sequential", "indirect"]
 
 REQUIRED_WIDTHS: dict[str, tuple[int, ...]] = {"int": (8, 16, 32), "float": (16, 32)}
 REQUIRED_ACCESS_WIDTHS: tuple[int, ...] = (8, 16, 32)
@@ -277,17 +296,57 @@ class TimeLevel(_Strict):
         return float("inf") if self.capacity is None else self.capacity.si
 
 
+def _by_access(leaf, where: tuple):
+    """A fitted leaf as {access: quantity}: one quantity serves both accesses."""
+    if isinstance(leaf, dict) and "value" not in leaf:
+        bad = [k for k in leaf if k not in ACCESSES]
+        if bad:
+            raise LocatedError((*where, bad[0]), f"unknown access {bad[0]!r}; expected a quantity "
+                                                 f"{{value, unit, source, confidence}} or a mapping by access {list(ACCESSES)}")
+        if not leaf:
+            raise LocatedError(where, f"expected a quantity or a mapping by access {list(ACCESSES)}, got an empty mapping")
+        return leaf
+    return {a: leaf for a in ACCESSES}
+
+
+def _leaves_by_access(v, depth: int, where: tuple = ()):
+    """Apply ``_by_access`` to the leaves ``depth`` mappings down (raw YAML, before validation)."""
+    if not isinstance(v, dict):
+        return v  # pydantic reports the type error
+    if depth == 0:
+        return _by_access(v, where)
+    return {k: _leaves_by_access(x, depth - 1, (*where, k)) for k, x in v.items()}
+
+
 class FittedTime(_Strict):
     """Time coefficients fitted to measured kernels; they take precedence over derived times.
 
     Without ``levels``, ``memory`` is keyed by the profile's memory level and access width;
-    with ``levels``, by time level and operand (see the module docstring)."""
+    with ``levels``, by time level and operand; both then by access, as ``arithmetic`` is
+    after (op, kind, bits) (see the module docstring). A leaf written as one quantity is
+    stored for both accesses."""
 
     source: str = Field(min_length=1)
     overhead: Time | None = None
-    arithmetic: dict[Op, dict[Kind, dict[int, Time]]] = Field(default_factory=dict)
+    arithmetic: dict[Op, dict[Kind, dict[int, dict[Access, Time]]]] = Field(default_factory=dict)
     levels: list[TimeLevel] | None = None
-    memory: dict[str, dict[int | str, Time]] = Field(default_factory=dict)
+    memory: dict[str, dict[int | str, dict[Access, Time]]] = Field(default_factory=dict)
+
+    @field_validator("arithmetic", mode="before")
+    @classmethod
+    def _arith_by_access(cls, v):
+        return _leaves_by_access(v, 3)
+
+    @field_validator("memory", mode="before")
+    @classmethod
+    def _memory_by_access(cls, v):
+        return _leaves_by_access(v, 2)
+
+    def arith_time(self, op: str, kind: str, bits: int, access: str) -> Time | None:
+        return self.arithmetic.get(op, {}).get(kind, {}).get(int(bits), {}).get(access)
+
+    def memory_time(self, level: str, key: int | str, access: str) -> Time | None:
+        return self.memory.get(level, {}).get(key, {}).get(access)
 
     @field_validator("levels")
     @classmethod

@@ -44,9 +44,10 @@ def test_time_features_follow_place_time():
                                                     {"name": "L2", "capacity": size(8192)}, {"name": "DRAM"}]}
     tl = place_time(counts, profile_from_dict(base))
     mem = counts["action"].isin(["read", "write"])
-    for lv, op, c in zip(tl[mem], counts.loc[mem, "operand"], counts.loc[mem, "count"]):
-        assert f[("mem", lv, op)] >= c
-    assert f[("mem", "L2", "x")] == counts.loc[(counts.operand == "x") & (counts.action == "read"), "count"].sum()
+    for lv, op, acc, c in zip(tl[mem], counts.loc[mem, "operand"], counts.loc[mem, "access"], counts.loc[mem, "count"]):
+        assert f[("mem", lv, op, acc)] >= c
+    assert f[("mem", "L2", "x", "indirect")] == counts.loc[(counts.operand == "x") & (counts.action == "read"), "count"].sum()
+    assert f[("arith", "add", "float", 32, "indirect")] == counts.loc[(counts.operand == "x") & (counts.action == "add"), "count"].sum()
 
 
 def test_harness_runs():
@@ -103,6 +104,9 @@ def test_calibrate_tiny(tmp_path):
     assert prof.fitted_time.levels[-1].capacity is None and len(prof.fitted_time.levels) >= 2
     ops = {o for per in prof.fitted_time.memory.values() for o in per}
     assert ops and ops <= {"x", "y", "values", "col_idx", "row_ptr", "omega", "omega_ptr", "omega_idx"}
+    # coefficients keyed by access: gathered x reads and streamed ones apart
+    accs = {a for per in prof.fitted_time.memory.values() for leaf in per.values() for a in leaf}
+    assert accs == {"sequential", "indirect"}
     # what `dotsim calibrate` prints: summary(paths)
     s = summary(paths)
     assert list(s["format"]) == ["dense", "csr", "cer", "cser", "all"] and "within_15" in s

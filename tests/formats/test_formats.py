@@ -226,3 +226,19 @@ def test_bad_arguments(worked_W):
     with pytest.raises(ValueError, match="columns"):
         sim.encode(worked_W, "cser").counts(columns=0)
     assert format_class("CSER").name == "cser"
+
+
+def test_access_column(worked_W):
+    """x reads of the sparse formats and the ops that consume a gathered x are indirect; the rest sequential."""
+    W = worked_W + np.float32(0.5)  # omega[0] != 0: the colsum pass reads x sequentially
+    for fmt in ALL:
+        c = sim.encode(W, fmt).counts(columns=2)
+        assert set(c.access) <= {"sequential", "indirect"}
+        ind = set(map(tuple, c.loc[c.access == "indirect", ["action", "operand"]].values))
+        want = {"dense": set(), "csr": {("read", "x"), ("mul", "values"), ("add", "y")},
+                "cer": {("read", "x"), ("add", "x")}, "cser": {("read", "x"), ("add", "x")}}[fmt]
+        assert ind == want, fmt
+        assert not c.duplicated(["action", "operand", "dtype", "bits", "footprint_bytes", "access"]).any()
+        if fmt in ("cer", "cser"):  # gathered and colsum reads of x stay two rows
+            xs = c[(c.action == "read") & (c.operand == "x")].set_index("access")["count"]
+            assert xs["sequential"] == W.shape[1] * 2

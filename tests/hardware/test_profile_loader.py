@@ -185,7 +185,7 @@ def test_inheritance_overrides_time_keeps_energy(tmp_path):
     assert p.memory[3].energy_per_access == base.memory[3].energy_per_access
     assert p.arithmetic == base.arithmetic
     assert p.time_model.combine == "max"
-    assert p.fitted_time.arithmetic["mul"]["float"][32].si == pytest.approx(5e-10)
+    assert p.fitted_time.arithmetic["mul"]["float"][32]["sequential"].si == pytest.approx(5e-10)
     assert p.lineage == (str(HOROWITZ.resolve()), str((tmp_path / "calibrated-host.yaml").resolve()))
 
 
