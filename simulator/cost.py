@@ -18,7 +18,7 @@ from .counts import validate_counts
 from .formats import encode
 from .formats.base import EncodedMatrix
 from .hardware import Profile, load_profile, place
-from .hardware.placement import place_time
+from .hardware.placement import place_time_shares
 
 BREAKDOWN_COLUMNS = ("action", "operand", "dtype", "bits", "access", "level", "count", "energy_j", "time_s")
 
@@ -112,16 +112,24 @@ def price(counts: pd.DataFrame, profile: Profile) -> pd.DataFrame:
 
 
 def _fitted_memory_time(bd: pd.DataFrame, counts: pd.DataFrame, profile: Profile) -> None:
-    """Memory rows priced by (time level, operand, access) where ``fitted_time.memory`` has a coefficient."""
-    tl = place_time(counts, profile).to_numpy()
+    """Memory rows priced by (time level, operand, access) where ``fitted_time.memory`` has a
+    coefficient; with ``fitted_time.spill`` a row near a capacity is split between its level and
+    the next nearer one (``simulator.hardware.placement.place_time_shares``)."""
+    far, near, share = place_time_shares(counts, profile)
     ops = bd["operand"].to_numpy()
     acc = bd["access"].to_numpy()
-    sec = np.full(len(bd), np.nan)
     ft = profile.fitted_time
-    for key in set(zip(tl, ops, acc)):
-        q = ft.memory_time(*key)
-        if q is not None:
-            sec[(tl == key[0]) & (ops == key[1]) & (acc == key[2])] = q.si
+    sec = np.full(len(bd), np.nan)
+    for key in set(zip(far, near, ops, acc)):
+        if key[0] == "compute":
+            continue
+        q_far = ft.memory_time(key[0], key[2], key[3])
+        if q_far is None:
+            continue
+        q_near = ft.memory_time(key[1], key[2], key[3])
+        rows = (far == key[0]) & (near == key[1]) & (ops == key[2]) & (acc == key[3])
+        t_near = q_near.si if q_near is not None else q_far.si
+        sec[rows] = share[rows] * t_near + (1.0 - share[rows]) * q_far.si
     hit = ~np.isnan(sec)
     bd.loc[hit, "time_s"] = bd["count"].to_numpy(dtype=float)[hit] * sec[hit]
 

@@ -251,3 +251,51 @@ def test_counts_table_access_column_optional_and_checked(worked_W):
         estimate(full.assign(access="gathered"), "horowitz-45nm")
     with pytest.raises(ValueError, match="unknown access"):
         counts_frame([Action("read", "x", "float32", 32, 1, 4, access="random")])
+
+
+def _levels_profile(tmp_path: Path, **extra) -> Path:
+    child = {
+        "name": "fit-ws", "inherits": "horowitz-45nm",
+        "fitted_time": {
+            "source": "test fit",
+            "levels": [{"name": "near", "capacity": {"value": 100, "unit": "B", "source": "t", "confidence": "low"}},
+                       {"name": "far"}],
+            "memory": {"near": {"values": _q(1), "x": _q(1)}, "far": {"values": _q(3), "x": _q(3)}},
+            **extra,
+        },
+    }
+    path = tmp_path / "fit-ws.yaml"
+    path.write_text(yaml.safe_dump(child))
+    return path
+
+
+def test_working_set_placement_and_spill(tmp_path: Path):
+    """Weights are placed by the product's working set, x by its own footprint; spill blends levels."""
+    spill = {"value": 2, "unit": "1", "source": "t", "confidence": "low"}
+    df = counts_frame([Action("read", "values", "float32", 32, 10, 60), Action("read", "x", "float32", 32, 10, 60)])
+    # footprint placement: both 60 B arrays in 'near' (1 ns)
+    assert estimate(df, _levels_profile(tmp_path)).memory_time_s == pytest.approx(20e-9)
+    # working set 120 B: values in 'far' (3 ns), x (60 B) stays near
+    ws = _levels_profile(tmp_path, placement="working_set")
+    assert estimate(df, ws).memory_time_s == pytest.approx(40e-9)
+    # spill 2: 120 B is 1.2 C, 80 % of the values reads still served near: 0.8 * 1 + 0.2 * 3 = 1.4 ns
+    wss = _levels_profile(tmp_path, placement="working_set", spill=spill)
+    assert estimate(df, wss).memory_time_s == pytest.approx(10e-9 + 14e-9)
+    # stacked products: each its own working set (the extra column 'format' tells them apart)
+    small = counts_frame([Action("read", "values", "float32", 32, 10, 20), Action("read", "x", "float32", 32, 10, 20)])
+    stacked = pd.concat([df.assign(format="a"), small.assign(format="b")], ignore_index=True)
+    from simulator.cost import estimate_many
+
+    tot = estimate_many(stacked, wss, keys=["format"]).set_index("format")["time_s"]
+    assert tot["a"] == pytest.approx(estimate(df, wss).time_s)
+    assert tot["b"] == pytest.approx(estimate(small, wss).time_s) == pytest.approx(20e-9)
+    with pytest.raises(ValueError, match=r"spill\.value.*at least 1"):
+        load_profile(_levels_profile(tmp_path, spill={**spill, "value": 0.5}))
+
+
+def test_working_set_needs_levels(tmp_path: Path):
+    child = {"name": "c", "inherits": "horowitz-45nm", "fitted_time": {"source": "x", "placement": "working_set"}}
+    path = tmp_path / "c.yaml"
+    path.write_text(yaml.safe_dump(child))
+    with pytest.raises(ValueError, match="fitted_time.placement.*levels"):
+        load_profile(path)

@@ -20,8 +20,8 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from .design import FORMATS, Point, make_design, synthetic_matrix  # noqa: E402
-from .fit import (LinearTimeModel, accuracy, host_name, profile_yaml, time_features, time_levels,  # noqa: E402
-                  write_profile)
+from .fit import (LinearTimeModel, accuracy, choose_time_model, host_name, profile_yaml, time_features,  # noqa: E402,F401
+                  time_levels, write_profile)
 from .timing import Case, time_cases  # noqa: E402
 
 DEFAULT_OUT = Path("calibration_out")
@@ -129,12 +129,11 @@ def _calibrate(quick, out_dir, profile_path, tiny, samples, min_sample_s, progre
 
     fit_rows = (df["split"] == "fit").to_numpy()
     y = df["measured_s"].to_numpy()
-    feats = [time_features(c, levels) for c in counts]
-    model = LinearTimeModel("time").fit([f for f, k in zip(feats, fit_rows) if k], y[fit_rows])
+    levels, spill, model, feats, note = choose_time_model(counts, y, fit_rows, levels)
     df["pred_model_s"] = model.predict(feats)
 
     report_path = out / "report.md"
-    data = profile_yaml(model, f"calibrated-{host_name()}", str(report_path), levels)
+    data = profile_yaml(model, f"calibrated-{host_name()}", str(report_path), levels, spill=spill, spill_note=note)
     write_profile(data, profile_path)
     prof = load_profile(profile_path)
     df["pred_profile_s"] = [estimate(c, prof).time_s for c in counts]
@@ -146,7 +145,8 @@ def _calibrate(quick, out_dir, profile_path, tiny, samples, min_sample_s, progre
     from .report import plot_predicted, write_report
 
     plot_predicted(df, plot_path)
-    write_report(df, coef, report_path, plot_path, profile_path, levels, quick=quick, tiny=tiny,
+    write_report(df, coef, report_path, plot_path, profile_path, levels, quick=quick, tiny=tiny, spill=spill,
+                 choice=note,
                  elapsed_s=time.perf_counter() - t_start, samples=samples, min_sample_s=min_sample_s,
                  statistic=statistic, conditions=f"{pinned}; {load_before} at the start, {load_average()} at the end")
     return {"profile": profile_path, "report": report_path, "plot": plot_path,

@@ -101,7 +101,9 @@ def make_design(quick: bool = False, tiny: bool = False, seed: int = 0, holdout:
     """The design: ``tiny`` for tests (seconds), ``quick`` (< 60 s in all), else full (< 10 min).
 
     Shapes run from cache-resident (a 64 x 64 matrix: 16 KiB dense) to DRAM-resident (8192 x 8192:
-    256 MiB dense), wide ones put x (n * L * 4 bytes) beyond L2; L in {1, 4, 16}; K up to 256.
+    256 MiB dense; 12288 x 4096 and 4096 x 12288 give the sparse formats working sets beyond the
+    last-level cache too, so their DRAM coefficients are fitted, not extrapolated), wide ones put
+    x (n * L * 4 bytes) beyond L2; L in {1, 4, 16}; K up to 256.
     Held out: a share of the draws on fit shapes (half of them with a K the fit never sees:
     12, 24, 48, 96) and every draw on the held-out shapes, which the fit never sees.
     """
@@ -119,7 +121,7 @@ def make_design(quick: bool = False, tiny: bool = False, seed: int = 0, holdout:
                        4, holdout)
     fit = [(64, 64), (128, 256), (256, 256), (512, 1024), (1024, 512), (1024, 1024), (384, 1536), (1536, 384),
            (2048, 2048), (4096, 1024), (1024, 4096), (4096, 4096), (2048, 8192), (8192, 4096), (8192, 8192),
-           (256, 32768)]
-    per = [4, 5, 5, 6, 6, 6, 5, 5, 7, 5, 5, 6, 4, 4, 3, 3]
+           (256, 32768), (12288, 4096), (4096, 12288)]
+    per = [4, 5, 5, 6, 6, 6, 5, 5, 7, 5, 5, 6, 4, 4, 3, 3, 4, 4]
     hold = [(96, 200), (768, 768), (3072, 2048), (6144, 6144), (512, 24576)]
     return _design(fit, per, hold, [4, 5, 6, 4, 3], p0s, Ks, hold_Ks, Ls, rng, 8, holdout)

@@ -84,7 +84,8 @@ def by_L(df: pd.DataFrame, column: str = "pred_profile_s", split: str = "holdout
 
 def write_report(df, coef, path: Path, plot: Path, profile_path: Path, levels, *, quick: bool, tiny: bool,
                  elapsed_s: float, samples: int, min_sample_s: float,
-                 statistic: str = "median", conditions: str = "") -> Path:
+                 statistic: str = "median", conditions: str = "", spill: float | None = None,
+                 choice: str = "") -> Path:
     mode = "tiny (test)" if tiny else "quick" if quick else "full"
     agree = float(np.max(np.abs(df["pred_profile_s"] / df["pred_model_s"] - 1))) if len(df) else 0.0
     lv_text = "; ".join(f"{n}: {'unbounded' if c == float('inf') else f'{c / 2**10:g} KiB'} ({src})" for n, c, src in levels)
@@ -94,6 +95,9 @@ def write_report(df, coef, path: Path, plot: Path, profile_path: Path, levels, *
         "",
         f"- machine: {platform.node()} ({platform.processor() or platform.machine()}), one thread; {conditions}",
         f"- time levels: {lv_text}",
+        f"- placement for time: weight arrays by the product's working set, x and y by their own footprint; spill "
+        f"ratio {spill if spill is not None else 1:g} (a size between a capacity C and r C is served partly by that "
+        f"level); fit-set median |error|: {choice}",
         f"- mode: {mode}; {df['key'].nunique()} cases ({(df['split'] == 'fit').sum()} fit, "
         f"{len(hold)} held out, of which {hold['m'].astype(str).str.cat(hold['n'].astype(str), 'x').nunique()} shapes; "
         f"L in {sorted(df['L'].unique().tolist())}); {samples} interleaved samples per case, each >= "
@@ -126,11 +130,13 @@ def write_report(df, coef, path: Path, plot: Path, profile_path: Path, levels, *
     lines += ["## Model", "",
               "time = overhead + sum over count rows of count x coefficient(row); a memory row's coefficient is "
               "looked up by (time level, operand, access), the time level being the smallest of this machine's "
-              "cache levels that holds the array; an arithmetic row's by (op, kind, bits, access). `access` is "
+              "cache levels that holds the array (weight arrays: the product's whole working set), blended with "
+              "the next nearer level near its capacity (spill); an arithmetic row's by (op, kind, bits, access). "
+              "`access` is "
               "`indirect` for the gathered x reads of csr/cer/cser and the operations consuming them, "
               "`sequential` otherwise (simulator/formats/counting.py). Coefficients: scipy.optimize.nnls on "
               "residuals relative to the measured time. Kernels: simulator/calibration/kernels.py (numba, single "
-              "thread). Every sample starts from warm caches (one untimed run first), the regime the placement "
+              "thread). Every sample starts from warm caches (three untimed products first), the regime the placement "
               "rule assumes; a cold first product of an LLC-sized matrix runs at DRAM speed.", ""]
     path.write_text("\n".join(lines))
     return path

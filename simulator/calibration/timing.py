@@ -12,12 +12,16 @@ Why each piece:
 - Interleaving: sample r of every case is taken before sample r+1 of any case, in a shuffled
   order, so slow drift of the machine (frequency, neighbours on the host) spreads over all
   cases instead of biasing the ones timed last.
-- Warm caches before every sample: each sample starts with one untimed run of its own kernel,
-  so the arrays sit in whichever cache level holds them, as the cost model assumes (an array
-  lives in the smallest level that holds its footprint). Without it a case taking one
-  product per sample ran cold (the interleaved cases before it had evicted its arrays) while
-  a shorter case of the same size ran warm: a 16-64 MB dense matrix was timed at DRAM speed
-  but priced at L3 speed (the -23 % dense L = 1 residual of the first calibrations).
+- Warm caches before every sample: each sample starts with ``warm`` (3) untimed products of
+  its own kernel, so the arrays sit in whichever cache level holds them, as the cost model
+  assumes (an array lives in the smallest level that holds its footprint). Without it a case
+  taking one product per sample ran cold (the interleaved cases before it had evicted its
+  arrays) while a shorter case of the same size ran warm: a 16-32 MB dense matrix was timed at
+  DRAM speed but priced at L3 speed (the -23 % dense L = 1 residual of the first
+  calibrations). Three, not one: on the VM's Xeon the last-level cache fills over several
+  passes after a large array streamed through (a 16 MB dense matvec: 0.28 ns per entry after
+  one warm pass, 0.15 after three, 0.14 back to back), a fill policy the probe in
+  ``fit.effective_llc`` also sees, since it streams each size several times.
 - Median and IQR/median: the median resists the occasional preempted sample; the relative IQR
   is the noise the report shows.
 """
@@ -84,7 +88,7 @@ def calibrate_reps(case: Case, min_sample_s: float, max_reps: int = 1_000_000) -
 
 
 def time_cases(cases: Sequence[Case], samples: int = 7, min_sample_s: float = 1e-3, seed: int = 0,
-               progress: Callable[[int], None] | None = None) -> list[Timing]:
+               progress: Callable[[int], None] | None = None, warm: int = 3) -> list[Timing]:
     """Median time per product of every case, samples interleaved across cases."""
     for c in cases:
         c.reps = calibrate_reps(c, min_sample_s)
@@ -95,7 +99,7 @@ def time_cases(cases: Sequence[Case], samples: int = 7, min_sample_s: float = 1e
     for r in range(samples):
         for i in rng.permutation(len(cases)):
             c = cases[i]
-            c.fn(1)  # warm: refill the caches the previous case evicted (see the module docstring)
+            c.fn(warm)  # warm: refill the caches the previous cases evicted (see the module docstring)
             times[i, r] = _once(c.fn, c.reps) / c.reps
         if progress:
             progress(1)

@@ -7,7 +7,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..counts import COLUMNS
 from .schema import WEIGHT_EXEMPT_OPERANDS, Profile
+
+# columns a priced table may carry besides a product's key columns (cell_i, format, layer, ...)
+_NOT_KEYS = frozenset(COLUMNS) | {"level", "time_level", "energy_j", "time_s"}
 
 
 def place(counts: pd.DataFrame, profile: Profile) -> pd.Series:
@@ -32,18 +36,81 @@ def place(counts: pd.DataFrame, profile: Profile) -> pd.Series:
     return pd.Series(np.where(is_mem, names[idx], "compute"), index=counts.index, name="level")
 
 
-def place_time(counts: pd.DataFrame, profile: Profile) -> pd.Series:
-    """Time level (``fitted_time.levels``) of each read/write row; "compute" for mul/add rows.
+def product_keys(counts: pd.DataFrame) -> list[str]:
+    """Columns that tell stacked products apart (e.g. cell_i, format, layer): every column of a
+    count table that is not one of ``simulator.counts.COLUMNS`` (or a pricing output)."""
+    return [c for c in counts.columns if c not in _NOT_KEYS]
 
-    The smallest time level whose capacity holds the array's footprint, whatever the
-    profile's energy ``placement``: a fitted time describes the measured machine's caches.
+
+def working_set_bytes(counts: pd.DataFrame) -> np.ndarray:
+    """Per row: bytes of every array its product touches (the largest footprint per operand, summed),
+    a product being the rows that share the values of ``product_keys``."""
+    mem = counts["action"].isin(["read", "write"]).to_numpy()
+    keys = product_keys(counts)
+    if not keys:
+        total = float(counts.loc[mem].groupby("operand")["footprint_bytes"].max().sum()) if mem.any() else 0.0
+        return np.full(len(counts), total)
+    m = counts.loc[mem, [*keys, "operand", "footprint_bytes"]]
+    per_op = m.groupby([*keys, "operand"], sort=False, dropna=False)["footprint_bytes"].max()
+    total = per_op.groupby(level=list(range(len(keys))), sort=False, dropna=False).sum().rename("_ws")
+    ws = counts[keys].merge(total.reset_index(), on=keys, how="left")["_ws"].fillna(0.0)
+    return ws.to_numpy(dtype=float)
+
+
+def time_shares(counts: pd.DataFrame, caps, working_set: bool = False, spill: float | None = None
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """(level index, share served by the next nearer level) of each row, for time levels of
+    capacities ``caps`` (nearest first, the last may be inf); mul/add rows get index -1.
+
+    The size that places a row is its array's footprint, or, with ``working_set``, for the
+    weight arrays (every operand but x and y, which are re-read or written in place) the
+    product's whole working set: streamed once per product, they stay in a level only if
+    everything the product touches does. The level is the smallest that holds that size. With
+    ``spill`` r > 1, a size F between a level's capacity C and r C is partly still served by
+    that nearer level, a share (r C - F) / ((r - 1) C) falling linearly from 1 to 0: caches
+    near their capacity hold part of a working set (adaptive replacement), not all or nothing.
     """
+    caps = np.asarray(caps, dtype=float)
+    size = counts["footprint_bytes"].to_numpy(dtype=float)
+    if working_set:
+        weights = ~counts["operand"].isin(WEIGHT_EXEMPT_OPERANDS).to_numpy()
+        size = np.where(weights, np.maximum(size, working_set_bytes(counts)), size)
+    idx = np.minimum(np.searchsorted(caps, size, side="left"), len(caps) - 1)  # beyond the last: the last
+    share = np.zeros(len(size))
+    if spill is not None and spill > 1:
+        near = caps[np.maximum(idx - 1, 0)]
+        share = np.where(idx > 0, np.clip((spill * near - size) / ((spill - 1) * near), 0.0, 1.0), 0.0)
+    is_mem = counts["action"].isin(["read", "write"]).to_numpy()
+    return np.where(is_mem, idx, -1), np.where(is_mem, share, 0.0)
+
+
+def _fitted_levels(profile: Profile):
     levels = profile.fitted_time.levels if profile.fitted_time is not None else None
     if not levels:
         raise ValueError(f"{profile.where()}: field fitted_time.levels: missing; expected the time hierarchy")
-    caps = np.array([lv.capacity_bytes for lv in levels], dtype=float)
-    names = np.array([lv.name for lv in levels], dtype=object)
-    fp = counts["footprint_bytes"].to_numpy(dtype=float)
-    is_mem = counts["action"].isin(["read", "write"]).to_numpy()
-    idx = np.minimum(np.searchsorted(caps, fp, side="left"), len(caps) - 1)  # beyond the last: the last
-    return pd.Series(np.where(is_mem, names[idx], "compute"), index=counts.index, name="time_level")
+    return levels
+
+
+def place_time_shares(counts: pd.DataFrame, profile: Profile) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(time level name, nearer level name, share of the nearer level) per row, under the profile's
+    ``fitted_time`` levels, placement and spill; "compute" for mul/add rows."""
+    levels = _fitted_levels(profile)
+    ft = profile.fitted_time
+    names = np.array([lv.name for lv in levels] + ["compute"], dtype=object)
+    idx, share = time_shares(counts, [lv.capacity_bytes for lv in levels], ft.placement == "working_set",
+                             ft.spill.si if ft.spill is not None else None)
+    far = names[idx]  # -1: "compute"
+    near = np.where(idx > 0, names[np.maximum(idx - 1, 0)], far)
+    return far, near, share
+
+
+def place_time(counts: pd.DataFrame, profile: Profile) -> pd.Series:
+    """Time level (``fitted_time.levels``) of each read/write row; "compute" for mul/add rows.
+
+    The smallest time level that holds the array (``fitted_time.placement: footprint``, the
+    default) or, for weight arrays, the product's working set (``working_set``), whatever the
+    profile's energy ``placement``: a fitted time describes the measured machine's caches. With
+    ``fitted_time.spill`` part of the row is served by the next nearer level (``place_time_shares``).
+    """
+    far, _, _ = place_time_shares(counts, profile)
+    return pd.Series(far, index=counts.index, name="time_level")

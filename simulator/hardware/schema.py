@@ -57,6 +57,8 @@ YAML shape (every number is a *quantity*: a mapping with value, unit, source, co
         - {name: L1, capacity: {value: 48, unit: KiB, source: "sysfs", confidence: high}}
         - {name: L2, capacity: {...}}
         - {name: DRAM}                   # capacity omitted: unbounded (farthest level only)
+      placement: working_set             # optional (with levels): footprint (default) | working_set
+      spill: {value: 2, unit: "1", source: "...", confidence: low}   # optional (with levels), >= 1
       memory:                            # seconds per access (any subset), either
         L1:                              # with levels: time level / operand / access
           x: {sequential: {value: 0.05, unit: ns, ...}, indirect: {value: 0.3, unit: ns, ...}}
@@ -79,7 +81,15 @@ placed a second time, FOR TIME ONLY, in the smallest of these levels that holds 
 footprint, and a memory access costs ``fitted_time.memory[time level][operand][access]``
 seconds: a gathered ``x`` read, a streamed ``values`` read and a per-segment ``omega_ptr``
 read get coefficients of their own. Energy still uses the profile's ``memory`` levels and
-``placement``. Operands are the array names of the count tables (``x``, ``y``, ``values``,
+``placement``. With ``placement: working_set`` the
+size that places a weight array (every operand but ``x`` and ``y``) is the whole working set of
+its product (the largest footprint of each operand, summed; a table stacking several products
+tells them apart by its extra columns, e.g. ``cell_i``, ``format``, ``layer``): streamed once
+per product, weights stay in a cache only if everything the product touches does, while x
+(re-read) and y (written in place) are placed by their own footprint. With ``spill`` r, a size
+F between a level's capacity C and r C is served partly by that level, a share
+(r C - F) / ((r - 1) C), and the rest by the next level out: a cache near its capacity keeps
+part of a working set. Operands are the array names of the count tables (``x``, ``y``, ``values``,
 ``col_idx``, ``row_ptr``, ``omega``, ``omega_ptr``, ``omega_idx``); a profile never names a
 format. An access with no fitted coefficient falls back to the derived time (bytes over the
 bandwidth of its energy level).
@@ -318,6 +328,18 @@ def _leaves_by_access(v, depth: int, where: tuple = ()):
     return {k: _leaves_by_access(x, depth - 1, (*where, k)) for k, x in v.items()}
 
 
+class Ratio(Quantity):
+    """A dimensionless ratio of at least 1 (unit "1")."""
+
+    dimension: ClassVar[str] = "fraction"
+
+    @model_validator(mode="after")
+    def _at_least_one(self):
+        if self.value < 1:
+            raise LocatedError(("value",), f"expected a ratio of at least 1, got {self.value}")
+        return self
+
+
 class FittedTime(_Strict):
     """Time coefficients fitted to measured kernels; they take precedence over derived times.
 
@@ -330,6 +352,8 @@ class FittedTime(_Strict):
     overhead: Time | None = None
     arithmetic: dict[Op, dict[Kind, dict[int, dict[Access, Time]]]] = Field(default_factory=dict)
     levels: list[TimeLevel] | None = None
+    placement: Literal["footprint", "working_set"] = "footprint"
+    spill: Ratio | None = None
     memory: dict[str, dict[int | str, dict[Access, Time]]] = Field(default_factory=dict)
 
     @field_validator("arithmetic", mode="before")
@@ -370,6 +394,9 @@ class FittedTime(_Strict):
 
     @model_validator(mode="after")
     def _memory_keys(self):
+        if self.levels is None and (self.placement != "footprint" or self.spill is not None):
+            raise LocatedError(("placement" if self.placement != "footprint" else "spill",),
+                               "placement: working_set and spill apply to fitted_time.levels; add the levels")
         if self.levels is None:
             for lv, per in self.memory.items():
                 for k in per:
