@@ -55,12 +55,35 @@ MAX_BLOCK = 16  # widest column block of the generated sparse L > 1 kernels
 
 @njit(**_JIT)
 def _dense_vec(values, m, n, x, y):
+    """Each row as four quarters summed side by side: four concurrent streams of W (and of x)
+    keep more loads in flight than one, which is what lets OpenBLAS's sgemv outrun a one-stream
+    loop when W sits in the last-level cache or near its capacity (4096 x 4096 float32 on the
+    VM: 0.24 -> 0.17 ns per entry, numpy 0.16). Every W and x element is still read once per
+    row: the counted work, in another order."""
+    q = n // 4
+    z = y.dtype.type(0)
     for i in range(m):
         base = i * n
-        acc = y.dtype.type(0)
-        for j in range(n):
-            acc += values[base + j] * x[j]
-        y[i] = acc
+        w0 = values[base: base + q]
+        w1 = values[base + q: base + 2 * q]
+        w2 = values[base + 2 * q: base + 3 * q]
+        w3 = values[base + 3 * q: base + 4 * q]
+        x0 = x[0:q]
+        x1 = x[q:2 * q]
+        x2 = x[2 * q:3 * q]
+        x3 = x[3 * q:4 * q]
+        a0 = z
+        a1 = z
+        a2 = z
+        a3 = z
+        for j in range(q):
+            a0 += w0[j] * x0[j]
+            a1 += w1[j] * x1[j]
+            a2 += w2[j] * x2[j]
+            a3 += w3[j] * x3[j]
+        for j in range(4 * q, n):
+            a0 += values[base + j] * x[j]
+        y[i] = (a0 + a1) + (a2 + a3)
 
 
 @njit(**_JIT)

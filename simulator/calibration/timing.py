@@ -93,7 +93,7 @@ def time_cases(cases: Sequence[Case], samples: int = 7, min_sample_s: float = 1e
     for c in cases:
         c.reps = calibrate_reps(c, min_sample_s)
         if progress:
-            progress(0)
+            progress(1)
     rng = np.random.default_rng(seed)
     times = np.zeros((len(cases), samples))
     for r in range(samples):

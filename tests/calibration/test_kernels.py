@@ -57,3 +57,11 @@ def test_bad_input():
         run_kernel(enc, np.ones(4, dtype=np.float32))
     with pytest.raises(ValueError, match="dtype"):
         run_kernel(encode(np.eye(3, dtype=np.int32), "csr"), np.ones(3))
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 4, 5, 9])
+def test_dense_vector_kernel_any_row_length(n):
+    """The L = 1 dense kernel sums each row in four quarters plus a tail: every length is exact."""
+    W = _matrix(6, n, np.float32, seed=n)
+    x = np.random.default_rng(n).standard_normal(n).astype(np.float32)
+    np.testing.assert_allclose(run_kernel(encode(W, "dense"), x), W.astype(np.float64) @ x, rtol=1e-5, atol=1e-5)
