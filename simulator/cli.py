@@ -55,10 +55,20 @@ def _cmd_profiles(args: argparse.Namespace) -> int:
 
 
 def _cmd_calibrate(args: argparse.Namespace) -> int:
-    from .calibration.cli import calibrate, summary  # sets the single-thread variables on import
+    from pathlib import Path
 
-    paths = calibrate(quick=args.quick, out_dir=args.out, statistic=args.statistic)
-    print(summary(paths) if callable(summary) else "")
+    from .calibration.cli import calibrate, default_profile_path, summary  # sets single-thread variables
+
+    profile = args.profile
+    if profile is None:  # a quick run must not replace the committed full-run profile
+        full = default_profile_path()
+        profile = Path(args.out) / f"{full.stem}-quick.yaml" if args.quick else full
+    paths = calibrate(quick=args.quick, out_dir=args.out, profile_path=profile, statistic=args.statistic)
+    with pd.option_context("display.width", 200, "display.float_format", "{:.3g}".format):
+        print("Held-out accuracy of the calibrated profile:")
+        print(summary(paths).to_string(index=False))
+    for name, path in paths.items():
+        print(f"{name}: {path}")
     return 0
 
 
@@ -75,6 +85,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--quick", action="store_true", help="small design, under a minute")
     s.add_argument("--out", default="calibration_out", help="folder for the report, plot and measurements")
     s.add_argument("--statistic", choices=["median", "min"], default="median", help="per-case timing statistic to fit")
+    s.add_argument("--profile", default=None,
+                   help="where to write the calibrated profile (default: hardware_profiles/calibrated/<host>.yaml "
+                        "for a full run, <out>/<host>-quick.yaml with --quick)")
     s.set_defaults(func=_cmd_calibrate)
 
     s = sub.add_parser("profiles", help="list hardware profiles, or show one with every number and its source")

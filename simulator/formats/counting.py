@@ -1,6 +1,6 @@
 """The count table of each format as a function of a few structural numbers.
 
-One loop per format (written out in ``notes/HELPERS.md`` and the format modules) does a
+One loop per format (written out in ``docs/counting.md`` and the format modules) does a
 fixed amount of work per row, per stored entry and per segment. So the whole table follows
 from (shape, nnz, segments S, CER slots, K, whether Omega[0] != 0, L, dtypes). The encoded
 formats call ``count_rows`` with their exact numbers; ``simulator.analytic`` calls it with

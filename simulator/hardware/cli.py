@@ -73,11 +73,18 @@ def show_profile(name: str | Path) -> str:
         out.append(f"fitted time ({ft.source}):")
         if ft.overhead:
             out.append(_q("overhead per product", ft.overhead))
+        if ft.levels:
+            out.append(f"  time levels (placement {ft.placement}"
+                       + (f", spill {ft.spill.describe()}" if ft.spill else "") + "):")
+            out += [_q(lv.name, lv.capacity, 4) for lv in ft.levels]
         for op, kinds in ft.arithmetic.items():
             for kind, widths in kinds.items():
-                for bits, t in sorted(widths.items()):
-                    out.append(_q(f"{op} {kind}{bits} per op", t))
-        for lv, widths in ft.memory.items():
-            for bits, t in sorted(widths.items()):
-                out.append(_q(f"{lv} {bits}-bit per access", t))
+                for bits, by_access in sorted(widths.items()):
+                    for access, t in by_access.items():
+                        out.append(_q(f"{op} {kind}{bits} ({access}) per op", t))
+        for lv, keys in ft.memory.items():
+            for key, by_access in sorted(keys.items(), key=lambda kv: str(kv[0])):
+                what = f"{key}-bit" if isinstance(key, int) else repr(key)
+                for access, t in by_access.items():
+                    out.append(_q(f"{lv} {what} ({access}) per access", t))
     return "\n".join(out)

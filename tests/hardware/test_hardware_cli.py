@@ -16,3 +16,14 @@ def test_show_profile_prints_every_number_with_unit_and_source():
     n_numbers = sum(2 * len(w) for k in p.arithmetic.values() for w in k.values()) + sum(
         len(lv.energy_per_access) + 2 + (lv.capacity is not None) for lv in p.memory) + (p.clock is not None)
     assert text.count("] (") == n_numbers
+
+
+def test_show_every_shipped_profile_including_calibrated():
+    from simulator.hardware import profile_files
+    from simulator.hardware.cli import show_profile
+
+    for path in profile_files():
+        text = show_profile(path)
+        assert "memory (nearest first)" in text
+        if "calibrated" in str(path):
+            assert "fitted time" in text and "per access" in text
