@@ -34,6 +34,9 @@ calibration report and benchmarks/bench_kernels.py):
   copy once, outside the timed region) and walks each row of W in 512-entry chunks: the
   chunk is read from memory once and stays in L1 while every column's sum runs over it,
   vectorised along j. Same multiply-adds, in chunk order.
+- Every array a timed kernel reads (the encoded arrays, X, X transposed, Y) is a 64-byte
+  aligned copy (``aligned_copy``, made in ``prepare``): with numpy's 16-byte alignment the
+  same dense L > 1 product timed up to 60 % apart from one allocation to the next.
 - Indices and entry counters are unsigned (the stored dtype, or uint64): numba adds a
   negative-index test to every load through a signed index, which keeps LLVM from
   vectorising the gathers (CSER segment sums ran 1.7x slower with int64 counters). Pointer arrays are read once per entry (the end of one row or
@@ -373,23 +376,47 @@ def _check(enc, X) -> tuple[np.ndarray, bool]:
     return np.ascontiguousarray(X, dtype=enc.dtype), vector
 
 
+ALIGN = 64  # bytes: every array a timed kernel reads starts on a cache line
+
+
+def aligned_copy(a: np.ndarray, align: int = ALIGN) -> np.ndarray:
+    """A C-contiguous copy of ``a`` (same dtype, same values) whose data starts on an ``align``-byte
+    boundary.
+
+    Why: numpy only guarantees 16 bytes, and where an allocation lands decides whether the
+    kernels' 32/64-byte vector loads straddle cache lines. On the VM the dense L = 16 product of
+    one 2048 x 2048 matrix ran at 0.052 or 0.085 ns per multiply-add depending on the offsets of
+    W and X mod 32 bytes (a CSR/CER/CSER gather of one 16-float row of X touches one line or
+    two the same way), so the same counted work timed up to 60 % apart between cases and no
+    count-linear model could follow. Aligned copies, made outside the timed region, give every
+    case the same layout (the one an allocator for SIMD code gives)."""
+    a = np.asarray(a)
+    buf = np.empty(a.nbytes + align, dtype=np.uint8)
+    start = (-buf.ctypes.data) % align
+    out = buf[start: start + a.nbytes].view(a.dtype).reshape(a.shape)
+    out[...] = a
+    return out
+
+
 def prepare(enc, X) -> tuple:
     """(driver, args, Y) for ``driver(reps, *args)``, which writes Y (m x L, allocated once).
 
     X is cast to the weights' dtype and laid out as the kernel reads it (dense L > 1: X
-    transposed), here, outside any timed region.
+    transposed), here, outside any timed region; X, Y and every encoded array are copied to
+    cache-line-aligned buffers (``aligned_copy``: same dtypes, same values).
     """
     X, _ = _check(enc, X)
-    a = enc.arrays
+    a = {k: aligned_copy(v) for k, v in enc.arrays.items()}
     m, n = enc.shape
     L = X.shape[1]
-    Y = np.zeros((m, L), dtype=enc.dtype)
+    Y = aligned_copy(np.zeros((m, L), dtype=enc.dtype))
+    X = aligned_copy(X)
     if L == 1:
         x, y = X.reshape(n), Y.reshape(m)  # views of X and Y
     if enc.name == "dense":
         if L == 1:
             return _rep_dense_vec, (a["values"], m, n, x, y), Y
-        XT = np.ascontiguousarray(X.T).reshape(L * n)
+        XT = aligned_copy(X.T).reshape(L * n)
         return _rep_dense_mat, (a["values"], m, n, XT, L, Y), Y
     if enc.name == "csr":
         if L == 1:
