@@ -155,9 +155,29 @@ def time_features(counts: pd.DataFrame, levels: list[tuple[str, float, str]], wo
     return feats
 
 
-SPILLS = (2.0,)  # a size of 2 C is served by the next level out; between C and 2 C the share falls linearly
-# (why 2: on the VM a 48 MB dense matvec ran half-way between its 32 MB (L3) and 64 MB (DRAM) speed,
-# and offline fits of the 436-case design preferred 2 to 1 (hard boundaries), 1.5, 2.5 and 3)
+SPILLS = (1.5, 2.0)  # a size of r C is served by the next level out; between C and r C the share falls linearly
+# (why these: on the VM a 48 MB dense matvec ran half-way between its 32 MB (L3) and 64 MB (DRAM) speed;
+# offline fits of the 436/468-case designs preferred 1.5 or 2 to 1 (hard boundaries), 2.5 and 3;
+# ``choose_time_model`` takes the one with the lower FIT-set error)
+
+TIED_OPERANDS = ("row_ptr",)
+"""Operands priced by one coefficient at every time level. A row pointer is read m + 1 times per
+product and its bytes are negligible; what its coefficient prices is the per-row work those reads
+delimit (the loop exit and the horizontal sum of a row's vector accumulators), which does not
+depend on where the matrix sits. Fitted per level it took 3.3 ns at L2 and 0 at L3 on the VM
+(absorbing other terms), and CSR matvecs near the L2/L3 boundary were mispriced by -15..-22 %;
+tied, the held-out CSR L = 1 median |error| fell from 11.5 % to 7.3 % in an offline refit of the
+468-case measurements (no other format worse by more than 0.4 points)."""
+
+
+def tie_levels(feats: dict[tuple, float], operands=TIED_OPERANDS) -> dict[tuple, float]:
+    """Merge the memory features of ``operands`` over time levels into ("mem", "*", operand, access)."""
+    out: dict[tuple, float] = {}
+    for k, v in feats.items():
+        if k[0] == "mem" and k[2] in operands:
+            k = ("mem", "*", k[2], k[3])
+        out[k] = out.get(k, 0.0) + v
+    return out
 
 
 def choose_time_model(counts: list[pd.DataFrame], times: np.ndarray, fit_rows: np.ndarray,
@@ -165,7 +185,7 @@ def choose_time_model(counts: list[pd.DataFrame], times: np.ndarray, fit_rows: n
                       spills=SPILLS) -> tuple[list, float, "LinearTimeModel", list[dict], str]:
     """Pick the last-level cache size and the spill ratio by the FIT split's median |error|.
 
-    Placement is always ``working_set``. Candidates: the probed LLC size and the smaller ones
+    Placement is always ``working_set``; the TIED_OPERANDS features are merged over levels. Candidates: the probed LLC size and the smaller ones
     in ``llc_candidates``, times ``spills``. Returns (levels, spill, model, features, note)."""
     llc = [levels[-2][1], *[c for c in llc_candidates if c < levels[-2][1]]] if len(levels) > 1 else []
     best = None
@@ -177,7 +197,7 @@ def choose_time_model(counts: list[pd.DataFrame], times: np.ndarray, fit_rows: n
             lv[-2] = (name, float(cap), f"{src}; {cap / 2**20:g} MiB chosen by the fit-set error among probe sizes "
                                         f"up to the probed one")
         for r in spills:
-            feats = [time_features(c, lv, True, r) for c in counts]
+            feats = [tie_levels(time_features(c, lv, True, r)) for c in counts]
             model = LinearTimeModel("time").fit([f for f, k in zip(feats, fit_rows) if k], times[fit_rows])
             err = float(np.median(np.abs(model.predict([f for f, k in zip(feats, fit_rows) if k]) / times[fit_rows] - 1)))
             tried.append(f"{'' if cap is None else f'{cap / 2**20:g} MiB'} r={r:g}: {100 * err:.1f} %")
@@ -280,6 +300,9 @@ def profile_yaml(model: LinearTimeModel, name: str, report: str, levels: list[tu
         elif k[0] == "arith":
             _, op, kind, bits, acc = k
             fitted["arithmetic"].setdefault(op, {}).setdefault(kind, {}).setdefault(int(bits), {})[acc] = _q(c, src)
+        elif k[1] == "*":  # tied over levels (TIED_OPERANDS): the same coefficient everywhere
+            for lv in names:
+                mem.setdefault(lv, {})[(k[2], k[3])] = c
         else:
             mem.setdefault(k[1], {})[(k[2], k[3])] = c
     pairs = sorted({oa for per in mem.values() for oa in per})

@@ -110,3 +110,16 @@ def test_calibrate_tiny(tmp_path):
     # what `dotsim calibrate` prints: summary(paths)
     s = summary(paths)
     assert list(s["format"]) == ["dense", "csr", "cer", "cser", "all"] and "within_15" in s
+
+
+def test_tied_operands_one_coefficient_every_level():
+    """row_ptr (TIED_OPERANDS) is one feature over levels, written at every level of the profile."""
+    from simulator.calibration.fit import profile_yaml, tie_levels
+
+    f = tie_levels({("overhead",): 1.0, ("mem", "L1", "row_ptr", "sequential"): 3.0,
+                    ("mem", "L2", "row_ptr", "sequential"): 2.0, ("mem", "L2", "x", "indirect"): 5.0})
+    assert f == {("overhead",): 1.0, ("mem", "*", "row_ptr", "sequential"): 5.0, ("mem", "L2", "x", "indirect"): 5.0}
+    model = LinearTimeModel("t", keys=sorted(f, key=str), coef=np.array([1e-9, 2e-9, 0.0]))
+    levels = [("L1", 1024.0, "t"), ("L2", 8192.0, "t"), ("DRAM", float("inf"), "t")]
+    mem = profile_yaml(model, "t", "r.md", levels)["fitted_time"]["memory"]
+    assert [mem[lv]["row_ptr"]["sequential"]["value"] for lv in ("L1", "L2", "DRAM")] == [1.0, 1.0, 1.0]
