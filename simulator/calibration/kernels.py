@@ -7,7 +7,7 @@ specialised by the JIT for each value dtype (float32/float64) and index dtype
 uses ``prange``: they are single-threaded by construction.
 
 Each kernel implements exactly the loop nest whose action counts the format reports
-(notes/HELPERS.md, simulator/formats/*), reading the encoded arrays at their stored
+(docs/counting.md, simulator/formats/counting.py), reading the encoded arrays at their stored
 dtypes, so the counts are the work the kernel does:
 
 - dense: for i: for j: w = W[i,j]; for l: Y[i,l] += w * X[j,l]
