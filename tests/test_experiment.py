@@ -214,3 +214,12 @@ def test_plots_are_written(spec_file, tmp_path):
 def test_breakdown_plot_needs_breakdown(tmp_path):
     msg = _error(tmp_path, GOOD.replace("outputs: {breakdown: true}", "outputs: {plots: [breakdown]}"))
     assert "outputs" in msg and "breakdown: true" in msg
+
+
+@pytest.mark.parametrize("name", ["quickstart", "paper_entropy_sweep", "paper_networks"])
+def test_shipped_experiments_validate(name):
+    from simulator.experiment import expand_cells
+
+    spec, path = load_spec(Path(__file__).resolve().parents[1] / "experiments" / f"{name}.yaml")
+    assert spec.name == name
+    assert expand_cells(spec, path)
