@@ -74,6 +74,7 @@ def _unit_price(r: Any, profile: Profile) -> tuple[float, float]:
             op = profile.op_cost(r.action, kind, int(r.bits))
         except ValueError as e:
             raise ValueError(f"{what}: {e}") from None
+        op = op.cost(access)
         sec = fitted.arith_time(r.action, kind, int(r.bits), access) if fitted else None
         t = sec.si if sec is not None else 1.0 / op.throughput.si
         return op.energy.si, t

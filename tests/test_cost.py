@@ -299,3 +299,22 @@ def test_working_set_needs_levels(tmp_path: Path):
     path.write_text(yaml.safe_dump(child))
     with pytest.raises(ValueError, match="fitted_time.placement.*levels"):
         load_profile(path)
+
+
+def test_sequential_arithmetic_may_cost_less_than_gathered():
+    """embedded-cpu: streaming (dense) float ops run in NEON lanes, ops on gathered x stay scalar."""
+    prof = load_profile("embedded-cpu")
+    op = prof.op_cost("mul", "float", 32)
+    assert op.sequential is not None
+    rows = pd.DataFrame(
+        [("mul", "values", "float32", 32, 1000, 0, "sequential"), ("mul", "values", "float32", 32, 1000, 0, "indirect")],
+        columns=["action", "operand", "dtype", "bits", "count", "footprint_bytes", "access"],
+    )
+    bd = estimate(rows, prof).breakdown.set_index("access")
+    assert bd.loc["sequential", "energy_j"] == pytest.approx(1000 * op.sequential.energy.si)
+    assert bd.loc["sequential", "time_s"] == pytest.approx(1000 / op.sequential.throughput.si)
+    assert bd.loc["indirect", "energy_j"] == pytest.approx(1000 * op.energy.si)
+    assert bd.loc["indirect", "time_s"] == pytest.approx(1000 / op.throughput.si)
+    # horowitz-45nm gives no vector cost: both accesses price alike
+    h = estimate(rows, "horowitz-45nm").breakdown
+    assert h.energy_j.iloc[0] == h.energy_j.iloc[1]

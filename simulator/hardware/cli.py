@@ -56,6 +56,9 @@ def show_profile(name: str | Path) -> str:
             for bits, c in sorted(widths.items()):
                 out.append(_q(f"{op} {kind}{bits} energy", c.energy))
                 out.append(_q(f"{op} {kind}{bits} throughput", c.throughput))
+                if c.sequential is not None:
+                    out.append(_q(f"{op} {kind}{bits} sequential (vectorised) energy", c.sequential.energy))
+                    out.append(_q(f"{op} {kind}{bits} sequential (vectorised) throughput", c.sequential.throughput))
     out.append("memory (nearest first):")
     for lv in p.memory:
         out.append(f"  {lv.name}")

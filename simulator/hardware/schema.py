@@ -248,11 +248,27 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class OpCost(_Strict):
-    """One arithmetic operation at one kind and width."""
+class VectorCost(_Strict):
+    """What one operation costs when the loop streams its operands and the core runs it in SIMD lanes."""
 
     energy: Energy
     throughput: Throughput
+
+
+class OpCost(_Strict):
+    """One arithmetic operation at one kind and width.
+
+    ``energy`` and ``throughput`` are the scalar cost, charged to every operation; ``sequential``
+    (optional) is the cost when the count row's ``access`` is sequential (a dense loop the
+    compiler vectorises), while operations on gathered (indirect) operands keep the scalar cost.
+    """
+
+    energy: Energy
+    throughput: Throughput
+    sequential: VectorCost | None = None
+
+    def cost(self, access: str) -> "OpCost | VectorCost":
+        return self.sequential if access == "sequential" and self.sequential is not None else self
 
 
 class MemoryLevel(_Strict):
