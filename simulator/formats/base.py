@@ -19,14 +19,6 @@ def dtype_bits(dtype) -> int:
     return np.dtype(dtype).itemsize * 8
 
 
-def check_value_bits(value_bits: int | None, dtype: np.dtype) -> int:
-    if value_bits is None:
-        return dtype_bits(dtype)
-    if isinstance(value_bits, bool) or not isinstance(value_bits, (int, np.integer)) or not 1 <= value_bits <= 64:
-        raise ValueError(f"value_bits: expected an integer from 1 to 64, got {value_bits!r}")
-    return int(value_bits)
-
-
 class EncodedMatrix(ABC):
     """A weight matrix stored in one format. Subclasses fill ``arrays`` at encode time."""
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..stats import ValueCoding, code_values
-from .base import check_value_bits
+from .counting import check_value_bits
 from .entropy import EntropyRowMatrix, pointer_array, segment_arrays
 from ..stats import index_dtype
 

@@ -57,12 +57,19 @@ class _Types:
     ar_item: int
 
 
+def check_value_bits(value_bits: int | None, dtype) -> int:
+    """Stored width of weight values: the dtype's width, or a chosen 1 to 64 bits."""
+    if value_bits is None:
+        return _bits(np.dtype(dtype))
+    if isinstance(value_bits, bool) or not isinstance(value_bits, (int, np.integer)) or not 1 <= value_bits <= 64:
+        raise ValueError(f"value_bits: expected an integer from 1 to 64, got {value_bits!r}")
+    return int(value_bits)
+
+
 @lru_cache(maxsize=256)
 def _value_setup_cached(value_dtype, value_bits, x_dtype) -> _Types:
     vdt = np.dtype(value_dtype)
-    vb = _bits(vdt) if value_bits is None else value_bits
-    if isinstance(vb, bool) or not isinstance(vb, (int, np.integer)) or not 1 <= vb <= 64:
-        raise ValueError(f"value_bits: expected an integer from 1 to 64, got {value_bits!r}")
+    vb = check_value_bits(value_bits, vdt)
     xdt = np.dtype(x_dtype) if x_dtype is not None else (vdt if vdt.kind == "f" else np.dtype(np.float32))
     ar = np.result_type(vdt, xdt)
     return _Types(vdt.name, int(vb), xdt.name, _bits(xdt), ar.name, _bits(ar), xdt.itemsize, ar.itemsize)

@@ -9,7 +9,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..stats import check_matrix, index_dtype
-from .base import EncodedMatrix, check_value_bits
+from .base import EncodedMatrix
+from .counting import check_value_bits
 
 
 class CSRMatrix(EncodedMatrix):

@@ -4,7 +4,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..stats import check_matrix
-from .base import EncodedMatrix, check_value_bits
+from .base import EncodedMatrix
+from .counting import check_value_bits
 
 
 class DenseMatrix(EncodedMatrix):

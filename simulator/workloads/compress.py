@@ -108,11 +108,19 @@ def prune_global(mats: Mapping[str, np.ndarray], sparsity: float) -> dict[str, n
     return out
 
 
-def _nonzero_values(W: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
-    """(flat index of nonzeros, their values, levels to spend on them given K)."""
+def _quantize_input(W: np.ndarray, K: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    """(checked W, flat index of its nonzeros, their values as float64, levels to spend on them).
+
+    Zero is one of the K levels when W holds zeros, so the nonzeros get K - 1 of them.
+    """
+    K = _check_K(K)
+    W = check_matrix(W)
     flat = W.reshape(-1)
     idx = np.flatnonzero(flat)
-    return idx, flat[idx], int(idx.size < flat.size)
+    k = K - int(idx.size < flat.size)
+    if idx.size and k < 1:
+        raise ValueError(f"K={K}: a matrix with zeros and nonzeros needs K >= 2")
+    return W, idx, flat[idx].astype(np.float64), k
 
 
 def _check_K(K: int) -> int:
@@ -166,15 +174,10 @@ def quantize_uniform(W: np.ndarray, K: int) -> np.ndarray:
     no weight changes sign (unless K' = 1). A level that no weight is nearest to stays unused,
     so K is an upper bound here; ``quantize_kmeans`` reaches it exactly.
     """
-    K = _check_K(K)
-    W = check_matrix(W)
-    idx, v, has_zero = _nonzero_values(W)
-    if v.size == 0:
+    W, idx, v64, k = _quantize_input(W, K)
+    if v64.size == 0:
         return W.copy()
-    if K - has_zero < 1:
-        raise ValueError(f"K={K}: a matrix with zeros and nonzeros needs K >= 2")
-    v64 = v.astype(np.float64)
-    levels = _uniform_levels(v64, K - has_zero)
+    levels = _uniform_levels(v64, k)
     neg = v64 < 0
     n_neg = int(np.count_nonzero(levels < 0))
     q = np.empty_like(v64)
@@ -202,17 +205,11 @@ def quantize_kmeans(
     assigned to its nearest centroid. A cluster left empty is re-seeded at the weight farthest
     from its centroid, so all K levels stay in use when the weights allow it.
     """
-    K = _check_K(K)
     if iterations < 0:
         raise ValueError(f"iterations {iterations}: expected >= 0")
-    W = check_matrix(W)
-    idx, v, has_zero = _nonzero_values(W)
-    if v.size == 0:
+    W, idx, v64, k = _quantize_input(W, K)
+    if v64.size == 0:
         return W.copy()
-    if K - has_zero < 1:
-        raise ValueError(f"K={K}: a matrix with zeros and nonzeros needs K >= 2")
-    k = K - has_zero
-    v64 = v.astype(np.float64)
     fit = v64
     if sample_size is not None and v64.size > sample_size:
         rng = np.random.default_rng(seed)
