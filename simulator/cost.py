@@ -189,12 +189,19 @@ def estimate_many(counts: pd.DataFrame, profile: Profile | str | Path, keys: Seq
     the same numbers ``estimate`` gives for each group alone, in one vectorised pass.
     """
     prof = load_profile(profile)
-    bd = price(counts, prof)
-    compute = (bd["level"] == "compute").to_numpy()
-    bd["compute_time_s"] = np.where(compute, bd["time_s"], 0.0)
-    bd["memory_time_s"] = np.where(compute, 0.0, bd["time_s"])
-    tot = bd.groupby(list(keys), sort=False)[["energy_j", "compute_time_s", "memory_time_s"]].sum().reset_index()
-    tot["time_s"] = combine_time(tot["compute_time_s"].to_numpy(), tot["memory_time_s"].to_numpy(), prof)
+    return totals(price(counts, prof), prof, keys)
+
+
+def totals(priced: pd.DataFrame, profile: Profile, keys: Sequence[str]) -> pd.DataFrame:
+    """``estimate_many`` of a table ``price`` already priced (for callers that also need its rows)."""
+    compute = (priced["level"] == "compute").to_numpy()
+    parts = priced[list(keys)].assign(
+        energy_j=priced["energy_j"],
+        compute_time_s=np.where(compute, priced["time_s"], 0.0),
+        memory_time_s=np.where(compute, 0.0, priced["time_s"]),
+    )
+    tot = parts.groupby(list(keys), sort=False)[["energy_j", "compute_time_s", "memory_time_s"]].sum().reset_index()
+    tot["time_s"] = combine_time(tot["compute_time_s"].to_numpy(), tot["memory_time_s"].to_numpy(), profile)
     return tot
 
 

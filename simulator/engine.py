@@ -53,9 +53,9 @@ class SimResult:
         return self.channel_busy_s / self.total_s if self.total_s > 0 else 0.0
 
 
-def layer_plan(name: str, counts: pd.DataFrame, profile: Profile) -> LayerPlan:
-    """Split one layer's priced counts into weight streaming (channel) and work (compute unit)."""
-    bd = price(counts, profile)
+def layer_plan(name: str, bd: pd.DataFrame) -> LayerPlan:
+    """Split one layer's priced counts (``simulator.cost.price``) into weight streaming (channel)
+    and work (compute unit)."""
     weight = ~bd.operand.isin(WEIGHT_EXEMPT_OPERANDS)
     memory = (bd.level != "compute").to_numpy()
     weights = bd[weight & bd.action.isin(["read", "write"])]
@@ -74,7 +74,7 @@ def plan_layers(network: Sequence[tuple[str, Any, int]], fmt: str | None, profil
             raise ValueError(f"network[{i}]: expected (name, matrix, L), got {len(item)} items")
         name, W, L = item
         enc = W if isinstance(W, EncodedMatrix) else encode(W, fmt)
-        plans.append(layer_plan(name, enc.counts(columns=int(L) * batch), profile))
+        plans.append(layer_plan(name, price(enc.counts(columns=int(L) * batch), profile)))
     return plans
 
 

@@ -20,7 +20,7 @@ import pandas as pd
 import yaml
 from tqdm.auto import tqdm
 
-from .cost import estimate_many, price
+from .cost import price, totals
 from .engine import layer_plan, run_plans
 from .counts import COLUMNS as COUNT_COLUMNS
 from .experiment_spec import ExperimentSpec, Workload, load_spec
@@ -143,11 +143,9 @@ def _network_matrices(cell: Cell, spec: ExperimentSpec):
         yield name, W, columns[name]
 
 
-def _network(cell: Cell, spec: ExperimentSpec, formats: list[str]) -> tuple[dict, dict, dict]:
-    """Network totals: layer counts stacked per format, storage summed, statistics weighted by layer size.
-
-    Also returns each format's per-layer count tables, which the engine turns into a timeline.
-    """
+def _network(cell: Cell, spec: ExperimentSpec, formats: list[str]) -> tuple[dict, dict]:
+    """Network totals: layer counts stacked per format (a ``layer`` column keeps them apart for
+    the engine's timeline), storage summed, statistics weighted by layer size."""
     per_layer: dict[str, list[tuple[str, pd.DataFrame]]] = {f: [] for f in formats}
     bits = dict.fromkeys(formats, 0)
     stats = []
@@ -164,7 +162,7 @@ def _network(cell: Cell, spec: ExperimentSpec, formats: list[str]) -> tuple[dict
                "p0": float(weight @ p0), "entropy_bits": float(weight @ H), "nnz": int(nnz.sum()),
                "segments": int(seg.sum()), "layers": len(stats), "weights": int(size.sum())}
     per_format = {f: (pd.concat([c.assign(layer=n) for n, c in per_layer[f]], ignore_index=True), bits[f]) for f in formats}
-    return summary, per_format, per_layer
+    return summary, per_format
 
 
 def _count_frame(per_cell: list[dict]) -> pd.DataFrame:
@@ -184,13 +182,14 @@ def _count_frame(per_cell: list[dict]) -> pd.DataFrame:
 def _batch_rows(cells: list[Cell], spec: ExperimentSpec, profiles: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Results (and breakdown) of a batch of cells, priced in one vectorised pass per profile."""
     formats = list(dict.fromkeys(["dense", *spec.formats]))  # dense is the reference of every gain
-    heads, per_cell, networks = [], [], {}
+    heads, per_cell, networks = [], [], set()
     for i, cell in enumerate(cells):
         L = cell.workload.columns or spec.options.columns
         counting = spec.options.counting if cell.workload.synthetic is not None else "exact"
         if cell.workload.is_network:
             L = None
-            stats, per_format, networks[i] = _network(cell, spec, formats)
+            stats, per_format = _network(cell, spec, formats)
+            networks.add(i)
         else:
             stats, per_format = (_analytic if counting == "analytic" else _exact)(cell, spec, formats, L)
         heads.append({"cell_i": i, "workload": cell.workload.name, "cell": cell.key,
@@ -204,11 +203,13 @@ def _batch_rows(cells: list[Cell], spec: ExperimentSpec, profiles: dict) -> tupl
                            columns=["cell_i", "format", "storage_bits"])
     priced, breakdown = [], []
     for prof_name, prof in profiles.items():
-        tot = estimate_many(counts, prof, keys=["cell_i", "format"])[["cell_i", "format", "energy_j", "time_s"]]
+        priced_rows = price(counts, prof)
+        tot = totals(priced_rows, prof, keys=["cell_i", "format"])[["cell_i", "format", "energy_j", "time_s"]]
         tot = storage.merge(tot, on=["cell_i", "format"], how="left")
-        for i, layers in networks.items():  # a network's time is the engine's timeline, not a sum
-            for f, layer_counts in layers.items():
-                plans = [layer_plan(name, c, prof) for name, c in layer_counts]
+        for i in networks:  # a network's time is the engine's timeline over its layers, not a sum
+            for f in formats:
+                rows = priced_rows[(priced_rows.cell_i == i) & (priced_rows.format == f)]
+                plans = [layer_plan(name, layer) for name, layer in rows.groupby("layer", sort=False)]
                 tot.loc[(tot.cell_i == i) & (tot.format == f), "time_s"] = run_plans([plans], prof)[0].total_s
         dense = tot[tot.format == "dense"].set_index("cell_i")
         with np.errstate(divide="ignore"):
@@ -216,7 +217,7 @@ def _batch_rows(cells: list[Cell], spec: ExperimentSpec, profiles: dict) -> tupl
                 tot[gain] = dense[col].reindex(tot.cell_i).to_numpy() / tot[col].to_numpy()
         priced.append(tot[tot.format.isin(spec.formats)].assign(profile=prof_name, profile_i=len(priced)))
         if spec.outputs.breakdown:
-            bd = price(counts[counts.format.isin(spec.formats)], prof)
+            bd = priced_rows[priced_rows.format.isin(spec.formats)]
             bd = bd.groupby(["cell_i", "format", "action", "operand", "level"], sort=False, as_index=False)[
                 ["count", "energy_j", "time_s"]].sum()
             breakdown.append(bd.assign(profile=prof_name, profile_i=len(breakdown)))
