@@ -20,7 +20,7 @@ from .formats.base import EncodedMatrix
 from .hardware import Profile, load_profile, place
 from .hardware.placement import place_time_shares
 
-BREAKDOWN_COLUMNS = ("action", "operand", "dtype", "bits", "access", "level", "count", "energy_j", "time_s")
+BREAKDOWN_COLUMNS = ("action", "operand", "role", "dtype", "bits", "access", "level", "count", "energy_j", "time_s")
 
 
 @dataclass(frozen=True)

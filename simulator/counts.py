@@ -20,8 +20,12 @@ import pandas as pd
 
 ACTIONS = ("read", "write", "mul", "add")
 ACCESSES = ("sequential", "indirect")
-COLUMNS = ("action", "operand", "dtype", "bits", "count", "footprint_bytes", "access")
-KEYS = ("action", "operand", "dtype", "bits", "footprint_bytes", "access")  # rows sharing all of these merge
+# What an operand is to the product, whatever a format calls its array: profiles, placement
+# and fitted time key on these, never on a format's array names.
+ROLES = ("input", "output", "value", "index", "pointer")
+VECTOR_ROLES = ("input", "output")  # re-read or written in place; every other role is a matrix array
+COLUMNS = ("action", "operand", "role", "dtype", "bits", "count", "footprint_bytes", "access")
+KEYS = ("action", "operand", "role", "dtype", "bits", "footprint_bytes", "access")  # rows sharing all of these merge
 
 
 @dataclass(frozen=True)
@@ -30,6 +34,7 @@ class Action:
 
     action: str
     operand: str
+    role: str
     dtype: str
     bits: int
     count: int
@@ -44,10 +49,12 @@ def counts_frame(rows: list[Action]) -> pd.DataFrame:
             raise ValueError(f"unknown action {r.action!r}; expected one of {ACTIONS}")
         if r.count < 0:
             raise ValueError(f"negative count {r.count} for {r.action} {r.operand}")
+        if r.role not in ROLES:
+            raise ValueError(f"unknown role {r.role!r} for {r.action} {r.operand}; expected one of {ROLES}")
         if r.access not in ACCESSES:
             raise ValueError(f"unknown access {r.access!r} for {r.action} {r.operand}; expected one of {ACCESSES}")
     df = pd.DataFrame(
-        [(r.action, r.operand, r.dtype, int(r.bits), int(r.count), int(r.footprint_bytes), r.access) for r in rows],
+        [(r.action, r.operand, r.role, r.dtype, int(r.bits), int(r.count), int(r.footprint_bytes), r.access) for r in rows],
         columns=list(COLUMNS),
     )
     df = df[df["count"] > 0]
@@ -60,9 +67,15 @@ def validate_counts(df: pd.DataFrame, where: str = "counts table") -> pd.DataFra
     """Check a count table handed in by a user (for example read from CSV).
 
     ``access`` may be left out (tables written before it existed): every row is then
-    ``sequential``. Returns a copy with the columns of ``COLUMNS`` in order."""
+    ``sequential``; ``role`` may be left out where every operand is ``x`` or ``y``. Returns a copy with the columns of ``COLUMNS`` in order."""
     if "access" not in df.columns:
         df = df.assign(access="sequential")
+    if "role" not in df.columns and "operand" in df.columns:
+        implied = df["operand"].map({"x": "input", "y": "output"})
+        if implied.isna().any():
+            raise ValueError(f"{where}: missing column 'role' (one of {list(ROLES)}) for operand(s) "
+                             f"{sorted(set(df['operand'][implied.isna()]))}; only x and y imply theirs")
+        df = df.assign(role=implied)
     missing = [c for c in COLUMNS if c not in df.columns]
     if missing:
         raise ValueError(f"{where}: missing columns {missing}; expected {list(COLUMNS)}")
@@ -73,6 +86,9 @@ def validate_counts(df: pd.DataFrame, where: str = "counts table") -> pd.DataFra
         values = pd.to_numeric(df[col], errors="coerce")
         if values.isna().any() or (values < 0).any():
             raise ValueError(f"{where}: column {col!r} must hold non-negative numbers")
+    bad = sorted(set(map(str, df["role"])) - set(ROLES))
+    if bad:
+        raise ValueError(f"{where}: column 'role': unknown value(s) {bad}; expected one of {list(ROLES)}")
     bad = sorted(set(map(str, df["access"])) - set(ACCESSES))
     if bad:
         raise ValueError(f"{where}: column 'access': unknown value(s) {bad}; expected one of {list(ACCESSES)} "

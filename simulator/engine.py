@@ -29,7 +29,7 @@ from .cost import price
 from .formats import encode
 from .formats.base import EncodedMatrix
 from .hardware import Profile, load_profile
-from .hardware.schema import WEIGHT_EXEMPT_OPERANDS
+from .counts import VECTOR_ROLES
 
 
 @dataclass(frozen=True)
@@ -56,7 +56,7 @@ class SimResult:
 def layer_plan(name: str, bd: pd.DataFrame) -> LayerPlan:
     """Split one layer's priced counts (``simulator.cost.price``) into weight streaming (channel)
     and work (compute unit)."""
-    weight = ~bd.operand.isin(WEIGHT_EXEMPT_OPERANDS)
+    weight = ~bd.role.isin(VECTOR_ROLES)
     memory = (bd.level != "compute").to_numpy()
     weights = bd[weight & bd.action.isin(["read", "write"])]
     weight_bytes = int(weights.groupby("operand").footprint_bytes.max().sum()) if len(weights) else 0

@@ -75,7 +75,7 @@ def test_missing_cost_is_an_error_not_a_default(worked_W):
 
 
 def test_memory_access_of_unlisted_width():
-    df = counts_frame([Action("read", "values", "float64", 64, 3, 100)])
+    df = counts_frame([Action("read", "values", "value", "float64", 64, 3, 100)])
     data = yaml.safe_load((PROFILE_DIR / "horowitz-45nm.yaml").read_text())
     for lv in data["memory"]:
         lv["energy_per_access"].pop(64)
@@ -85,13 +85,13 @@ def test_memory_access_of_unlisted_width():
 
 
 def test_narrow_values_charged_at_next_listed_width():
-    df = counts_frame([Action("read", "values", "float32", 4, 10, 100)])  # 4-bit quantised values
+    df = counts_frame([Action("read", "values", "value", "float32", 4, 10, 100)])  # 4-bit quantised values
     cost = estimate(df, "horowitz-45nm")
     assert cost.energy_j == pytest.approx(10 * 1.25 * PJ)
 
 
 def test_smallest_fit_tiers():
-    rows = [Action("read", name, "float32", 32, 1, fp) for name, fp in
+    rows = [Action("read", name, "value", "float32", 32, 1, fp) for name, fp in
             [("a", 8 * 1024), ("b", 8 * 1024 + 1), ("c", 2**20), ("d", 2**20 + 1)]]
     bd = estimate(counts_frame(rows), "horowitz-45nm").breakdown
     assert list(bd["level"]) == ["SRAM-8KiB", "SRAM-32KiB", "SRAM-1MiB", "DRAM"]
@@ -119,7 +119,7 @@ def test_time_models(combine, overlap, expect):
         tm["overlap"] = {"value": overlap, "unit": "1", "source": "test", "confidence": "low"}
     prof = profile_from_dict(horowitz_with(time_model=tm), "tm.yaml")
     # 2 ns of compute (2 float32 muls at 1 Gops/s), 1 ns of memory (16 B at 16 GB/s)
-    df = counts_frame([Action("mul", "values", "float32", 32, 2), Action("read", "x", "float32", 32, 4, 16)])
+    df = counts_frame([Action("mul", "values", "value", "float32", 32, 2), Action("read", "x", "input", "float32", 32, 4, 16)])
     cost = estimate(df, prof)
     assert cost.compute_time_s == pytest.approx(2e-9) and cost.memory_time_s == pytest.approx(1e-9)
     assert cost.time_s == pytest.approx(expect * 1e-9)
@@ -138,10 +138,10 @@ def test_fitted_time_takes_precedence(tmp_path: Path):
     path = tmp_path / "fit.yaml"
     path.write_text(yaml.safe_dump(child))
     df = counts_frame([
-        Action("mul", "values", "float32", 32, 2),       # fitted: 2 x 5 ns
-        Action("add", "y", "float32", 32, 3),            # derived: 3 / 1 Gops/s
-        Action("read", "x", "float32", 32, 4, 16),       # fitted: 4 x 2 ns
-        Action("read", "col_idx", "uint8", 8, 16, 16),   # derived: 16 B / 16 GB/s
+        Action("mul", "values", "value", "float32", 32, 2),       # fitted: 2 x 5 ns
+        Action("add", "y", "output", "float32", 32, 3),            # derived: 3 / 1 Gops/s
+        Action("read", "x", "input", "float32", 32, 4, 16),       # fitted: 4 x 2 ns
+        Action("read", "col_idx", "index", "uint8", 8, 16, 16),   # derived: 16 B / 16 GB/s
     ])
     cost = estimate(df, path)
     assert cost.compute_time_s == pytest.approx(10e-9 + 3e-9)
@@ -219,12 +219,12 @@ def test_fitted_time_by_access(tmp_path: Path):
     path = tmp_path / "fit-access.yaml"
     path.write_text(yaml.safe_dump(child))
     df = counts_frame([
-        Action("add", "y", "float32", 32, 10),                          # 10 x 1 ns
-        Action("add", "y", "float32", 32, 5, access="indirect"),        # 5 x 3 ns
-        Action("mul", "values", "float32", 32, 2, access="indirect"),   # 2 x 2 ns (one quantity: both)
-        Action("read", "x", "float32", 32, 4, 64),                      # 4 x 0.5 ns
-        Action("read", "x", "float32", 32, 6, 64, access="indirect"),   # 6 x 4 ns
-        Action("read", "values", "float32", 32, 8, 64, access="indirect"),  # 8 x 0.25 ns
+        Action("add", "y", "output", "float32", 32, 10),                          # 10 x 1 ns
+        Action("add", "y", "output", "float32", 32, 5, access="indirect"),        # 5 x 3 ns
+        Action("mul", "values", "value", "float32", 32, 2, access="indirect"),   # 2 x 2 ns (one quantity: both)
+        Action("read", "x", "input", "float32", 32, 4, 64),                      # 4 x 0.5 ns
+        Action("read", "x", "input", "float32", 32, 6, 64, access="indirect"),   # 6 x 4 ns
+        Action("read", "values", "value", "float32", 32, 8, 64, access="indirect"),  # 8 x 0.25 ns
     ])
     assert len(df) == 6  # rows differing only by access are not merged
     cost = estimate(df, path)
@@ -250,7 +250,7 @@ def test_counts_table_access_column_optional_and_checked(worked_W):
     with pytest.raises(ValueError, match=r"column 'access': unknown value\(s\) \['gathered'\]"):
         estimate(full.assign(access="gathered"), "horowitz-45nm")
     with pytest.raises(ValueError, match="unknown access"):
-        counts_frame([Action("read", "x", "float32", 32, 1, 4, access="random")])
+        counts_frame([Action("read", "x", "input", "float32", 32, 1, 4, access="random")])
 
 
 def _levels_profile(tmp_path: Path, **extra) -> Path:
@@ -272,7 +272,7 @@ def _levels_profile(tmp_path: Path, **extra) -> Path:
 def test_working_set_placement_and_spill(tmp_path: Path):
     """Weights are placed by the product's working set, x by its own footprint; spill blends levels."""
     spill = {"value": 2, "unit": "1", "source": "t", "confidence": "low"}
-    df = counts_frame([Action("read", "values", "float32", 32, 10, 60), Action("read", "x", "float32", 32, 10, 60)])
+    df = counts_frame([Action("read", "values", "value", "float32", 32, 10, 60), Action("read", "x", "input", "float32", 32, 10, 60)])
     # footprint placement: both 60 B arrays in 'near' (1 ns)
     assert estimate(df, _levels_profile(tmp_path)).memory_time_s == pytest.approx(20e-9)
     # working set 120 B: values in 'far' (3 ns), x (60 B) stays near
@@ -282,7 +282,7 @@ def test_working_set_placement_and_spill(tmp_path: Path):
     wss = _levels_profile(tmp_path, placement="working_set", spill=spill)
     assert estimate(df, wss).memory_time_s == pytest.approx(10e-9 + 14e-9)
     # stacked products: each its own working set (the extra column 'format' tells them apart)
-    small = counts_frame([Action("read", "values", "float32", 32, 10, 20), Action("read", "x", "float32", 32, 10, 20)])
+    small = counts_frame([Action("read", "values", "value", "float32", 32, 10, 20), Action("read", "x", "input", "float32", 32, 10, 20)])
     stacked = pd.concat([df.assign(format="a"), small.assign(format="b")], ignore_index=True)
     from simulator.cost import estimate_many
 
@@ -307,8 +307,9 @@ def test_sequential_arithmetic_may_cost_less_than_gathered():
     op = prof.op_cost("mul", "float", 32)
     assert op.sequential is not None
     rows = pd.DataFrame(
-        [("mul", "values", "float32", 32, 1000, 0, "sequential"), ("mul", "values", "float32", 32, 1000, 0, "indirect")],
-        columns=["action", "operand", "dtype", "bits", "count", "footprint_bytes", "access"],
+        [("mul", "values", "value", "float32", 32, 1000, 0, "sequential"),
+         ("mul", "values", "value", "float32", 32, 1000, 0, "indirect")],
+        columns=["action", "operand", "role", "dtype", "bits", "count", "footprint_bytes", "access"],
     )
     bd = estimate(rows, prof).breakdown.set_index("access")
     assert bd.loc["sequential", "energy_j"] == pytest.approx(1000 * op.sequential.energy.si)

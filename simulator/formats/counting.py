@@ -18,8 +18,9 @@ import pandas as pd
 from ..counts import COLUMNS
 from ..stats import index_dtype
 
-Row = tuple[str, str, str, int, float, int, str]  # action, operand, dtype, bits, count, footprint_bytes, access
+Row = tuple[str, str, str, str, int, float, int, str]  # action, operand, role, dtype, bits, count, footprint_bytes, access
 SEQ, IND = "sequential", "indirect"
+IN, OUT, VAL, IDX, PTR = "input", "output", "value", "index", "pointer"
 FORMAT_NAMES = ("dense", "csr", "cer", "cser")
 
 
@@ -114,50 +115,50 @@ def count_rows(
     x_bytes, y_bytes = n * L * t.x_item, m * L * t.ar_item
 
     def vec(x_reads: float, access: str) -> list[Row]:
-        return [("read", "x", xs, xb, x_reads, x_bytes, access), ("write", "y", ars, arb, m * L, y_bytes, SEQ)]
+        return [("read", "x", IN, xs, xb, x_reads, x_bytes, access), ("write", "y", OUT, ars, arb, m * L, y_bytes, SEQ)]
 
     fmt = fmt.lower()
     if fmt == "dense":
         rows: list[Row] = [
-            ("read", "values", vs, vb, m * n, _bytes(m * n, vb), SEQ),
+            ("read", "values", VAL, vs, vb, m * n, _bytes(m * n, vb), SEQ),
             *vec(m * n * L, SEQ),
-            ("mul", "values", ars, arb, m * n * L, 0, SEQ),
-            ("add", "y", ars, arb, m * n * L, 0, SEQ),
+            ("mul", "values", VAL, ars, arb, m * n * L, 0, SEQ),
+            ("add", "y", OUT, ars, arb, m * n * L, 0, SEQ),
         ]
     elif fmt == "csr":
         (col, colb), (ptr, ptrb) = _idx(n - 1), _idx(nnz)
         rows = [
-            ("read", "row_ptr", ptr, ptrb, m + 1, _bytes(m + 1, ptrb), SEQ),
-            ("read", "values", vs, vb, nnz, _bytes(nnz, vb), SEQ),
-            ("read", "col_idx", col, colb, nnz, _bytes(nnz, colb), SEQ),
+            ("read", "row_ptr", PTR, ptr, ptrb, m + 1, _bytes(m + 1, ptrb), SEQ),
+            ("read", "values", VAL, vs, vb, nnz, _bytes(nnz, vb), SEQ),
+            ("read", "col_idx", IDX, col, colb, nnz, _bytes(nnz, colb), SEQ),
             *vec(nnz * L, IND),
-            ("mul", "values", ars, arb, nnz * L, 0, IND),
-            ("add", "y", ars, arb, nnz * L, 0, IND),
+            ("mul", "values", VAL, ars, arb, nnz * L, 0, IND),
+            ("add", "y", OUT, ars, arb, nnz * L, 0, IND),
         ]
     elif fmt in ("cer", "cser"):
         S = segments
         slots = segments_cer if fmt == "cer" else segments
         (col, colb), (optr, optrb), (rptr, rptrb) = _idx(n - 1), _idx(nnz), _idx(slots)
         rows = [
-            ("read", "row_ptr", rptr, rptrb, m + 1, _bytes(m + 1, rptrb), SEQ),
-            ("read", "omega_ptr", optr, optrb, slots + 1, _bytes(slots + 1, optrb), SEQ),
-            ("read", "omega", vs, vb, S, _bytes(K, vb), SEQ),
-            ("read", "col_idx", col, colb, nnz, _bytes(nnz, colb), SEQ),
+            ("read", "row_ptr", PTR, rptr, rptrb, m + 1, _bytes(m + 1, rptrb), SEQ),
+            ("read", "omega_ptr", PTR, optr, optrb, slots + 1, _bytes(slots + 1, optrb), SEQ),
+            ("read", "omega", VAL, vs, vb, S, _bytes(K, vb), SEQ),
+            ("read", "col_idx", IDX, col, colb, nnz, _bytes(nnz, colb), SEQ),
             *vec(nnz * L, IND),
-            ("add", "x", xs, xb, nnz * L, 0, IND),
-            ("mul", "omega", ars, arb, S * L, 0, SEQ),
-            ("add", "y", ars, arb, S * L, 0, SEQ),
+            ("add", "x", IN, xs, xb, nnz * L, 0, IND),
+            ("mul", "omega", VAL, ars, arb, S * L, 0, SEQ),
+            ("add", "y", OUT, ars, arb, S * L, 0, SEQ),
         ]
         if fmt == "cser":
             oidx, oidxb = _idx(K - 1)
-            rows.append(("read", "omega_idx", oidx, oidxb, S, _bytes(S, oidxb), SEQ))
+            rows.append(("read", "omega_idx", IDX, oidx, oidxb, S, _bytes(S, oidxb), SEQ))
         if omega0_nonzero:
             rows += [
-                ("add", "omega", ars, arb, S, 0, SEQ),
-                ("read", "x", xs, xb, n * L, x_bytes, SEQ),
-                ("add", "x", xs, xb, n * L, 0, SEQ),
-                ("mul", "omega", ars, arb, m * L, 0, SEQ),
-                ("add", "y", ars, arb, m * L, 0, SEQ),
+                ("add", "omega", VAL, ars, arb, S, 0, SEQ),
+                ("read", "x", IN, xs, xb, n * L, x_bytes, SEQ),
+                ("add", "x", IN, xs, xb, n * L, 0, SEQ),
+                ("mul", "omega", VAL, ars, arb, m * L, 0, SEQ),
+                ("add", "y", OUT, ars, arb, m * L, 0, SEQ),
             ]
     else:
         raise ValueError(f"fmt: unknown format {fmt!r}; expected one of {list(FORMAT_NAMES)}")
@@ -167,11 +168,11 @@ def count_rows(
 def _merge(rows: list[Row]) -> list[Row]:
     """Drop zero counts and add up rows that share every key (as ``counts_frame`` does)."""
     out: dict[tuple, float] = {}
-    for a, o, d, b, c, f, acc in rows:
+    for a, o, r, d, b, c, f, acc in rows:
         if c > 0:
-            key = (a, o, d, b, f, acc)
+            key = (a, o, r, d, b, f, acc)
             out[key] = out.get(key, 0) + c
-    return [(a, o, d, b, c, f, acc) for (a, o, d, b, f, acc), c in out.items()]
+    return [(a, o, r, d, b, c, f, acc) for (a, o, r, d, b, f, acc), c in out.items()]
 
 
 

@@ -7,8 +7,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..counts import COLUMNS
-from .schema import WEIGHT_EXEMPT_OPERANDS, Profile
+from ..counts import COLUMNS, VECTOR_ROLES
+from .schema import Profile
 
 # columns a priced table may carry besides a product's key columns (cell_i, format, layer, ...)
 _NOT_KEYS = frozenset(COLUMNS) | {"level", "time_level", "energy_j", "time_s"}
@@ -30,7 +30,7 @@ def place(counts: pd.DataFrame, profile: Profile) -> pd.Series:
             f"memory level (largest {caps[-1]:g} B); expected an unbounded or larger farthest level"
         )
     if profile.placement == "stream_weights":
-        weights = ~counts["operand"].isin(WEIGHT_EXEMPT_OPERANDS).to_numpy()
+        weights = ~counts["role"].isin(VECTOR_ROLES).to_numpy()
         idx = np.where(weights, len(caps) - 1, idx)
     idx = np.minimum(idx, len(caps) - 1)
     return pd.Series(np.where(is_mem, names[idx], "compute"), index=counts.index, name="level")
@@ -73,7 +73,7 @@ def time_shares(counts: pd.DataFrame, caps, working_set: bool = False, spill: fl
     caps = np.asarray(caps, dtype=float)
     size = counts["footprint_bytes"].to_numpy(dtype=float)
     if working_set:
-        weights = ~counts["operand"].isin(WEIGHT_EXEMPT_OPERANDS).to_numpy()
+        weights = ~counts["role"].isin(VECTOR_ROLES).to_numpy()
         size = np.where(weights, np.maximum(size, working_set_bytes(counts)), size)
     idx = np.minimum(np.searchsorted(caps, size, side="left"), len(caps) - 1)  # beyond the last: the last
     share = np.zeros(len(size))

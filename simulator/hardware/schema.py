@@ -134,7 +134,7 @@ Access = Literal["sequential", "indirect"]
 
 REQUIRED_WIDTHS: dict[str, tuple[int, ...]] = {"int": (8, 16, 32), "float": (16, 32)}
 REQUIRED_ACCESS_WIDTHS: tuple[int, ...] = (8, 16, 32)
-WEIGHT_EXEMPT_OPERANDS = ("x", "y")  # stream_weights: everything else is a weight array
+
 
 _PREFIX = {"f": 1e-15, "p": 1e-12, "n": 1e-9, "u": 1e-6, "m": 1e-3, "": 1.0}
 UNITS: dict[str, dict[str, float]] = {
