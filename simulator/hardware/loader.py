@@ -13,19 +13,16 @@ from typing import Any
 from ..yamlio import read_yaml
 from pydantic import ValidationError
 
-import simulator
-
+from ..resources import SHIPPED_PROFILES as PROFILE_DIR, profile_dirs
 from .schema import LocatedError, Profile
 
-PROFILE_DIR = Path(simulator.__file__).resolve().parents[1] / "hardware_profiles"
-SEARCH_DIRS = (PROFILE_DIR, PROFILE_DIR / "calibrated")
 _LOADER_FIELDS = ("path", "lineage")  # filled here, never read from YAML
 
 
 def profile_files() -> list[Path]:
     """Every shipped or calibrated profile file, shipped ones first."""
     out: list[Path] = []
-    for d in SEARCH_DIRS:
+    for d in profile_dirs():
         if d.is_dir():
             out += sorted(p for p in d.iterdir() if p.suffix in (".yaml", ".yml"))
     return out
@@ -39,13 +36,13 @@ def find_profile(name_or_path: str | Path, relative_to: Path | None = None) -> P
         if c.is_file():
             return c.resolve()
     stem = str(name_or_path)
-    for d in SEARCH_DIRS:
+    for d in profile_dirs():
         for ext in ("", ".yaml", ".yml"):
             c = d / f"{stem}{ext}"
             if c.is_file():
                 return c.resolve()
     known = [f.stem for f in profile_files()]
-    raise ValueError(f"no hardware profile {stem!r}: not a file, and not a name in {PROFILE_DIR} (known: {known})")
+    raise ValueError(f"no hardware profile {stem!r}: not a file, and not a name in {[str(d) for d in profile_dirs()]} (known: {known}; set DOTSIM_PROFILE_PATH for your own)")
 
 
 def deep_merge(base: Any, over: Any) -> Any:
