@@ -103,7 +103,7 @@ def _exact(cell: Cell, spec: ExperimentSpec, formats: list[str], L: int) -> tupl
 
 def _analytic(cell: Cell, spec: ExperimentSpec, formats: list[str], L: int) -> tuple[dict, dict]:
     """Expected counts of an i.i.d. matrix with the cell's value law: nothing is materialised."""
-    from .analytic import analytic_rows, expected_structure, storage_bits_from_structure
+    from .counts.analytic import analytic_rows, expected_structure, storage_bits_from_structure
     from .workloads.synthetic import distribution_entropy, value_distribution
 
     p = cell.params

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .analytic import ExpectedStructure, storage_bits_from_structure
+from .counts.analytic import ExpectedStructure, storage_bits_from_structure
 from .formats import FORMATS, encode_many
 from .stats import code_values, stats_from_coding
 from .workloads.layers import Layer, SkippedTensor, layers_from_tensors

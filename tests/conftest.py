@@ -1,5 +1,10 @@
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))  # test helpers (hand_counts) import by name under --import-mode=importlib
 
 WORKED_W = np.array(
     [

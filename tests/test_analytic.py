@@ -4,32 +4,34 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from simulator.analytic import (
+from simulator.counts import COLUMNS
+from simulator.counts.analytic import (
+    ExpectedStructure,
     analytic_counts,
     analytic_rows,
     analytic_storage_bits,
-    count_rows,
     expected_structure,
-    rows_frame,
     storage_bits_from_structure,
 )
-from simulator.counts import COLUMNS
-from simulator.formats import FORMATS, encode
+from simulator.formats import FORMATS, encode, formats_supporting
+from simulator.formats.counting import rows_frame
 from simulator.stats import code_values
 from simulator.workloads.synthetic import synthetic_matrix, value_distribution
 
-FORMAT_NAMES = ("dense", "csr", "cer", "cser")
+FORMAT_NAMES = formats_supporting("analytic")
 
 
-def exact_structure_rows(W, fmt, **kw):
-    """count_rows fed the exact structural numbers of W."""
+def exact_expected_structure(W) -> ExpectedStructure:
+    """The "expected" structure of W set to W's exact numbers."""
     coding = code_values(W)
-    nnz = int(np.count_nonzero(W)) if fmt == "csr" else coding.nnz
-    return count_rows(
-        fmt, W.shape, nnz=nnz, segments=int(coding.segments_per_row.sum()),
-        segments_cer=int(coding.cer_segments_per_row.sum()), K=coding.K,
-        omega0_nonzero=bool(coding.omega[0] != 0), **kw,
-    )
+    return ExpectedStructure(W.shape, coding.K, coding.nnz, int(np.count_nonzero(W)),
+                             int(coding.segments_per_row.sum()), int(coding.cer_segments_per_row.sum()),
+                             bool(coding.omega[0] != 0))
+
+
+def exact_structure_rows(W, fmt, columns=1, value_dtype=np.float32, value_bits=None, x_dtype=None):
+    """The analytic path fed the exact structural numbers of W."""
+    return analytic_rows(fmt, exact_expected_structure(W), columns, value_dtype, value_bits, x_dtype)
 
 
 def matrices():
@@ -48,7 +50,7 @@ def matrices():
 @pytest.mark.parametrize("fmt", FORMAT_NAMES)
 @pytest.mark.parametrize("kw", [{}, {"columns": 3}, {"value_bits": 4, "x_dtype": np.float64}])
 def test_count_rows_reproduce_exact_counts(fmt, kw):
-    """Fed the exact nnz/S/slots/K, the row builder is the format's own count table."""
+    """Fed the exact nnz/S/slots/K, the analytic rows are the format's own count table."""
     for name, W in matrices():
         enc = encode(W, fmt, value_bits=kw.get("value_bits"))
         exact = enc.counts(columns=kw.get("columns", 1), x_dtype=kw.get("x_dtype"))
@@ -59,13 +61,8 @@ def test_count_rows_reproduce_exact_counts(fmt, kw):
 
 @pytest.mark.parametrize("fmt", FORMAT_NAMES)
 def test_storage_from_exact_structure_is_exact(fmt):
-    from simulator.analytic import ExpectedStructure
-
     for name, W in matrices():
-        coding = code_values(W)
-        st = ExpectedStructure(W.shape, coding.K, coding.nnz, int(np.count_nonzero(W)),
-                               int(coding.segments_per_row.sum()), int(coding.cer_segments_per_row.sum()),
-                               bool(coding.omega[0] != 0))
+        st = exact_expected_structure(W)
         for vb in (None, 5):
             assert storage_bits_from_structure(fmt, st, W.dtype, vb) == encode(W, fmt, vb).storage_bits(), (name, vb)
 
@@ -106,7 +103,7 @@ def test_analytic_counts_within_few_percent_of_sampled(shape, p0, K, H):
     W, info = synthetic_matrix(shape, p0, K, H, seed=7)
     coding = code_values(W)
     for fmt in FORMAT_NAMES:
-        enc = FORMATS[fmt].from_coding(coding) if hasattr(FORMATS[fmt], "from_coding") else encode(W, fmt)
+        enc = FORMATS[fmt].from_coding(coding) if FORMATS[fmt].uses_value_coding else encode(W, fmt)
         exact = enc.counts(columns=2)
         approx = analytic_counts(fmt, shape, info.probs, columns=2)
         err = relative_errors(exact, approx)

@@ -7,10 +7,10 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from hand_counts import Action, counts_frame
 
 import simulator as sim
 from simulator.cost import BREAKDOWN_COLUMNS, estimate, estimate_network
-from simulator.counts import Action, counts_frame
 from simulator.hardware import PROFILE_DIR, load_profile, profile_from_dict
 
 PJ = 1e-12

@@ -1,39 +1,73 @@
-"""The format registry: ``encode(W, "cser")`` and the list ``dotsim formats`` prints."""
+"""Matrix formats: ``encode(W, "cser")``, the registry, and format parameters.
+
+A format is one module with one ``EncodedMatrix`` subclass and a ``register`` (shipped:
+dense, csr, cer, cser; others register at run time or through the ``dotsim.formats``
+entry-point group). A format with parameters is written ``(name, {param: value})`` and
+labelled ``"name(param=value)"``.
+"""
 from __future__ import annotations
 
-from .base import EncodedMatrix
-from .cer import CERMatrix
-from .csr import CSRMatrix
-from .cser import CSERMatrix
-from .dense import DenseMatrix
+from collections.abc import Iterable, Mapping
+from typing import Any, Union
+
 from ..stats import ValueCoding, code_values
+from .base import EncodedMatrix, FormatParams
+from .registry import FORMATS, capabilities, format_class, formats_supporting, register, unregister
 
-FORMATS: dict[str, type[EncodedMatrix]] = {
-    cls.name: cls for cls in (DenseMatrix, CSRMatrix, CERMatrix, CSERMatrix)
-}
+# isort: off
+from . import dense, csr, cer, cser  # noqa: E402, F401  (each registers its format; this order is the registry's)
+# isort: on
 
-
-def format_class(fmt: str) -> type[EncodedMatrix]:
-    try:
-        return FORMATS[fmt.lower()]
-    except (KeyError, AttributeError):
-        raise ValueError(f"unknown format {fmt!r}; expected one of {sorted(FORMATS)}") from None
+FormatSpec = Union[str, tuple[str, Mapping[str, Any]], Mapping[str, Any]]
 
 
-def encode(W, fmt: str, value_bits: int | None = None) -> EncodedMatrix:
-    """Encode a 2-D numeric matrix in a named format."""
-    return format_class(fmt).encode(W, value_bits=value_bits)
+def _resolve(fmt: FormatSpec) -> tuple[type[EncodedMatrix], FormatParams]:
+    """A format given as a name, a (name, params) pair or a mapping {name: ..., param: ...}."""
+    if isinstance(fmt, str):
+        name, params = fmt, {}
+    elif isinstance(fmt, Mapping):
+        if "name" not in fmt:
+            raise ValueError(f"format: a mapping needs a 'name', got {dict(fmt)!r}")
+        name, params = fmt["name"], {k: v for k, v in fmt.items() if k != "name"}
+    elif isinstance(fmt, tuple) and len(fmt) == 2 and isinstance(fmt[1], Mapping):
+        name, params = fmt
+    else:
+        raise ValueError(f"format: expected a name, a (name, params) pair or a mapping, got {fmt!r}")
+    cls = format_class(name)
+    return cls, cls.parse_params(params)
 
 
-def encode_many(W, fmts, value_bits: int | None = None, coding: ValueCoding | None = None) -> dict[str, EncodedMatrix]:
-    """Encode one matrix in several formats, hashing its values once for CER and CSER."""
-    classes = [format_class(f) for f in fmts]
-    if coding is None and any(hasattr(c, "from_coding") for c in classes):
+def params_text(params: Mapping[str, Any]) -> str:
+    """``"blocks=8"`` for ``{"blocks": 8}``, ``""`` for no parameters (a results column)."""
+    return ", ".join(f"{k}={v}" for k, v in params.items())
+
+
+def format_label(name: str, params: Mapping[str, Any] | None = None) -> str:
+    """Canonical label of a format with its (validated) parameters: ``"cser"``, ``"mpd(blocks=8)"``."""
+    cls, p = _resolve((name, params or {}))
+    text = params_text(p.model_dump())
+    return f"{cls.name}({text})" if text else cls.name
+
+
+def encode(W, fmt: str, value_bits: int | None = None, **params) -> EncodedMatrix:
+    """Encode a 2-D numeric matrix in a named format, with that format's parameters."""
+    return format_class(fmt).encode(W, value_bits=value_bits, **params)
+
+
+def encode_many(W, fmts: Iterable[FormatSpec], value_bits: int | None = None,
+                coding: ValueCoding | None = None) -> dict[str, EncodedMatrix]:
+    """Encode one matrix in several formats (keyed by ``format_label``), hashing its values once."""
+    resolved = [_resolve(f) for f in fmts]
+    if coding is None and any(cls.uses_value_coding for cls, _ in resolved):
         coding = code_values(W)
-    return {
-        c.name: c.from_coding(coding, value_bits) if hasattr(c, "from_coding") else c.encode(W, value_bits=value_bits)
-        for c in classes
-    }
+    out: dict[str, EncodedMatrix] = {}
+    for cls, p in resolved:
+        enc = cls.from_coding(coding, value_bits, p) if cls.uses_value_coding else cls._encode(W, value_bits, p)
+        out[format_label(cls.name, enc.params)] = enc
+    return out
 
 
-__all__ = ["encode_many", "FORMATS", "EncodedMatrix", "encode", "format_class", "DenseMatrix", "CSRMatrix", "CERMatrix", "CSERMatrix"]
+__all__ = [
+    "FORMATS", "EncodedMatrix", "FormatParams", "FormatSpec", "capabilities", "encode", "encode_many",
+    "format_class", "format_label", "formats_supporting", "params_text", "register", "unregister",
+]

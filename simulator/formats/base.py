@@ -1,22 +1,32 @@
-"""What every encoded matrix shares: shape, stored arrays, storage and product checks.
+"""What every encoded matrix shares: shape, stored arrays, parameters, storage, products, counts.
 
-A format stores named numpy arrays. Arrays listed in ``value_arrays`` hold
-weight values and are charged at ``value_bits``; every other array is an index
-or pointer array stored at the smallest unsigned width that holds its range.
+A format is one subclass. It declares the role of each array it stores (``array_roles``:
+``value`` arrays are charged at ``value_bits``, every other array at its dtype's width),
+its parameters (a pydantic ``Params`` model), and a frozen *structure record* (a few
+numbers such as nnz) from which its count rows and its storage follow. Exact counts feed
+the formula the record of an encoded matrix; analytic counts feed it expected numbers
+(``from_expected``), so both share one formula per format.
+
+A subclass implements ``_encode``, ``to_dense``, ``_matmul``, ``structure``, ``_rows`` and
+``_storage_bits`` (and ``from_expected`` when it sets ``supports_analytic``).
 """
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import ClassVar
+from collections.abc import Mapping
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
+from pydantic import BaseModel, ConfigDict, ValidationError
 
-from .counting import count_rows, rows_frame
+from .counting import Row, Types, check_columns, dtype_bits, merge, rows_frame, value_types
 
 
-def dtype_bits(dtype) -> int:
-    return np.dtype(dtype).itemsize * 8
+class FormatParams(BaseModel):
+    """A format's parameters (none for the shipped formats); unknown parameters are refused."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class EncodedMatrix(ABC):
@@ -24,24 +34,53 @@ class EncodedMatrix(ABC):
 
     name: ClassVar[str]
     description: ClassVar[str]
-    value_arrays: ClassVar[tuple[str, ...]]
+    array_roles: ClassVar[dict[str, str]]  # array name -> role in simulator.counts.ROLES
+    Params: ClassVar[type[FormatParams]] = FormatParams
+    supports_analytic: ClassVar[bool] = False  # has from_expected: counts of i.i.d. matrices without encoding
+    uses_value_coding: ClassVar[bool] = False  # has from_coding: encode_many shares one value hashing
 
-    def __init__(self, shape: tuple[int, int], dtype: np.dtype, value_bits: int, arrays: dict[str, np.ndarray]):
+    def __init__(self, shape: tuple[int, int], dtype: np.dtype, value_bits: int, arrays: dict[str, np.ndarray],
+                 params: FormatParams | None = None):
         self.shape = (int(shape[0]), int(shape[1]))
         self.dtype = np.dtype(dtype)
         self.value_bits = value_bits
         self.arrays = arrays
+        self.params: dict[str, Any] = (params if params is not None else type(self).Params()).model_dump()
 
     # -- construction -------------------------------------------------------------------------
     @classmethod
+    def parse_params(cls, params: Mapping[str, Any] | None = None) -> FormatParams:
+        """Validate parameters against ``Params``; a ValueError names the format and the parameter."""
+        try:
+            return cls.Params(**dict(params or {}))
+        except ValidationError as e:
+            fields = list(cls.Params.model_fields)
+            problems = "; ".join(
+                f"unknown parameter {'.'.join(map(str, err['loc']))!r}" if err["type"] == "extra_forbidden"
+                else f"parameter {'.'.join(map(str, err['loc']))!r}: {err['msg']}"
+                for err in e.errors()
+            )
+            raise ValueError(f"format {cls.name!r}: {problems} (it takes {fields or 'no parameters'})") from None
+
+    @classmethod
+    def encode(cls, W, value_bits: int | None = None, **params) -> EncodedMatrix:
+        """Encode a 2-D numeric matrix (numpy array or scipy.sparse) with this format's parameters."""
+        return cls._encode(W, value_bits, cls.parse_params(params))
+
+    @classmethod
     @abstractmethod
-    def encode(cls, W, value_bits: int | None = None) -> "EncodedMatrix":
-        """Encode a 2-D numeric matrix (numpy array or scipy.sparse)."""
+    def _encode(cls, W, value_bits: int | None, params: FormatParams) -> EncodedMatrix:
+        """Encode with parameters already validated."""
+
+    @classmethod
+    def from_coding(cls, coding, value_bits: int | None = None, params: FormatParams | None = None) -> EncodedMatrix:
+        """Encode from a ``simulator.stats.ValueCoding`` shared with other formats (``uses_value_coding``)."""
+        raise NotImplementedError(f"format {cls.name!r} does not encode from a value coding")
 
     # -- storage -----------------------------------------------------------------------------
     def array_bits(self, name: str) -> int:
         """Stored width of one array's elements."""
-        if name in self.value_arrays:
+        if self.array_roles[name] == "value":
             return self.value_bits
         return dtype_bits(self.arrays[name].dtype)
 
@@ -95,22 +134,41 @@ class EncodedMatrix(ABC):
     def to_dense(self) -> np.ndarray:
         """Exact reconstruction in the original dtype."""
 
-    # -- counts ------------------------------------------------------------------------------
-    def counts(self, columns: int = 1, x_dtype=None) -> pd.DataFrame:
-        """Exact action counts of ``self @ X`` for an n x ``columns`` input (DESIGN.md schema).
-
-        The table is ``count_rows`` of this format fed the encoded matrix's exact structure:
-        the same function the analytic (expected) counts use.
-        """
-        if isinstance(columns, bool) or not isinstance(columns, (int, np.integer)) or columns < 1:
-            raise ValueError(f"columns: expected a positive integer L, got {columns!r}")
-        rows = count_rows(self.name, self.shape, **self._structure(), columns=int(columns),
-                          value_dtype=self.dtype, value_bits=self.value_bits, x_dtype=x_dtype)
-        return rows_frame(rows, exact=True)
-
+    # -- structure, counts and storage formulas ------------------------------------------------
     @abstractmethod
-    def _structure(self) -> dict:
-        """The numbers the count table follows from: nnz and, for CER/CSER, segments, slots, K, omega0_nonzero."""
+    def structure(self) -> Any:
+        """This matrix's structure record: the numbers its count rows and storage follow from."""
+
+    @classmethod
+    def from_expected(cls, st) -> Any:
+        """The structure record from expected numbers (``simulator.counts.analytic.ExpectedStructure``)."""
+        raise ValueError(f"format {cls.name!r} does not support analytic counts")
+
+    @classmethod
+    def count_rows(cls, st, columns: int = 1, value_dtype=np.float32, value_bits: int | None = None,
+                   x_dtype=None) -> list[Row]:
+        """Count rows of ``W @ X`` (X n x ``columns``) from a structure record, rows sharing every key merged."""
+        return merge(cls._rows(st, columns, value_types(value_dtype, value_bits, x_dtype)))
+
+    @classmethod
+    def storage_bits_from(cls, st, value_dtype=np.float32, value_bits: int | None = None) -> float:
+        """Storage from a structure record: equals ``storage_bits()`` when fed ``structure()``."""
+        return float(cls._storage_bits(st, value_types(value_dtype, value_bits).vb))
+
+    @classmethod
+    @abstractmethod
+    def _rows(cls, st, L: int, t: Types) -> list[Row]:
+        """The count rows, unmerged, for L columns and the dtypes ``t``."""
+
+    @classmethod
+    @abstractmethod
+    def _storage_bits(cls, st, vb: int) -> float:
+        """Every array's length times its width, from the record (values at ``vb`` bits)."""
+
+    def counts(self, columns: int = 1, x_dtype=None) -> pd.DataFrame:
+        """Exact action counts of ``self @ X`` for an n x ``columns`` input (``simulator.counts.COLUMNS``)."""
+        rows = self.count_rows(self.structure(), check_columns(columns), self.dtype, self.value_bits, x_dtype)
+        return rows_frame(rows, exact=True)
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.shape[0]}x{self.shape[1]} {self.dtype} {self.storage_bits()} bits>"

@@ -8,22 +8,22 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..stats import ValueCoding, code_values
+from ..stats import ValueCoding, index_dtype
+from .base import FormatParams
 from .counting import check_value_bits
 from .entropy import EntropyRowMatrix, pointer_array, segment_arrays
-from ..stats import index_dtype
+from .registry import register
 
 
+@register
 class CERMatrix(EntropyRowMatrix):
     name = "cer"
     description = "compressed entropy row: segment j of a row holds Omega[j]; empty segments pad gaps"
+    array_roles = {"omega": "value", "col_idx": "index", "omega_ptr": "pointer", "row_ptr": "pointer"}
 
     @classmethod
-    def encode(cls, W, value_bits: int | None = None) -> "CERMatrix":
-        return cls.from_coding(code_values(W), value_bits)
-
-    @classmethod
-    def from_coding(cls, coding: ValueCoding, value_bits: int | None = None) -> "CERMatrix":
+    def from_coding(cls, coding: ValueCoding, value_bits: int | None = None,
+                    params: FormatParams | None = None) -> CERMatrix:
         starts, seg_row, seg_rank = coding.segments
         slots_per_row = coding.cer_segments_per_row
         row_ptr = pointer_array(slots_per_row)
@@ -35,7 +35,7 @@ class CERMatrix(EntropyRowMatrix):
         arrays = segment_arrays(coding)
         arrays["omega_ptr"] = omega_ptr.astype(index_dtype(coding.nnz))
         arrays["row_ptr"] = row_ptr
-        return cls(coding.shape, coding.dtype, check_value_bits(value_bits, coding.dtype), arrays)
+        return cls(coding.shape, coding.dtype, check_value_bits(value_bits, coding.dtype), arrays, params)
 
     @property
     def n_segments(self) -> int:
@@ -49,3 +49,7 @@ class CERMatrix(EntropyRowMatrix):
         length = np.diff(ptr)
         keep = length > 0
         return ptr[:-1][keep], length[keep], slot_row[keep], slot_rank[keep]
+
+    @classmethod
+    def _slots_expected(cls, st) -> float:
+        return st.segments_cer

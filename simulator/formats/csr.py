@@ -6,20 +6,33 @@ an arbitrary most frequent value.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from ..stats import check_matrix, index_dtype
-from .base import EncodedMatrix
-from .counting import check_value_bits
+from .base import EncodedMatrix, FormatParams
+from .counting import IDX, IND, OUT, PTR, SEQ, VAL, Row, Types, check_value_bits, footprint, index_type, vector_rows
+from .registry import register
 
 
+@dataclass(frozen=True)
+class CSRStructure:
+    """A CSR product depends on the shape and the number of stored (nonzero) entries."""
+
+    shape: tuple[int, int]
+    nnz: float
+
+
+@register
 class CSRMatrix(EncodedMatrix):
     name = "csr"
     description = "compressed sparse row: values, col_idx per nonzero and row_ptr; zero is implicit"
-    value_arrays = ("values",)
+    array_roles = {"values": "value", "col_idx": "index", "row_ptr": "pointer"}
+    supports_analytic = True
 
     @classmethod
-    def encode(cls, W, value_bits: int | None = None) -> "CSRMatrix":
+    def _encode(cls, W, value_bits: int | None, params: FormatParams) -> CSRMatrix:
         W = check_matrix(W)
         m, n = W.shape
         flat = W.ravel()
@@ -33,18 +46,18 @@ class CSRMatrix(EncodedMatrix):
             "col_idx": cols.astype(index_dtype(n - 1)),
             "row_ptr": row_ptr,
         }
-        return cls(W.shape, W.dtype, check_value_bits(value_bits, W.dtype), arrays)
+        return cls(W.shape, W.dtype, check_value_bits(value_bits, W.dtype), arrays, params)
 
     @property
     def nnz(self) -> int:
         return len(self.arrays["values"])
 
-    def _rows(self) -> np.ndarray:
+    def _rows_of_entries(self) -> np.ndarray:
         return np.repeat(np.arange(self.shape[0]), np.diff(self.arrays["row_ptr"].astype(np.int64)))
 
     def to_dense(self) -> np.ndarray:
         out = np.zeros(self.shape, dtype=self.dtype)
-        out[self._rows(), self.arrays["col_idx"]] = self.arrays["values"]
+        out[self._rows_of_entries(), self.arrays["col_idx"]] = self.arrays["values"]
         return out
 
     def to_scipy(self):
@@ -64,5 +77,29 @@ class CSRMatrix(EncodedMatrix):
         Y[filled] = np.add.reduceat(contrib, row_ptr[filled], axis=0)
         return Y
 
-    def _structure(self) -> dict:
-        return {"nnz": self.nnz}
+    def structure(self) -> CSRStructure:
+        return CSRStructure(self.shape, self.nnz)
+
+    @classmethod
+    def from_expected(cls, st) -> CSRStructure:
+        return CSRStructure(st.shape, st.nnz_csr)
+
+    @classmethod
+    def _rows(cls, st: CSRStructure, L: int, t: Types) -> list[Row]:
+        """x is gathered through col_idx, so its reads and the multiply-adds that consume it are indirect."""
+        m, n = st.shape
+        nnz = st.nnz
+        (col, colb), (ptr, ptrb) = index_type(n - 1), index_type(nnz)
+        return [
+            ("read", "row_ptr", PTR, ptr, ptrb, m + 1, footprint(m + 1, ptrb), SEQ),
+            ("read", "values", VAL, t.vs, t.vb, nnz, footprint(nnz, t.vb), SEQ),
+            ("read", "col_idx", IDX, col, colb, nnz, footprint(nnz, colb), SEQ),
+            *vector_rows(t, st.shape, L, nnz * L, IND),
+            ("mul", "values", VAL, t.ars, t.arb, nnz * L, 0, IND),
+            ("add", "y", OUT, t.ars, t.arb, nnz * L, 0, IND),
+        ]
+
+    @classmethod
+    def _storage_bits(cls, st: CSRStructure, vb: int) -> float:
+        m, n = st.shape
+        return float(st.nnz * (vb + index_type(n - 1)[1]) + (m + 1) * index_type(st.nnz)[1])

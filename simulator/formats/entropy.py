@@ -13,14 +13,41 @@ most frequent value is 0, plus one column sum of x and one multiply-add per row.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
-from ..stats import ValueCoding, index_dtype
-from .base import EncodedMatrix
+from ..stats import ValueCoding, code_values, index_dtype
+from .base import EncodedMatrix, FormatParams
+from .counting import IDX, IN, IND, OUT, PTR, SEQ, VAL, Row, Types, footprint, index_type, vector_rows
+
+
+@dataclass(frozen=True)
+class SegmentStructure:
+    """What a CER/CSER product depends on.
+
+    ``nnz`` counts the entries != Omega[0], ``segments`` (S) the non-empty (row, value)
+    segments, ``slots`` the segments ``omega_ptr`` delimits (S for CSER; S plus the empty
+    padding for CER), ``K`` the distinct values.
+    """
+
+    shape: tuple[int, int]
+    nnz: float
+    segments: float
+    slots: float
+    K: float
+    omega0_nonzero: bool
 
 
 class EntropyRowMatrix(EncodedMatrix):
-    value_arrays = ("omega",)
+    """CER and CSER: the arrays, product, counts and storage they share."""
+
+    supports_analytic = True
+    uses_value_coding = True
+
+    @classmethod
+    def _encode(cls, W, value_bits: int | None, params: FormatParams) -> EncodedMatrix:
+        return cls.from_coding(code_values(W), value_bits, params)
 
     @property
     def omega(self) -> np.ndarray:
@@ -65,9 +92,67 @@ class EntropyRowMatrix(EncodedMatrix):
             Y += omega[0] * X.sum(axis=0)
         return Y
 
-    def _structure(self) -> dict:
-        return {"nnz": self.nnz, "segments": self.n_segments, "segments_cer": self.n_pointer_segments,
-                "K": len(self.omega), "omega0_nonzero": bool(self.omega[0] != 0)}
+    def structure(self) -> SegmentStructure:
+        return SegmentStructure(self.shape, self.nnz, self.n_segments, self.n_pointer_segments,
+                                len(self.omega), bool(self.omega[0] != 0))
+
+    @classmethod
+    def _slots_expected(cls, st) -> float:
+        """Expected slots of ``omega_ptr`` from an ``ExpectedStructure``."""
+        raise NotImplementedError
+
+    @classmethod
+    def from_expected(cls, st) -> SegmentStructure:
+        return SegmentStructure(st.shape, st.nnz, st.segments, cls._slots_expected(st), st.K, st.omega0_nonzero)
+
+    @classmethod
+    def _naming_rows(cls, st: SegmentStructure, t: Types) -> list[Row]:
+        """Rows of the way a segment names its value (CSER: an omega_idx read; CER: none)."""
+        return []
+
+    @classmethod
+    def _naming_bits(cls, st: SegmentStructure) -> float:
+        """Storage of the way a segment names its value."""
+        return 0
+
+    @classmethod
+    def _rows(cls, st: SegmentStructure, L: int, t: Types) -> list[Row]:
+        """Sum the gathered x of each segment (indirect), then one multiply-add per segment and column.
+
+        With Omega[0] != 0 also one column sum of x (sequential), one subtraction per segment and
+        one multiply-add per row and column.
+        """
+        m, n = st.shape
+        nnz, S, slots = st.nnz, st.segments, st.slots
+        x_bytes = n * L * t.x_item
+        (col, colb), (optr, optrb), (rptr, rptrb) = index_type(n - 1), index_type(nnz), index_type(slots)
+        rows: list[Row] = [
+            ("read", "row_ptr", PTR, rptr, rptrb, m + 1, footprint(m + 1, rptrb), SEQ),
+            ("read", "omega_ptr", PTR, optr, optrb, slots + 1, footprint(slots + 1, optrb), SEQ),
+            ("read", "omega", VAL, t.vs, t.vb, S, footprint(st.K, t.vb), SEQ),
+            ("read", "col_idx", IDX, col, colb, nnz, footprint(nnz, colb), SEQ),
+            *vector_rows(t, st.shape, L, nnz * L, IND),
+            ("add", "x", IN, t.xs, t.xb, nnz * L, 0, IND),
+            ("mul", "omega", VAL, t.ars, t.arb, S * L, 0, SEQ),
+            ("add", "y", OUT, t.ars, t.arb, S * L, 0, SEQ),
+            *cls._naming_rows(st, t),
+        ]
+        if st.omega0_nonzero:
+            rows += [
+                ("add", "omega", VAL, t.ars, t.arb, S, 0, SEQ),
+                ("read", "x", IN, t.xs, t.xb, n * L, x_bytes, SEQ),
+                ("add", "x", IN, t.xs, t.xb, n * L, 0, SEQ),
+                ("mul", "omega", VAL, t.ars, t.arb, m * L, 0, SEQ),
+                ("add", "y", OUT, t.ars, t.arb, m * L, 0, SEQ),
+            ]
+        return rows
+
+    @classmethod
+    def _storage_bits(cls, st: SegmentStructure, vb: int) -> float:
+        m, n = st.shape
+        bits = (st.K * vb + st.nnz * index_type(n - 1)[1] + (st.slots + 1) * index_type(st.nnz)[1]
+                + (m + 1) * index_type(st.slots)[1])
+        return bits + cls._naming_bits(st)
 
 
 def segment_arrays(coding: ValueCoding) -> dict[str, np.ndarray]:

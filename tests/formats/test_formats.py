@@ -1,4 +1,4 @@
-"""Round trips, products and exact counts of every format, on many matrices."""
+"""Format-specific behaviour of the shipped formats (the contract all formats meet: test_contract.py)."""
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -8,41 +8,9 @@ from hypothesis import strategies as st
 import simulator as sim
 from simulator.formats import FORMATS, format_class
 from simulator.stats import matrix_stats
+from strategies import matrices
 
 ALL = list(FORMATS)
-
-
-@st.composite
-def matrices(draw):
-    m = draw(st.integers(1, 30))
-    n = draw(st.integers(1, 30))
-    K = draw(st.integers(1, 12))
-    p0 = draw(st.floats(0.0, 1.0))
-    seed = draw(st.integers(0, 2**31 - 1))
-    dtype = draw(st.sampled_from([np.float32, np.float64, np.int8, np.int32]))
-    omega0 = draw(st.sampled_from([0, 0, 3]))
-    rng = np.random.default_rng(seed)
-    levels = np.arange(-(K // 2), K - K // 2)
-    levels = levels[levels != omega0][: K - 1]
-    W = np.full((m, n), omega0)
-    if len(levels):
-        other = rng.random((m, n)) >= p0
-        W[other] = rng.choice(levels, size=int(other.sum()))
-    return W.astype(dtype)
-
-
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(W=matrices(), L=st.integers(1, 4), fmt=st.sampled_from(ALL))
-def test_round_trip_and_products(W, L, fmt):
-    enc = sim.encode(W, fmt)
-    dense = enc.to_dense()
-    assert dense.dtype == W.dtype
-    assert np.array_equal(dense, W)
-    rng = np.random.default_rng(0)
-    x = rng.standard_normal(W.shape[1])
-    X = rng.standard_normal((W.shape[1], L))
-    np.testing.assert_allclose(enc @ x, W.astype(np.float64) @ x, rtol=1e-9, atol=1e-9)
-    np.testing.assert_allclose(enc @ X, W.astype(np.float64) @ X, rtol=1e-9, atol=1e-9)
 
 
 @settings(max_examples=100, deadline=None)
@@ -56,18 +24,6 @@ def test_multiplications_match_the_statistics(W, L):
     assert muls["csr"] == np.count_nonzero(W) * L
     assert muls["cser"] == s.segments * L + extra
     assert muls["cer"] == s.segments * L + extra  # CER skips its empty (padded) segments
-
-
-@settings(max_examples=100, deadline=None)
-@given(W=matrices(), fmt=st.sampled_from(ALL), value_bits=st.sampled_from([None, 4, 8]))
-def test_storage_is_the_sum_of_the_arrays(W, fmt, value_bits):
-    enc = sim.encode(W, fmt, value_bits=value_bits)
-    vb = value_bits or W.dtype.itemsize * 8
-    expected = 0
-    for name, a in enc.arrays.items():
-        expected += a.size * (vb if name in ("values", "omega") else a.dtype.itemsize * 8)
-    assert enc.storage_bits() == expected
-    assert enc.storage_table()["storage_bits"].sum() == expected
 
 
 def test_index_widths_are_the_smallest_that_hold_the_range():
@@ -185,37 +141,6 @@ def test_footprints_are_the_array_sizes(worked_W):
     assert c[("read", "omega")] == 16  # 4 float32
     assert c[("read", "x")] == 12 * 2 * 4
     assert c[("write", "y")] == 5 * 2 * 4
-
-
-@pytest.mark.parametrize("fmt", ALL)
-def test_bad_x_is_rejected(worked_W, fmt):
-    enc = sim.encode(worked_W, fmt)
-    with pytest.raises(ValueError, match="12 rows"):
-        enc @ np.ones(11)
-    with pytest.raises(ValueError, match="12 rows"):
-        enc @ np.ones((5, 2))
-    with pytest.raises(ValueError, match="vector"):
-        enc @ np.ones((12, 1, 1))
-    with pytest.raises(ValueError, match="finite"):
-        enc @ np.full(12, np.nan)
-    with pytest.raises(ValueError, match="numeric"):
-        enc @ np.array(["a"] * 12)
-
-
-@pytest.mark.parametrize("fmt", ALL)
-@pytest.mark.parametrize(
-    "bad,match",
-    [
-        (np.array([[np.nan, 1.0]]), "NaN"),
-        (np.array([[np.inf, 1.0]]), "Inf"),
-        (np.zeros((2, 3, 4)), "2-D"),
-        (np.zeros((3, 0)), "non-empty"),
-        (np.array([["x"]]), "numeric"),
-    ],
-)
-def test_bad_matrices_are_rejected(fmt, bad, match):
-    with pytest.raises(ValueError, match=match):
-        sim.encode(bad, fmt)
 
 
 def test_bad_arguments(worked_W):

@@ -1,5 +1,9 @@
 """The action-count table: the one thing formats hand to the cost model.
 
+This package holds the table's contract (columns, actions, accesses, operand roles, and the
+check of a user's table); ``simulator.counts.analytic`` holds the expected structure of
+i.i.d. matrices that analytic counts are built from.
+
 A format describes *what* a matrix product does (reads, writes, multiplications,
 additions, with operand widths and the size of the array each access goes to);
 a hardware profile says what each of those costs. Keeping the table a plain
@@ -13,9 +17,6 @@ model prices the two differently, because a real core does.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-import numpy as np
 import pandas as pd
 
 ACTIONS = ("read", "write", "mul", "add")
@@ -26,41 +27,6 @@ ROLES = ("input", "output", "value", "index", "pointer")
 VECTOR_ROLES = ("input", "output")  # re-read or written in place; every other role is a matrix array
 COLUMNS = ("action", "operand", "role", "dtype", "bits", "count", "footprint_bytes", "access")
 KEYS = ("action", "operand", "role", "dtype", "bits", "footprint_bytes", "access")  # rows sharing all of these merge
-
-
-@dataclass(frozen=True)
-class Action:
-    """One line of the count table before it becomes a DataFrame row."""
-
-    action: str
-    operand: str
-    role: str
-    dtype: str
-    bits: int
-    count: int
-    footprint_bytes: int = 0
-    access: str = "sequential"
-
-
-def counts_frame(rows: list[Action]) -> pd.DataFrame:
-    """Build a count table, merging rows that share every key and dropping zero counts."""
-    for r in rows:
-        if r.action not in ACTIONS:
-            raise ValueError(f"unknown action {r.action!r}; expected one of {ACTIONS}")
-        if r.count < 0:
-            raise ValueError(f"negative count {r.count} for {r.action} {r.operand}")
-        if r.role not in ROLES:
-            raise ValueError(f"unknown role {r.role!r} for {r.action} {r.operand}; expected one of {ROLES}")
-        if r.access not in ACCESSES:
-            raise ValueError(f"unknown access {r.access!r} for {r.action} {r.operand}; expected one of {ACCESSES}")
-    df = pd.DataFrame(
-        [(r.action, r.operand, r.role, r.dtype, int(r.bits), int(r.count), int(r.footprint_bytes), r.access) for r in rows],
-        columns=list(COLUMNS),
-    )
-    df = df[df["count"] > 0]
-    df = df.groupby(list(KEYS), sort=False, as_index=False)["count"].sum()
-    df = df[list(COLUMNS)].reset_index(drop=True)
-    return df.astype({"bits": np.int64, "count": np.int64, "footprint_bytes": np.int64})
 
 
 def validate_counts(df: pd.DataFrame, where: str = "counts table") -> pd.DataFrame:

@@ -19,10 +19,9 @@ Index and pointer widths follow ``simulator.stats.index_dtype`` applied to the
 expected ranges (rounded), so the rows, operands, dtypes and footprints are the
 ones ``EncodedMatrix.counts()`` emits, with expected (float) counts.
 
-``count_rows`` is the count table of each format as a function of those few
-structural numbers (nnz, S, CER slots, K, whether Omega[0] != 0). Fed the exact
-numbers of an encoded matrix it reproduces ``enc.counts()`` row for row (tested),
-so the formats could call it too. It returns plain tuples: the sweep hot path
+Each format turns these numbers into its own structure record (``from_expected``) and feeds
+it to the same count and storage formula its exact counts use; a format that cannot
+(``supports_analytic`` false) is refused. The rows are plain tuples: the sweep hot path
 builds no DataFrame.
 """
 from __future__ import annotations
@@ -32,20 +31,19 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .formats import FORMATS
-from .formats.counting import Row, _idx, _value_setup, count_rows, rows_frame
-from .stats import check_shape
+from ..formats import format_class, formats_supporting
+from ..formats.base import EncodedMatrix
+from ..formats.counting import Row, check_columns, rows_frame
+from ..stats import check_shape
 
 __all__ = [
     "ExpectedStructure",
     "analytic_counts",
     "analytic_rows",
     "analytic_storage_bits",
-    "count_rows",
     "expected_structure",
     "storage_bits_from_structure",
 ]
-
 
 
 @dataclass(frozen=True)
@@ -105,27 +103,20 @@ def expected_structure(shape, probs, omega0_is_zero: bool = True) -> ExpectedStr
     return ExpectedStructure((m, n), K, nnz, nnz_csr, segments, segments_cer, omega0_nonzero)
 
 
+def _analytic_class(fmt: str) -> type[EncodedMatrix]:
+    cls = format_class(fmt)
+    if not cls.supports_analytic:
+        raise ValueError(f"fmt: format {cls.name!r} does not support analytic counts; "
+                         f"formats that do: {formats_supporting('analytic')}")
+    return cls
+
+
 def storage_bits_from_structure(
     fmt: str, st: ExpectedStructure, value_dtype=np.float32, value_bits: int | None = None
 ) -> float:
     """Expected storage of ``fmt``: every array at its stored width (as ``storage_bits()``)."""
-    m, n = st.shape
-    vb = _value_setup(value_dtype, value_bits, None).vb
-    fmt = fmt.lower()
-    if fmt == "dense":
-        return float(m * n * vb)
-    col = _idx(n - 1)[1]
-    if fmt == "csr":
-        nnz = st.nnz_csr
-        return float(nnz * (vb + col) + (m + 1) * _idx(nnz)[1])
-    if fmt in ("cer", "cser"):
-        nnz = st.nnz
-        slots = st.segments_cer if fmt == "cer" else st.segments
-        bits = st.K * vb + nnz * col + (slots + 1) * _idx(nnz)[1] + (m + 1) * _idx(slots)[1]
-        if fmt == "cser":
-            bits += st.segments * _idx(st.K - 1)[1]
-        return float(bits)
-    raise ValueError(f"fmt: unknown format {fmt!r}; expected one of {sorted(FORMATS)}")
+    cls = _analytic_class(fmt)
+    return cls.storage_bits_from(cls.from_expected(st), value_dtype, value_bits)
 
 
 def analytic_rows(
@@ -137,19 +128,8 @@ def analytic_rows(
     x_dtype=None,
 ) -> list[Row]:
     """Expected count rows of ``fmt`` from a precomputed structure (the sweep hot path)."""
-    nnz = st.nnz_csr if fmt.lower() == "csr" else st.nnz
-    return count_rows(
-        fmt, st.shape, nnz=nnz, segments=st.segments, segments_cer=st.segments_cer, K=st.K,
-        omega0_nonzero=st.omega0_nonzero, columns=columns, value_dtype=value_dtype,
-        value_bits=value_bits, x_dtype=x_dtype,
-    )
-
-
-def _check_columns(columns) -> int:
-    if isinstance(columns, bool) or not isinstance(columns, (int, np.integer)) or columns < 1:
-        raise ValueError(f"columns: expected a positive integer L, got {columns!r}")
-    return int(columns)
-
+    cls = _analytic_class(fmt)
+    return cls.count_rows(cls.from_expected(st), columns, value_dtype, value_bits, x_dtype)
 
 
 def analytic_counts(
@@ -164,7 +144,7 @@ def analytic_counts(
 ) -> pd.DataFrame:
     """Expected ``counts()`` table of ``fmt`` for an m x n matrix with i.i.d. entries ~ ``probs``."""
     st = expected_structure(shape, probs, omega0_is_zero)
-    return rows_frame(analytic_rows(fmt, st, _check_columns(columns), value_dtype, value_bits, x_dtype))
+    return rows_frame(analytic_rows(fmt, st, check_columns(columns), value_dtype, value_bits, x_dtype))
 
 
 def analytic_storage_bits(
