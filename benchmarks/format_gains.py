@@ -16,7 +16,7 @@ from simulator.cost import estimate
 from simulator.hardware import PROFILE_DIR, load_profile
 from simulator.workloads.synthetic import synthetic_matrix
 
-FORMATS = ("csr", "cer", "cser")
+FORMATS = tuple(f for f in sim.FORMATS if f != "dense")  # every registered format against the dense baseline
 
 
 def main() -> None:

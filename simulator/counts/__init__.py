@@ -33,7 +33,8 @@ def validate_counts(df: pd.DataFrame, where: str = "counts table") -> pd.DataFra
     """Check a count table handed in by a user (for example read from CSV).
 
     ``access`` may be left out (tables written before it existed): every row is then
-    ``sequential``; ``role`` may be left out where every operand is ``x`` or ``y``. Returns a copy with the columns of ``COLUMNS`` in order."""
+    ``sequential``; ``role`` may be left out where every operand is ``x`` or ``y``. Returns a
+    copy with the columns of ``COLUMNS`` in order."""
     if "access" not in df.columns:
         df = df.assign(access="sequential")
     if "role" not in df.columns and "operand" in df.columns:

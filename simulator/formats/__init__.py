@@ -8,7 +8,7 @@ labelled ``"name(param=value)"``.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any, Union
+from typing import Any
 
 from ..stats import ValueCoding, code_values
 from .base import EncodedMatrix, FormatParams
@@ -18,11 +18,12 @@ from .registry import FORMATS, capabilities, format_class, formats_supporting, r
 from . import dense, csr, cer, cser  # noqa: E402, F401  (each registers its format; this order is the registry's)
 # isort: on
 
-FormatSpec = Union[str, tuple[str, Mapping[str, Any]], Mapping[str, Any]]
+FormatSpec = str | tuple[str, Mapping[str, Any]] | Mapping[str, Any]
 
 
 def _resolve(fmt: FormatSpec) -> tuple[type[EncodedMatrix], FormatParams]:
     """A format given as a name, a (name, params) pair or a mapping {name: ..., param: ...}."""
+    params: Mapping[str, Any]
     if isinstance(fmt, str):
         name, params = fmt, {}
     elif isinstance(fmt, Mapping):

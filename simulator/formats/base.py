@@ -93,7 +93,8 @@ class EncodedMatrix(ABC):
         return int(sum(a.size * self.array_bits(k) for k, a in self.arrays.items()))
 
     def storage_table(self) -> pd.DataFrame:
-        rows = [(k, str(a.dtype), self.array_bits(k), a.size, a.size * self.array_bits(k)) for k, a in self.arrays.items()]
+        rows = [(k, str(a.dtype), self.array_bits(k), a.size, a.size * self.array_bits(k))
+                for k, a in self.arrays.items()]
         return pd.DataFrame(rows, columns=["array", "dtype", "bits", "length", "storage_bits"])
 
     # -- products ----------------------------------------------------------------------------

@@ -83,7 +83,7 @@ def _check_format_class(cls) -> None:
     if not (isinstance(params, type) and issubclass(params, BaseModel)) or params.model_config.get("extra") != "forbid":
         raise ValueError(f"format {name!r}: Params: expected a pydantic model refusing extra fields "
                          "(subclass simulator.formats.FormatParams)")
-    if cls.supports_analytic and cls.from_expected.__func__ is EncodedMatrix.from_expected.__func__:
+    if cls.supports_analytic and not any("from_expected" in vars(k) for k in cls.__mro__ if k is not EncodedMatrix):
         raise ValueError(f"format {name!r}: supports_analytic is set but from_expected is not implemented")
 
 

@@ -2,13 +2,13 @@
 import numpy as np
 import pytest
 import scipy.sparse as sp
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
+from strategies import matrices
 
 import simulator as sim
 from simulator.formats import FORMATS, format_class
 from simulator.stats import matrix_stats
-from strategies import matrices
 
 ALL = list(FORMATS)
 

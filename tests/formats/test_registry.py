@@ -10,10 +10,28 @@ import pytest
 import simulator as sim
 from simulator.counts.analytic import analytic_counts
 from simulator.formats import (
-    FORMATS, EncodedMatrix, FormatParams, capabilities, encode_many, format_label, formats_supporting, params_text,
-    register, registry, unregister,
+    FORMATS,
+    EncodedMatrix,
+    FormatParams,
+    capabilities,
+    encode_many,
+    format_label,
+    formats_supporting,
+    params_text,
+    register,
+    registry,
+    unregister,
 )
-from simulator.formats.counting import IDX, IND, OUT, VAL, check_value_bits, footprint, index_type, vector_rows
+from simulator.formats.counting import (
+    IDX,
+    IND,
+    OUT,
+    VAL,
+    check_value_bits,
+    footprint,
+    index_type,
+    vector_rows,
+)
 from simulator.stats import check_matrix
 
 
