@@ -44,9 +44,13 @@ def params_text(params: Mapping[str, Any]) -> str:
 
 
 def format_label(name: str, params: Mapping[str, Any] | None = None) -> str:
-    """Canonical label of a format with its (validated) parameters: ``"cser"``, ``"mpd(blocks=8)"``."""
+    """Canonical label of a format with its (validated) parameters: ``"cser"``, ``"mpd(blocks=8)"``.
+
+    Parameters left at their defaults are not shown, so equal settings get equal labels and a
+    format used with its defaults is labelled by its name alone.
+    """
     cls, p = _resolve((name, params or {}))
-    text = params_text(p.model_dump())
+    text = params_text(p.model_dump(exclude_defaults=True))
     return f"{cls.name}({text})" if text else cls.name
 
 
