@@ -67,6 +67,16 @@ class TestFormatContract:
         got = enc.counts(columns=L, x_dtype=x_dtype)
         assert table(got.itertuples(index=False)) == table(reference_counts(enc, L, x_dtype))
 
+    def test_counts_equal_the_reference_counter_on_wide_indices(self, fmt):
+        """uint16 columns, pointers and value indices (K > 256), which small hypothesis matrices never reach."""
+        if fmt not in LOOPS:
+            pytest.skip(f"the reference counter does not know {fmt!r}")
+        rng = np.random.default_rng(1)
+        W = np.where(rng.random((4, 300)) < 0.3, 0.0, rng.integers(1, 400, (4, 300)) / 8).astype(np.float32)
+        enc = sim.encode(W, fmt)
+        assert max(a.dtype.itemsize for a in enc.arrays.values()) >= 2
+        assert table(enc.counts(columns=2).itertuples(index=False)) == table(reference_counts(enc, 2))
+
     def test_every_matrix_operand_is_a_declared_array(self, fmt, worked_W):
         enc = sim.encode(worked_W + np.float32(0.5), fmt)
         assert set(enc.array_roles) == set(enc.arrays)
