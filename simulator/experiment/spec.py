@@ -10,29 +10,45 @@ workloads:
     file: ../examples/pruned_mlp.npz        # relative to this file
 formats: [dense, csr, cer, cser]
 profiles: [horowitz-45nm, embedded-cpu]
-options: {columns: 1, value_bits: null, seed: 0, counting: exact}
+options: {columns: 1, value_bits: null, seed: 0, counting: exact, max_cell_entries: 268435456}
 outputs: {plots: [gains], breakdown: true}
 ```
 
 A sweep axis is a value, a list, or ``{start, stop, num}`` (inclusive linspace) or
-``{start, stop, step}``. The grid of a synthetic workload is the product of its axes.
-``entropy_fraction`` (instead of ``entropy_bits``) places the target entropy at a fraction of
-the feasible range for each (K, p0), so a (p0, H) plane can be swept without infeasible cells.
+``{start, stop, step}``; an integer axis (``K``) takes integers only. The grid of a synthetic
+workload is the product of its axes. ``entropy_fraction`` (instead of ``entropy_bits``) places
+the target entropy at a fraction of the feasible range for each (K, p0), so a (p0, H) plane can
+be swept without infeasible cells.
+
+Numbers are strict: a boolean is never a number, every number is finite, an integer field takes
+integers. ``options.max_cell_entries`` bounds the entries of a matrix counted exactly (it is
+materialised and encoded in every format, about 40 bytes per entry at peak); a larger cell is
+refused before the run starts, with the suggestion ``counting: analytic``.
 """
 from __future__ import annotations
 
 import itertools
 from pathlib import Path
-from typing import Any, Literal, Union
+from typing import Annotated, Any, Literal, Union
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel, ConfigDict, Discriminator, Field, StrictBool, StrictInt, Tag, field_validator, model_validator,
+)
 
-from .formats import FORMATS
-from .yamlio import field_error, read_yaml, validate
+from ..formats import FORMATS
+from ..yamlio import field_error, read_yaml, validate
 
 SPEC_VERSION = 1
 PLOTS = ("gains", "winner_map", "breakdown", "network_gains")
+#: Default of ``options.max_cell_entries``: 2^28 entries (a 1 GiB float32 matrix, ~10 GiB at
+#: peak while encoded); VGG-16's largest layer (25088 x 4096, 1.03e8) fits.
+MAX_CELL_ENTRIES = 2**28
+#: The workload keys that name a source, one plug-in class each (``sources.SOURCES``).
+SOURCE_KEYS = ("synthetic", "file", "network", "real")
+
+Float = Annotated[float, Field(strict=True, allow_inf_nan=False)]  # an int is a float; a bool is not
+Int = StrictInt
 
 
 class _Strict(BaseModel):
@@ -40,10 +56,12 @@ class _Strict(BaseModel):
 
 
 class Range(_Strict):
-    start: float
-    stop: float
-    num: int | None = Field(default=None, ge=1)
-    step: float | None = Field(default=None, gt=0)
+    """An inclusive linspace ``{start, stop, num}`` or a stepped range ``{start, stop, step}``."""
+
+    start: Float
+    stop: Float
+    num: Int | None = Field(default=None, ge=1)
+    step: Float | None = Field(default=None, gt=0)
 
     @model_validator(mode="after")
     def _one_of(self):
@@ -60,22 +78,62 @@ class Range(_Strict):
         return [float(self.start + i * self.step) for i in range(n)]
 
 
-FloatAxis = Union[float, list[float], Range]
-IntAxis = Union[int, list[int], Range]
+class IntRange(_Strict):
+    """A range of integers: ``{start, stop, step}`` or ``{start, stop, num}`` landing on integers."""
+
+    start: Int
+    stop: Int
+    num: Int | None = Field(default=None, ge=1)
+    step: Int | None = Field(default=None, ge=1)
+
+    @model_validator(mode="after")
+    def _one_of(self):
+        if (self.num is None) == (self.step is None):
+            raise ValueError("a range needs exactly one of num (inclusive linspace) or step")
+        if self.stop < self.start:
+            raise ValueError(f"range stop {self.stop} is below start {self.start}")
+        if self.num is not None and self.num > 1 and (self.stop - self.start) % (self.num - 1):
+            raise ValueError(f"{self.num} evenly spaced integers cannot run from {self.start} to {self.stop}; use step")
+        return self
+
+    def values(self) -> list[int]:
+        if self.num is not None:
+            step = (self.stop - self.start) // (self.num - 1) if self.num > 1 else 0
+            return [self.start + i * step for i in range(self.num)]
+        return list(range(self.start, self.stop + 1, self.step))
+
+
+def _axis_kind(v: Any) -> str:
+    if isinstance(v, list):
+        return "axis-list"
+    return "axis-range" if isinstance(v, (dict, BaseModel)) else "axis-value"
+
+
+def _axis(scalar: Any, rng: type) -> Any:
+    """A sweep axis whose errors come from the one form that was written (value, list or range)."""
+    return Annotated[Union[Annotated[scalar, Tag("axis-value")], Annotated[list[scalar], Tag("axis-list")],
+                           Annotated[rng, Tag("axis-range")]], Discriminator(_axis_kind)]
+
+
+FloatAxis = _axis(Float, Range)
+IntAxis = _axis(Int, IntRange)
 
 
 def axis_values(axis: Any) -> list:
     if axis is None:
         return [None]
-    if isinstance(axis, Range):
+    if isinstance(axis, (Range, IntRange)):
         return axis.values()
     return list(axis) if isinstance(axis, list) else [axis]
+
+
+Shape = tuple[Int, Int]
 
 
 class Synthetic(_Strict):
     """I.i.d. entries with target sparsity p0, K distinct values and (optionally) entropy."""
 
-    shape: Union[tuple[int, int], list[tuple[int, int]]]
+    shape: Union[Shape, list[Shape]]
     p0: FloatAxis
     K: IntAxis
     entropy_bits: FloatAxis | None = None
@@ -86,24 +144,31 @@ class Synthetic(_Strict):
     def _one_entropy(self):
         if self.entropy_bits is not None and self.entropy_fraction is not None:
             raise ValueError("give entropy_bits or entropy_fraction (of the feasible range), not both")
-        for f in axis_values(self.entropy_fraction):
-            if f is not None and not 0 <= f <= 1:
-                raise ValueError(f"entropy_fraction: expected values from 0 to 1, got {f}")
         return self
+
+    @field_validator("entropy_fraction")
+    @classmethod
+    def _fraction(cls, v):
+        for f in axis_values(v):
+            if f is not None and not 0 <= f <= 1:
+                raise ValueError(f"expected values from 0 to 1, got {f}")
+        return v
 
     @field_validator("shape")
     @classmethod
     def _positive(cls, v):
-        shapes = v if isinstance(v, list) else [v]
-        for m, n in shapes:
+        for m, n in as_shapes(v):
             if m < 1 or n < 1:
                 raise ValueError(f"expected positive (rows, cols), got ({m}, {n})")
         return v
 
+    @property
+    def shapes(self) -> list[tuple[int, int]]:
+        return as_shapes(self.shape)
+
     def grid(self) -> list[dict]:
-        shapes = self.shape if isinstance(self.shape, list) else [self.shape]
         axes = {
-            "shape": shapes,
+            "shape": self.shapes,
             "p0": axis_values(self.p0),
             "K": [int(k) for k in axis_values(self.K)],
             "entropy_bits": axis_values(self.entropy_bits),
@@ -112,7 +177,7 @@ class Synthetic(_Strict):
             axes["entropy_bits"] = axis_values(self.entropy_fraction)
         cells = [dict(zip(axes, combo)) for combo in itertools.product(*axes.values())]
         if self.entropy_fraction is not None:
-            from .workloads.synthetic import feasible_entropy_range
+            from ..workloads.synthetic import feasible_entropy_range
 
             for c in cells:  # a fraction f of the feasible range [h_b(p0), h_b(p0) + (1 - p0) log2(K - 1)]
                 lo, hi = feasible_entropy_range(c["K"], c["p0"])
@@ -120,22 +185,27 @@ class Synthetic(_Strict):
         return cells
 
 
+def as_shapes(shape: Any) -> list[tuple[int, int]]:
+    """One shape or a list of shapes, as a list."""
+    return [tuple(s) for s in shape] if isinstance(shape, list) else [tuple(shape)]
+
+
 class LayerStats(_Strict):
     """Per-layer target of the synthetic weights of a catalog network."""
 
-    p0: float = Field(ge=0, le=1)
-    K: int = Field(ge=1)
-    entropy_bits: float | None = None
+    p0: Float = Field(ge=0, le=1)
+    K: Int = Field(ge=1)
+    entropy_bits: Float | None = None
 
 
 class Compression(_Strict):
     """Prune (magnitude, per layer or global) then quantize (k-means or uniform) real weights."""
 
-    sparsity: float | None = Field(default=None, ge=0, le=1)
+    sparsity: Float | None = Field(default=None, ge=0, le=1)
     scope: Literal["layer", "global"] = "layer"
-    K: int | None = Field(default=None, ge=1)
+    K: Int | None = Field(default=None, ge=1)
     method: Literal["kmeans", "uniform"] = "kmeans"
-    iterations: int = Field(default=10, ge=1)
+    iterations: Int = Field(default=10, ge=1)
 
 
 class Workload(_Strict):
@@ -145,7 +215,7 @@ class Workload(_Strict):
     and storage add up, and its time is the simpy engine's total for the whole network.
     """
 
-    name: str
+    name: str = Field(min_length=1)
     synthetic: Synthetic | None = None
     file: str | None = None
     matrices: list[str] | None = None
@@ -153,14 +223,14 @@ class Workload(_Strict):
     layer_stats: LayerStats | None = None
     real: str | None = None
     compress: Compression | None = None
-    batch: int = Field(default=1, ge=1)
-    columns: int | None = Field(default=None, ge=1)
+    batch: Int = Field(default=1, ge=1)
+    columns: Int | None = Field(default=None, ge=1)
 
     @model_validator(mode="after")
     def _exactly_one_source(self):
-        given = [k for k in ("synthetic", "file", "network", "real") if getattr(self, k) is not None]
+        given = [k for k in SOURCE_KEYS if getattr(self, k) is not None]
         if len(given) != 1:
-            raise ValueError(f"a workload needs exactly one of synthetic, file, network or real; got {given or 'none'}")
+            raise ValueError(f"a workload needs exactly one of {', '.join(SOURCE_KEYS)}; got {given or 'none'}")
         if self.matrices is not None and self.file is None:
             raise ValueError("matrices: only valid with file")
         if (self.network is None) != (self.layer_stats is None):
@@ -170,21 +240,23 @@ class Workload(_Strict):
         return self
 
     @property
-    def is_network(self) -> bool:
-        return self.network is not None or self.real is not None
+    def source_key(self) -> str:
+        """Which source the workload names (one of ``SOURCE_KEYS``)."""
+        return next(k for k in SOURCE_KEYS if getattr(self, k) is not None)
 
 
 class Options(_Strict):
-    columns: int = Field(default=1, ge=1)
-    value_bits: int | None = Field(default=None, ge=1, le=64)
-    seed: int = 0
+    columns: Int = Field(default=1, ge=1)
+    value_bits: Int | None = Field(default=None, ge=1, le=64)
+    seed: Int = 0
     counting: Literal["exact", "analytic"] = "exact"
+    max_cell_entries: Int = Field(default=MAX_CELL_ENTRIES, ge=1)
 
 
 class Outputs(_Strict):
     plots: list[Literal[PLOTS]] = Field(default_factory=list)  # type: ignore[valid-type]
-    breakdown: bool = False
-    parquet: bool = True
+    breakdown: StrictBool = False
+    parquet: StrictBool = True
 
     @model_validator(mode="after")
     def _breakdown_for_its_plot(self):
@@ -203,6 +275,21 @@ class ExperimentSpec(_Strict):
     options: Options = Field(default_factory=Options)
     outputs: Outputs = Field(default_factory=Outputs)
 
+    @field_validator("version", mode="before")
+    @classmethod
+    def _version_is_a_number(cls, v):
+        if isinstance(v, bool):
+            raise ValueError(f"expected version: {SPEC_VERSION}, got {v!r}")
+        return v
+
+    @field_validator("name")
+    @classmethod
+    def _plain_name(cls, v: str) -> str:
+        """The name becomes a directory under ``results/``: it must not climb out of it."""
+        if not v.strip() or v in (".", "..") or "/" in v or "\\" in v or "\0" in v or v != v.strip():
+            raise ValueError(f"expected a plain file name (no '/', '..', leading or trailing spaces), got {v!r}")
+        return v
+
     @field_validator("formats")
     @classmethod
     def _known_formats(cls, v):
@@ -213,7 +300,7 @@ class ExperimentSpec(_Strict):
 
 
 def load_spec(path: str | Path) -> tuple[ExperimentSpec, Path]:
-    """Parse and check an experiment file: schema, feasibility, files, profiles. Returns (spec, path)."""
+    """Parse and check an experiment file: schema, feasibility, sizes, files, profiles. Returns (spec, path)."""
     path = Path(path)
     data, node = read_yaml(path)
     if not isinstance(data, dict):
@@ -226,48 +313,19 @@ def load_spec(path: str | Path) -> tuple[ExperimentSpec, Path]:
 
 
 def _check_semantics(spec: ExperimentSpec, path: Path, node) -> None:
-    """What the schema cannot see: infeasible targets, missing files, unknown profiles and networks."""
-    from .hardware import find_profile
-    from .workloads.synthetic import feasible_entropy_range, value_distribution
+    """What the schema cannot see: infeasible targets, sizes, missing files, unknown profiles and networks.
+
+    Each workload source checks its own part (``WorkloadSource.problems``)."""
+    from ..hardware import find_profile
+    from .sources import source_for
 
     problems = []
     names = [w.name for w in spec.workloads]
     for dup in sorted({n for n in names if names.count(n) > 1}):
         problems.append(field_error(path, node, ("workloads",), f"workload name {dup!r} is used twice; names must be unique"))
     for i, w in enumerate(spec.workloads):
-        if w.synthetic is not None:
-            try:
-                grid = w.synthetic.grid()
-            except ValueError as e:
-                problems.append(field_error(path, node, ("workloads", i, "synthetic"), str(e)))
-                grid = []
-            for cell in grid:
-                try:  # the range test is cheap; the law itself (root finding) only to word an error
-                    lo, hi = feasible_entropy_range(cell["K"], cell["p0"])
-                    H = cell["entropy_bits"]
-                    if H is not None and not lo - 1e-9 <= H <= hi + 1e-9:
-                        value_distribution(cell["K"], cell["p0"], H)
-                except ValueError as e:
-                    field = "entropy_bits" if cell["entropy_bits"] is not None else "p0"
-                    problems.append(field_error(path, node, ("workloads", i, "synthetic", field), str(e)))
-                    break
-        if w.file is not None:
-            target = (path.parent / w.file).resolve()
-            if not target.exists():
-                problems.append(field_error(path, node, ("workloads", i, "file"), f"no such file {target}"))
-        if w.network is not None:
-            from .workloads.catalog import NETWORKS
-
-            if w.network not in NETWORKS:
-                problems.append(field_error(path, node, ("workloads", i, "network"), f"unknown network {w.network!r}; expected one of {sorted(NETWORKS)}"))
-        if w.real is not None:
-            from .workloads.real import REAL_WEIGHTS, find_real_weights
-
-            try:
-                find_real_weights(w.real)
-            except ValueError as e:
-                known = "" if w.real in REAL_WEIGHTS else f" (known: {sorted(REAL_WEIGHTS)})"
-                problems.append(field_error(path, node, ("workloads", i, "real"), f"{e}{known}"))
+        for loc, message in source_for(w, path).problems(spec.options):
+            problems.append(field_error(path, node, ("workloads", i, *loc), message))
     for j, prof in enumerate(spec.profiles):
         try:
             find_profile(prof, relative_to=path.parent)

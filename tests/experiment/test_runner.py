@@ -4,9 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import simulator.experiment as experiment
-from simulator.experiment import run_experiment, summary_table
-from simulator.experiment_spec import load_spec
+import simulator.experiment.runner as runner
+from simulator.experiment import PARTIAL, load_spec, run_experiment, summary_table
 
 GOOD = """\
 version: 1
@@ -46,7 +45,7 @@ def test_runs_the_grid_and_writes_outputs(spec_file, tmp_path):
     assert (dense.storage_gain == 1).all() and (dense.energy_gain == 1).all()
     assert set(df.target_K.dropna()) == {4, 8}
     assert (out / "results.csv").exists() and (out / "spec.resolved.yaml").exists() and (out / "breakdown.csv").exists()
-    assert not (out / experiment.PARTIAL).exists()
+    assert not (out / PARTIAL).exists()
     bd = pd.read_csv(out / "breakdown.csv")
     assert {"action", "operand", "level", "energy_j"} <= set(bd.columns)
     s = summary_table(df)
@@ -63,7 +62,7 @@ def test_resume_after_interruption(spec_file, tmp_path, monkeypatch):
     ref = (tmp_path / "ref")
     run_experiment(spec_file, out_dir=ref)
     out = tmp_path / "out"
-    real = experiment._batch_rows
+    real = runner.batch_rows
     calls = []
 
     def flaky(cells, spec, profiles):
@@ -72,17 +71,17 @@ def test_resume_after_interruption(spec_file, tmp_path, monkeypatch):
             raise KeyboardInterrupt
         return real(cells, spec, profiles)
 
-    monkeypatch.setattr(experiment, "_batch_rows", flaky)
+    monkeypatch.setattr(runner, "batch_rows", flaky)
     with pytest.raises(KeyboardInterrupt):
         run_experiment(spec_file, out_dir=out)
-    lines = (out / experiment.PARTIAL).read_text().splitlines()
+    lines = (out / PARTIAL).read_text().splitlines()
     assert len(lines) == 1 + 2  # header + the two finished cells
     assert not (out / "results.csv").exists()
     # a torn last line (killed mid-write) is ignored
-    with (out / experiment.PARTIAL).open("a") as f:
+    with (out / PARTIAL).open("a") as f:
         f.write('{"cell": "syn/2", "ro')
     calls.clear()
-    monkeypatch.setattr(experiment, "_batch_rows", lambda cs, s, p: (calls.extend(c.key for c in cs), real(cs, s, p))[1])
+    monkeypatch.setattr(runner, "batch_rows", lambda cs, s, p: (calls.extend(c.key for c in cs), real(cs, s, p))[1])
     run_experiment(spec_file, out_dir=out)
     assert len(calls) == 6 - 2  # only the unfinished cells ran again
     assert (out / "results.csv").read_bytes() == (ref / "results.csv").read_bytes()
@@ -220,6 +219,6 @@ def test_breakdown_plot_needs_breakdown(tmp_path):
 def test_shipped_experiments_validate(name):
     from simulator.experiment import expand_cells
 
-    spec, path = load_spec(Path(__file__).resolve().parents[1] / "experiments" / f"{name}.yaml")
+    spec, path = load_spec(Path(__file__).resolve().parents[2] / "experiments" / f"{name}.yaml")
     assert spec.name == name
     assert expand_cells(spec, path)
