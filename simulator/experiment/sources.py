@@ -24,6 +24,8 @@ from .spec import SOURCE_KEYS, Options, Workload
 #: Rough cost of counting and pricing, for the up-front run-time estimate.
 SECONDS_PER_EXACT_ENTRY = 1e-7
 SECONDS_PER_ANALYTIC_CELL = 2e-3
+#: Rough peak memory of an exactly counted entry (the matrix, its value coding, every encoding).
+BYTES_PER_EXACT_ENTRY = 40
 
 Problem = tuple[tuple, str]  # (field path inside the workload, message)
 LayerMatrix = tuple[str, np.ndarray, int]  # (layer name, matrix, columns L)
@@ -109,7 +111,10 @@ def _field_of(message: str, fields: dict[str, str]) -> tuple[str, str]:
 def _law_problems(K: int, entries: int, options: Options, what: str) -> list[tuple[str, str]]:
     """K distinct values must fit in the matrix, in value_bits, and (analytic) in memory."""
     out = []
-    if K > entries:
+    if K > options.max_cell_entries:
+        out.append(("K", f"K = {K:,} distinct values: the value law alone has K entries, above "
+                         f"options.max_cell_entries = {options.max_cell_entries:,}"))
+    elif K > entries:
         out.append(("K", f"K = {K:,} distinct values cannot occur in {what} ({entries:,} entries)"))
     vb = options.value_bits
     if vb is not None and vb < 64 and K > 2**vb:
@@ -124,7 +129,11 @@ def _too_big(entries: int, options: Options, what: str, analytic_hint: bool) -> 
         return None
     hint = "set options.counting: analytic (expected counts, nothing materialised) or " if analytic_hint else ""
     return (f"{what} has {entries:,} entries, above options.max_cell_entries = {options.max_cell_entries:,} "
-            f"for exact counting (~{entries * 40 / 2**30:,.0f} GiB at peak); {hint}raise options.max_cell_entries")
+            f"for exact counting (~{_gib(entries * BYTES_PER_EXACT_ENTRY)} at peak); {hint}raise options.max_cell_entries")
+
+
+def _gib(n: float) -> str:
+    return f"{n / 2**30:,.0f} GiB" if n >= 2**30 else f"{n / 2**20:,.1f} MiB"
 
 
 @register_source

@@ -130,10 +130,19 @@ def axis_values(axis: Any) -> list:
 Shape = tuple[Int, Int]
 
 
+def _shape_kind(v: Any) -> str:
+    many = isinstance(v, list) and bool(v) and isinstance(v[0], (list, tuple))
+    return "axis-list" if many else "axis-value"
+
+
+Shapes = Annotated[Union[Annotated[Shape, Tag("axis-value")], Annotated[list[Shape], Tag("axis-list")]],
+                   Discriminator(_shape_kind)]
+
+
 class Synthetic(_Strict):
     """I.i.d. entries with target sparsity p0, K distinct values and (optionally) entropy."""
 
-    shape: Union[Shape, list[Shape]]
+    shape: Shapes
     p0: FloatAxis
     K: IntAxis
     entropy_bits: FloatAxis | None = None

@@ -5,37 +5,10 @@ import pandas as pd
 import pytest
 
 import simulator.experiment.runner as runner
-from simulator.experiment import PARTIAL, load_spec, run_experiment, summary_table
-
-GOOD = """\
-version: 1
-name: small
-workloads:
-  - name: syn
-    synthetic:
-      shape: [40, 60]
-      p0: [0.7, 0.9]
-      K: {start: 4, stop: 8, step: 4}
-  - name: file
-    file: w.npz
-formats: [dense, csr, cer, cser]
-profiles: [horowitz-45nm]
-options: {columns: 2, seed: 3}
-outputs: {breakdown: true}
-"""
+from simulator.experiment import PARTIAL, run_experiment, summary_table
 
 
-@pytest.fixture
-def spec_file(tmp_path: Path) -> Path:
-    rng = np.random.default_rng(0)
-    W = np.where(rng.random((20, 30)) < 0.8, 0, rng.integers(1, 5, (20, 30))).astype(np.float32)
-    np.savez(tmp_path / "w.npz", a=W, b=W[:5])
-    p = tmp_path / "spec.yaml"
-    p.write_text(GOOD)
-    return p
-
-
-def test_runs_the_grid_and_writes_outputs(spec_file, tmp_path):
+def test_runs_the_grid_and_writes_outputs(spec_file, tmp_path, good):
     out = tmp_path / "out"
     df = run_experiment(spec_file, out_dir=out)
     # 4 synthetic cells (2 p0 x 2 K) + 2 matrices from the file, each x 4 formats x 1 profile
@@ -52,7 +25,7 @@ def test_runs_the_grid_and_writes_outputs(spec_file, tmp_path):
     assert len(s) == 2 * 4
 
 
-def test_same_spec_same_bytes(spec_file, tmp_path):
+def test_same_spec_same_bytes(spec_file, tmp_path, good):
     run_experiment(spec_file, out_dir=tmp_path / "a")
     run_experiment(spec_file, out_dir=tmp_path / "b")
     assert (tmp_path / "a" / "results.csv").read_bytes() == (tmp_path / "b" / "results.csv").read_bytes()
@@ -87,99 +60,21 @@ def test_resume_after_interruption(spec_file, tmp_path, monkeypatch):
     assert (out / "results.csv").read_bytes() == (ref / "results.csv").read_bytes()
 
 
-def test_analytic_counting_runs(spec_file, tmp_path):
-    spec_file.write_text(GOOD.replace("seed: 3}", "seed: 3, counting: analytic}"))
+def test_analytic_counting_runs(spec_file, tmp_path, good):
+    spec_file.write_text(good.replace("seed: 3}", "seed: 3, counting: analytic}"))
     df = run_experiment(spec_file, out_dir=tmp_path / "o")
     assert set(df[df.workload == "syn"].counting) == {"analytic"}
     assert set(df[df.workload == "file"].counting) == {"exact"}
 
 
-def _error(tmp_path: Path, text: str) -> str:
-    p = tmp_path / "bad.yaml"
-    p.write_text(text)
-    with pytest.raises((ValueError, FileNotFoundError)) as e:
-        load_spec(p)
-    return str(e.value)
-
-
-def test_unknown_key_names_file_field_and_line(spec_file, tmp_path):
-    msg = _error(tmp_path, GOOD.replace("options: {columns: 2, seed: 3}", "options:\n  columns: 2\n  sede: 3"))
-    assert "bad.yaml" in msg and "options.sede" in msg and "line 15" in msg and "unknown key" in msg and "seed" in msg
-
-
-def test_wrong_type(spec_file, tmp_path):
-    msg = _error(tmp_path, GOOD.replace("columns: 2", "columns: two"))
-    assert "options.columns" in msg and "line 13" in msg and "integer" in msg
-
-
-def test_infeasible_entropy_target(spec_file, tmp_path):
-    msg = _error(tmp_path, GOOD.replace("K: {start: 4, stop: 8, step: 4}", "K: 4\n      entropy_bits: 3.5"))
-    assert "workloads.0.synthetic.entropy_bits" in msg and "line 9" in msg and "feasible" in msg
-
-
-def test_missing_file(spec_file, tmp_path):
-    msg = _error(tmp_path, GOOD.replace("w.npz", "nothere.npz"))
-    assert "workloads.1.file" in msg and "line 10" in msg and "nothere.npz" in msg
-
-
-def test_unknown_format_and_profile(spec_file, tmp_path):
-    msg = _error(tmp_path, GOOD.replace("cser]", "coo]"))
-    assert "formats" in msg and "coo" in msg
-    msg = _error(tmp_path, GOOD.replace("horowitz-45nm", "no-such-device"))
-    assert "profiles.0" in msg and "no-such-device" in msg
-
-
-def test_malformed_yaml_and_missing_version(tmp_path):
-    msg = _error(tmp_path, "version: 1\nname: [unclosed\n")
-    assert "not valid YAML" in msg and "line" in msg
-    msg = _error(tmp_path, GOOD.replace("version: 1\n", ""))
-    assert "version" in msg and "missing" in msg
-
-
-def test_workload_needs_exactly_one_source(tmp_path):
-    msg = _error(tmp_path, GOOD.replace("    file: w.npz", "    file: w.npz\n    network: vgg16"))
-    assert "workloads.1" in msg and "exactly one" in msg
-
-
-def test_missing_spec_file(tmp_path):
-    with pytest.raises(FileNotFoundError, match="nope.yaml"):
-        load_spec(tmp_path / "nope.yaml")
-
-
-NETWORK_SPEC = """\
-version: 1
-name: nets
-workloads:
-  - name: tiny
-    network: tiny
-    layer_stats: {p0: 0.85, K: 8}
-formats: [dense, csr, cser]
-profiles: [horowitz-45nm, mobile-gpu]
-outputs: {plots: [network_gains]}
-"""
-
-
-@pytest.fixture
-def tiny_network(monkeypatch):
-    from simulator.workloads import catalog
-    from simulator.workloads.layers import Layer
-
-    def tiny(batch: int = 1):
-        return [Layer("conv1", "conv", (16, 27), 64 * batch), Layer("fc1", "fc", (32, 64), batch),
-                Layer("fc2", "fc", (10, 32), batch)]
-
-    monkeypatch.setitem(catalog.NETWORKS, "tiny", tiny)
-    return tiny
-
-
-def test_network_workload_sums_layers_and_times_with_the_engine(tiny_network, tmp_path):
+def test_network_workload_sums_layers_and_times_with_the_engine(tiny_network, tmp_path, network_spec):
     from simulator.cost import estimate
     from simulator.engine import simulate
     from simulator.formats import encode
     from simulator.workloads.catalog import LayerTarget, synthetic_weights
 
     p = tmp_path / "nets.yaml"
-    p.write_text(NETWORK_SPEC)
+    p.write_text(network_spec)
     df = run_experiment(p, out_dir=tmp_path / "o")
     assert len(df) == 3 * 2
     assert (df.layers == 3).all() and (df.weights == 16 * 27 + 32 * 64 + 10 * 32).all()
@@ -194,31 +89,10 @@ def test_network_workload_sums_layers_and_times_with_the_engine(tiny_network, tm
     assert (tmp_path / "o" / "plots" / "network_gains.png").exists()
 
 
-def test_network_needs_layer_stats_and_real_needs_a_known_name(tiny_network, tmp_path):
-    msg = _error(tmp_path, NETWORK_SPEC.replace("    layer_stats: {p0: 0.85, K: 8}\n", ""))
-    assert "workloads.0" in msg and "layer_stats" in msg
-    msg = _error(tmp_path, NETWORK_SPEC.replace("network: tiny\n    layer_stats: {p0: 0.85, K: 8}", "real: resnet9000"))
-    assert "workloads.0.real" in msg and "resnet9000" in msg and "minilm" in msg
-    msg = _error(tmp_path, NETWORK_SPEC.replace("network: tiny", "network: lenet"))
-    assert "workloads.0.network" in msg and "vgg16" in msg
-
-
-def test_plots_are_written(spec_file, tmp_path):
-    spec_file.write_text(GOOD.replace("outputs: {breakdown: true}", "outputs: {breakdown: true, plots: [gains, winner_map, breakdown]}"))
+def test_plots_are_written(spec_file, tmp_path, good):
+    spec_file.write_text(good.replace("outputs: {breakdown: true}", "outputs: {breakdown: true, plots: [gains, winner_map, breakdown]}"))
     df = run_experiment(spec_file, out_dir=tmp_path / "o")
     names = sorted(Path(p).name for p in df.attrs["plots"])
     assert names == sorted(f"{n}.{ext}" for n in ("gains", "winner_map", "breakdown") for ext in ("png", "pdf"))
 
 
-def test_breakdown_plot_needs_breakdown(tmp_path):
-    msg = _error(tmp_path, GOOD.replace("outputs: {breakdown: true}", "outputs: {plots: [breakdown]}"))
-    assert "outputs" in msg and "breakdown: true" in msg
-
-
-@pytest.mark.parametrize("name", ["quickstart", "paper_entropy_sweep", "paper_networks"])
-def test_shipped_experiments_validate(name):
-    from simulator.experiment import expand_cells
-
-    spec, path = load_spec(Path(__file__).resolve().parents[2] / "experiments" / f"{name}.yaml")
-    assert spec.name == name
-    assert expand_cells(spec, path)
