@@ -96,3 +96,104 @@ def test_plots_are_written(spec_file, tmp_path, good):
     assert names == sorted(f"{n}.{ext}" for n in ("gains", "winner_map", "breakdown") for ext in ("png", "pdf"))
 
 
+
+
+def _interrupt_after(monkeypatch, n: int) -> list[str]:
+    """Make the run stop (as Ctrl-C would) when the n-th cell starts; returns the keys of the cells run."""
+    real, calls = runner.batch_rows, []
+
+    def flaky(cells, spec, profiles):
+        calls.extend(c.key for c in cells)
+        if len(calls) == n:
+            raise KeyboardInterrupt
+        return real(cells, spec, profiles)
+
+    monkeypatch.setattr(runner, "batch_rows", flaky)
+    return calls
+
+
+def test_resume_after_a_profile_edit_starts_afresh_with_new_prices(spec_file, tmp_path, good, monkeypatch, caplog):
+    shipped = Path(__file__).resolve().parents[2] / "hardware_profiles" / "horowitz-45nm.yaml"
+    prof = tmp_path / "mine.yaml"
+    prof.write_text(shipped.read_text().replace("name: horowitz-45nm", "name: mine"))
+    spec_file.write_text(good.replace("profiles: [horowitz-45nm]", "profiles: [mine.yaml]"))
+    before = run_experiment(spec_file, out_dir=tmp_path / "before")
+    out = tmp_path / "out"
+    real = runner.batch_rows
+    calls = _interrupt_after(monkeypatch, 3)
+    with pytest.raises(KeyboardInterrupt):
+        run_experiment(spec_file, out_dir=out)
+    assert len((out / PARTIAL).read_text().splitlines()) == 1 + 2  # two cells priced with the old profile
+    prof.write_text(prof.read_text().replace("value: 3.7,", "value: 7.4,"))  # float32 mul now costs twice as much
+    calls.clear()
+    monkeypatch.setattr(runner, "batch_rows", lambda cs, s, p: (calls.extend(c.key for c in cs), real(cs, s, p))[1])
+    with caplog.at_level("WARNING", logger="dotsim.experiment"):
+        resumed = run_experiment(spec_file, out_dir=out)
+    assert len(calls) == 6  # every cell priced again
+    assert f"{out}: starting afresh: profile {prof} changed since the interrupted run" in caplog.messages
+    run_experiment(spec_file, out_dir=tmp_path / "fresh")
+    assert (out / "results.csv").read_bytes() == (tmp_path / "fresh" / "results.csv").read_bytes()
+    dense = (resumed.format == "dense").to_numpy()
+    assert (resumed.energy_j.to_numpy()[dense] > before.energy_j.to_numpy()[dense]).all()
+
+
+def test_missing_pyarrow_says_so_once(spec_file, tmp_path, monkeypatch, caplog):
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_pyarrow(name, *a, **k):
+        if name == "pyarrow":
+            raise ImportError("no pyarrow")
+        return real_import(name, *a, **k)
+
+    monkeypatch.setattr(builtins, "__import__", no_pyarrow)
+    out = tmp_path / "o"
+    with caplog.at_level("WARNING", logger="dotsim.experiment"):
+        run_experiment(spec_file, out_dir=out)
+    assert caplog.messages == [f"{out}: results.parquet not written: pyarrow is not installed (pip install pyarrow)"]
+    assert not (out / "results.parquet").exists()
+
+
+def test_long_grid_is_announced_up_front(spec_file, tmp_path, monkeypatch, caplog):
+    from simulator.experiment import sources
+
+    monkeypatch.setattr(sources, "SECONDS_PER_EXACT_ENTRY", 0.1)
+    with caplog.at_level("WARNING", logger="dotsim.experiment"):
+        run_experiment(spec_file, out_dir=tmp_path / "o")
+    # 4 cells of 40 x 60 and two file matrices (600 and 150 entries), one profile
+    seconds = 0.1 * (4 * 2400 + 600 + 150) / 3
+    assert [m for m in caplog.messages if "estimated" in m][0] == f"small: 6 cells, estimated run time ~{seconds / 60:.0f} min (a rough per-cell cost x cell count)"
+
+
+def test_cer_padding_guard_gives_the_encoded_numbers(tmp_path, monkeypatch):
+    """Past the padding limit CER is counted from its exact structure; the numbers are the encoder's."""
+    from simulator.experiment import counting
+
+    rng = np.random.default_rng(1)
+    W = np.where(rng.random((30, 50)) < 0.5, 0, rng.normal(size=(30, 50))).astype(np.float32)  # K ~ size
+    np.save(tmp_path / "w.npy", W)
+    (tmp_path / "s.yaml").write_text("version: 1\nname: pad\nworkloads:\n  - {name: w, file: w.npy}\n"
+                                     "formats: [dense, cer]\nprofiles: [horowitz-45nm]\noutputs: {breakdown: true}\n")
+    encoded = run_experiment(tmp_path / "s.yaml", out_dir=tmp_path / "a")
+    monkeypatch.setattr(counting, "CER_ENCODE_MAX_SLOTS_PER_ENTRY", 0.0)
+    monkeypatch.setattr(counting, "encode_many", _refusing_cer(counting.encode_many))
+    guarded = run_experiment(tmp_path / "s.yaml", out_dir=tmp_path / "b")
+    assert (tmp_path / "a" / "results.csv").read_bytes() == (tmp_path / "b" / "results.csv").read_bytes()
+    assert (tmp_path / "a" / "breakdown.csv").read_bytes() == (tmp_path / "b" / "breakdown.csv").read_bytes()
+    assert len(guarded) == len(encoded) == 2
+
+
+def _refusing_cer(encode_many):
+    def wrapped(W, fmts, **kw):
+        assert "cer" not in fmts, "CER must not be materialised past the padding limit"
+        return encode_many(W, fmts, **kw)
+    return wrapped
+
+
+def test_a_plot_without_data_says_why(spec_file, tmp_path, good, caplog):
+    spec_file.write_text(good.replace("outputs: {breakdown: true}", "outputs: {plots: [network_gains]}"))
+    with caplog.at_level("WARNING", logger="dotsim.experiment"):
+        df = run_experiment(spec_file, out_dir=tmp_path / "o")
+    assert df.attrs["plots"] == []
+    assert "plot network_gains not drawn: the results hold no network cells" in caplog.messages
