@@ -55,6 +55,15 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+def _checked_range(r: Any) -> Any:
+    """A range has exactly one of num and step, and does not run backwards."""
+    if (r.num is None) == (r.step is None):
+        raise ValueError("a range needs exactly one of num (inclusive linspace) or step")
+    if r.stop < r.start:
+        raise ValueError(f"range stop {r.stop} is below start {r.start}")
+    return r
+
+
 class Range(_Strict):
     """An inclusive linspace ``{start, stop, num}`` or a stepped range ``{start, stop, step}``."""
 
@@ -65,11 +74,7 @@ class Range(_Strict):
 
     @model_validator(mode="after")
     def _one_of(self):
-        if (self.num is None) == (self.step is None):
-            raise ValueError("a range needs exactly one of num (inclusive linspace) or step")
-        if self.stop < self.start:
-            raise ValueError(f"range stop {self.stop} is below start {self.start}")
-        return self
+        return _checked_range(self)
 
     def values(self) -> list[float]:
         if self.num is not None:
@@ -88,10 +93,7 @@ class IntRange(_Strict):
 
     @model_validator(mode="after")
     def _one_of(self):
-        if (self.num is None) == (self.step is None):
-            raise ValueError("a range needs exactly one of num (inclusive linspace) or step")
-        if self.stop < self.start:
-            raise ValueError(f"range stop {self.stop} is below start {self.start}")
+        _checked_range(self)
         if self.num is not None and self.num > 1 and (self.stop - self.start) % (self.num - 1):
             raise ValueError(f"{self.num} evenly spaced integers cannot run from {self.start} to {self.stop}; use step")
         return self
