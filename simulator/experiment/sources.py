@@ -224,7 +224,21 @@ class FileSource(WorkloadSource):
             return [(("file",), f"no such file {self.path}")]
         if not self.path.is_file():
             return [(("file",), f"{self.path} is a directory, expected a weight file")]
-        return []
+        try:  # read now (once: cells() reuses it) so that a bad file is named before the run starts
+            mats = _file_matrices(str(self.path))
+        except (ValueError, OSError) as e:
+            return [(("file",), str(e))]
+        out: list[Problem] = []
+        for i, name in enumerate(self.workload.matrices or []):
+            if name not in mats:
+                out.append((("matrices", i), f"no matrix named {name!r} in {self.path.name}; it holds {sorted(mats)}"))
+        for name in self.workload.matrices or list(mats):
+            W = mats.get(name)
+            msg = None if W is None else _too_big(W.size, options, f"matrix {name} {W.shape[0]} x {W.shape[1]}",
+                                                   analytic_hint=False)
+            if msg:
+                out.append((("file",), msg))
+        return out
 
     def cells(self) -> list[Cell]:
         mats = _file_matrices(str(self.path))

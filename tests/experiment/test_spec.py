@@ -207,3 +207,16 @@ def test_shipped_experiments_validate(name):
         return
     assert spec.name == name
     assert expand_cells(spec, path)
+
+
+def test_file_workload_problems_named_before_the_run(error, good, spec_file, tmp_path):
+    msg = error(good.replace("    file: w.npz", "    file: w.npz\n    matrices: [a, zz]"))
+    assert msg == "F: field workloads.1.matrices.1 (line 11): no matrix named 'zz' in w.npz; it holds ['a', 'b']"
+    msg = error(good.replace("seed: 3}", "seed: 3, max_cell_entries: 500}"))
+    assert msg.splitlines()[1] == ("F: field workloads.1.file (line 10): matrix a 20 x 30 has 600 entries, above "
+                                   "options.max_cell_entries = 500 for exact counting (~0.0 MiB at peak); "
+                                   "raise options.max_cell_entries")
+    (tmp_path / "junk.npz").write_bytes(b"not a zip file")
+    msg = error(good.replace("w.npz", "junk.npz"))
+    assert msg.startswith("F: field workloads.1.file (line 10): ")
+    assert "junk.npz" in msg
