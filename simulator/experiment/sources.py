@@ -21,8 +21,10 @@ import numpy as np
 
 from .spec import SOURCE_KEYS, Options, Workload
 
-#: Rough cost of counting and pricing, for the up-front run-time estimate.
-SECONDS_PER_EXACT_ENTRY = 1e-7
+#: Rough cost of counting and pricing on three profiles (measured on a 2-core VM), for the
+#: up-front run-time estimate: an exact cell costs a fixed part plus a part per entry.
+SECONDS_PER_EXACT_CELL = 0.1
+SECONDS_PER_EXACT_ENTRY = 1.5e-7
 SECONDS_PER_ANALYTIC_CELL = 2e-3
 #: Rough peak memory of an exactly counted entry (the matrix, its value coding, every encoding).
 BYTES_PER_EXACT_ENTRY = 40
@@ -81,7 +83,7 @@ class WorkloadSource(ABC):
 
     def estimated_seconds(self, cell: Cell, counting: str) -> float:
         """A rough run time of one cell, for the up-front estimate of a long grid."""
-        return SECONDS_PER_EXACT_ENTRY * cell.params.get("entries", 0)
+        return SECONDS_PER_EXACT_CELL + SECONDS_PER_EXACT_ENTRY * cell.params.get("entries", 0)
 
     def _cell(self, name: str, params: dict) -> Cell:
         return Cell(f"{self.workload.name}/{name}", self.workload, params, self)

@@ -162,7 +162,7 @@ def test_long_grid_is_announced_up_front(spec_file, tmp_path, monkeypatch, caplo
     with caplog.at_level("WARNING", logger="dotsim.experiment"):
         run_experiment(spec_file, out_dir=tmp_path / "o")
     # 4 cells of 40 x 60 and two file matrices (600 and 150 entries), one profile
-    seconds = 0.1 * (4 * 2400 + 600 + 150) / 3
+    seconds = (6 * sources.SECONDS_PER_EXACT_CELL + 0.1 * (4 * 2400 + 600 + 150)) / 3
     assert [m for m in caplog.messages if "estimated" in m][0] == f"small: 6 cells, estimated run time ~{seconds / 60:.0f} min (a rough per-cell cost x cell count)"
 
 

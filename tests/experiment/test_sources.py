@@ -72,7 +72,7 @@ def test_estimates(spec_file):
     spec, path = load_spec(spec_file)
     syn = source_for(spec.workloads[0], path)
     cell = syn.cells()[0]
-    assert syn.estimated_seconds(cell, "exact") == pytest.approx(2400 * 1e-7)
+    assert syn.estimated_seconds(cell, "exact") == pytest.approx(0.1 + 2400 * 1.5e-7)
     assert syn.estimated_seconds(cell, "analytic") == pytest.approx(2e-3)
 
 
