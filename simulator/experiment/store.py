@@ -162,6 +162,20 @@ def _what_changed(old: dict, new: dict) -> str:
     return "the run key changed"
 
 
+def _valid_record(rec) -> bool:
+    """A batch record: cell keys, and tables as columns of equal length."""
+    if not (isinstance(rec, dict) and isinstance(rec.get("cells"), list)
+            and all(isinstance(k, str) for k in rec["cells"])):
+        return False
+    for part in ("results", "breakdown"):
+        table = rec.get(part, {})
+        if not isinstance(table, dict) or not all(isinstance(c, list) for c in table.values()):
+            return False
+        if len({len(c) for c in table.values()}) > 1:
+            return False
+    return "results" in rec
+
+
 class Checkpoint:
     """Finished batches of a run, appended one JSON line each; resumed only under the same key."""
 
@@ -195,7 +209,7 @@ class Checkpoint:
         for n, line in enumerate(lines[1:], start=2):
             try:
                 rec = json.loads(line)
-                if not (isinstance(rec, dict) and isinstance(rec.get("cells"), list) and "results" in rec):
+                if not _valid_record(rec):
                     raise ValueError
                 self.done.append(rec)
             except ValueError:

@@ -108,7 +108,7 @@ CASES = {
     "value_bits too narrow": (("K: 4", "K: 16\n      entropy_bits: null"),
                               "F: field workloads.0.synthetic.K (line 8): K = 16 distinct values need value_bits >= 4; "
                               "options.value_bits = 3 holds at most 8"),
-    "K problem under K, not p0": (("K: 4", "K: 1"),
+    "K=1 with p0 < 1 (under p0, naming K)": (("K: 4", "K: 1"),
                                   "F: field workloads.0.synthetic.p0 (line 7): with K=1 the only value is 0, so p0 must "
                                   "be 1.0, got 0.7"),
     "name climbs out": (("name: small", "name: ../../x"),

@@ -103,7 +103,7 @@ def test_corrupt_checkpoint_lines_are_dropped_with_a_warning(tmp_path, caplog):
     cp.load()
     cp.append({"cells": ["w/0"], "results": {}})
     with (tmp_path / PARTIAL).open("a") as f:
-        f.write("{not json\n[1, 2]\n")
+        f.write('{not json\n[1, 2]\n{"cells": ["w/9"], "results": {"a": [1, 2], "b": [3]}}\n')
     cp.append({"cells": ["w/1"], "results": {}})
     with (tmp_path / PARTIAL).open("a") as f:
         f.write('{"cells": ["w/2"], "ro')  # torn by a kill
@@ -111,7 +111,7 @@ def test_corrupt_checkpoint_lines_are_dropped_with_a_warning(tmp_path, caplog):
         done = Checkpoint(tmp_path, INPUTS).load()
     assert [r["cells"] for r in done] == [["w/0"], ["w/1"]]
     p = tmp_path / PARTIAL
-    assert caplog.messages == [f"{p}: line {n} is corrupt; dropped (its cells run again)" for n in (3, 4, 6)]
+    assert caplog.messages == [f"{p}: line {n} is corrupt; dropped (its cells run again)" for n in (3, 4, 5, 7)]
     assert len(p.read_text().splitlines()) == 3  # rewritten with the good lines only
     caplog.clear()
     Checkpoint(tmp_path, INPUTS).load()
