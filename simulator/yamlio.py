@@ -20,6 +20,8 @@ MAX_DOCUMENT_BYTES = 4 * 1024 * 1024
 #: Largest number of nodes once every alias is expanded: a few hundred bytes of nested aliases
 #: (a "billion laughs" document) expand to 10^9 nodes; shipped files hold a few thousand.
 MAX_EXPANDED_NODES = 1_000_000
+#: Validation problems listed in one error; the rest are counted (a 10^5-element bad list stays short).
+MAX_ERROR_LINES = 20
 
 
 class _Constructor(yaml.constructor.SafeConstructor):
@@ -166,7 +168,10 @@ def validate(model: type[BaseModel], path: Path, data: Any, node: yaml.Node | No
             elif "input" in e and e["type"] not in ("value_error",):
                 msg += f" (got {_short(e['input'])})"
             lines.append(field_error(path, node, loc, msg))
-        raise ValueError("\n".join(dict.fromkeys(lines))) from None
+        lines = list(dict.fromkeys(lines))
+        if len(lines) > MAX_ERROR_LINES:
+            lines = [*lines[:MAX_ERROR_LINES], f"{path}: ... and {len(lines) - MAX_ERROR_LINES:,} more problems"]
+        raise ValueError("\n".join(lines)) from None
 
 
 def _allowed_keys(model: type[BaseModel], loc: tuple) -> list[str]:

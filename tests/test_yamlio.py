@@ -98,3 +98,19 @@ def test_profile_loader_refuses_duplicate_keys(tmp_path):
     with pytest.raises(ValueError) as e:
         load_profile(p)
     assert str(e.value) == f"{p}: field name (line {line - 1}): key 'name' given twice (lines {line - 1} and {line}); keep one"
+
+
+def test_many_problems_make_a_short_message(tmp_path):
+    from pydantic import BaseModel, StrictInt
+
+    class M(BaseModel):
+        xs: list[StrictInt]
+
+    p = _write(tmp_path, "xs: [" + ", ".join(["true"] * 50_000) + "]\n")
+    data, node = read_yaml(p)
+    with pytest.raises(ValueError) as e:
+        yamlio.validate(M, p, data, node)
+    lines = str(e.value).splitlines()
+    assert len(lines) == 21 and len(str(e.value)) < 3000
+    assert lines[0] == f"{p}: field xs.0 (line 1): Input should be a valid integer (got True)"
+    assert lines[-1] == f"{p}: ... and 49,980 more problems"
