@@ -46,6 +46,8 @@ PLOTS = ("gains", "winner_map", "breakdown", "network_gains")
 MAX_CELL_ENTRIES = 2**28
 #: The workload keys that name a source, one plug-in class each (``sources.SOURCES``).
 SOURCE_KEYS = ("synthetic", "file", "network", "real")
+#: Largest synthetic grid (cells of one workload): checked from the axis lengths, before any is built.
+MAX_GRID_CELLS = 1_000_000
 
 Float = Annotated[float, Field(strict=True, allow_inf_nan=False)]  # an int is a float; a bool is not
 Int = StrictInt
@@ -61,6 +63,8 @@ def _checked_range(r: Any) -> Any:
         raise ValueError("a range needs exactly one of num (inclusive linspace) or step")
     if r.stop < r.start:
         raise ValueError(f"range stop {r.stop} is below start {r.start}")
+    if r.size() > MAX_GRID_CELLS:
+        raise ValueError(f"range of {r.size():,} values, above the {MAX_GRID_CELLS:,} cells a grid may hold")
     return r
 
 
@@ -75,6 +79,9 @@ class Range(_Strict):
     @model_validator(mode="after")
     def _one_of(self):
         return _checked_range(self)
+
+    def size(self) -> int:
+        return self.num if self.num is not None else int(np.floor((self.stop - self.start) / self.step + 1e-9)) + 1
 
     def values(self) -> list[float]:
         if self.num is not None:
@@ -98,6 +105,9 @@ class IntRange(_Strict):
             raise ValueError(f"{self.num} evenly spaced integers cannot run from {self.start} to {self.stop}; use step")
         return self
 
+    def size(self) -> int:
+        return self.num if self.num is not None else (self.stop - self.start) // self.step + 1
+
     def values(self) -> list[int]:
         if self.num is not None:
             step = (self.stop - self.start) // (self.num - 1) if self.num > 1 else 0
@@ -119,6 +129,12 @@ def _axis(scalar: Any, rng: type) -> Any:
 
 FloatAxis = _axis(Float, Range)
 IntAxis = _axis(Int, IntRange)
+
+
+def axis_size(axis: Any) -> int:
+    if isinstance(axis, (Range, IntRange)):
+        return axis.size()
+    return len(axis) if isinstance(axis, list) else 1
 
 
 def axis_values(axis: Any) -> list:
@@ -155,6 +171,12 @@ class Synthetic(_Strict):
     def _one_entropy(self):
         if self.entropy_bits is not None and self.entropy_fraction is not None:
             raise ValueError("give entropy_bits or entropy_fraction (of the feasible range), not both")
+        sizes = [len(self.shapes), axis_size(self.p0), axis_size(self.K),
+                 axis_size(self.entropy_bits if self.entropy_fraction is None else self.entropy_fraction)]
+        cells = int(np.prod(sizes, dtype=object))
+        if cells > MAX_GRID_CELLS:
+            raise ValueError(f"the grid has {cells:,} cells ({' x '.join(map(str, sizes))}), above the "
+                             f"{MAX_GRID_CELLS:,} a workload may hold")
         return self
 
     @field_validator("entropy_fraction")

@@ -220,3 +220,12 @@ def test_file_workload_problems_named_before_the_run(error, good, spec_file, tmp
     msg = error(good.replace("w.npz", "junk.npz"))
     assert msg.startswith("F: field workloads.1.file (line 10): ")
     assert "junk.npz" in msg
+
+
+def test_huge_grids_refused_before_they_are_built(error):
+    assert error(SMALL.replace("p0: [0.7, 0.9]", "p0: {start: 0.1, stop: 0.9, num: 1000000000000}")) == \
+        "F: field workloads.0.synthetic.p0 (line 7): range of 1,000,000,000,000 values, above the 1,000,000 cells a grid may hold"
+    text = SMALL.replace("p0: [0.7, 0.9]", "p0: {start: 0.1, stop: 0.9, num: 2000}").replace(
+        "K: 4", "K: {start: 2, stop: 1001, step: 1}")
+    assert error(text) == ("F: field workloads.0.synthetic (line 5): the grid has 2,000,000 cells (1 x 2000 x 1000 x 1), "
+                           "above the 1,000,000 a workload may hold")
