@@ -1,0 +1,94 @@
+"""Counting one cell: its statistics and, per format, a count table and the storage in bits.
+
+Exact cells are encoded; analytic cells are counted from their value law; a network cell stacks
+its layers' tables (a ``layer`` column keeps them apart for the engine's timeline). CER's
+padded pointer array can be enormous on unquantized weights (K ~ size): past
+``CER_ENCODE_MAX_SLOTS_PER_ENTRY`` (the limit ``dotsim inspect`` uses) its counts and storage
+come from the exact structure instead of materialised arrays; the numbers are the same.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..counts.analytic import ExpectedStructure, analytic_rows, storage_bits_from_structure
+from ..counts import COLUMNS as COUNT_COLUMNS
+from ..formats import encode_many
+from ..inspect_weights import CER_ENCODE_MAX_SLOTS_PER_ENTRY
+from ..stats import code_values, stats_from_coding
+from .sources import Cell
+
+PerFormat = dict[str, tuple[object, float]]  # format -> (count table or rows, storage bits)
+
+
+def _encoded_counts(W: np.ndarray, name: str, formats: list[str], L: int, value_bits: int | None):
+    """(MatrixStats, {format: (count table, storage bits)}) of one real matrix."""
+    coding = code_values(W, name=name)
+    st = stats_from_coding(coding)
+    padded = "cer" in formats and st.segments_cer > CER_ENCODE_MAX_SLOTS_PER_ENTRY * (st.size + st.shape[0])
+    encoded = encode_many(W, [f for f in formats if not (padded and f == "cer")], value_bits=value_bits, coding=coding)
+    out = {f: (e.counts(columns=L), e.storage_bits()) for f, e in encoded.items()}
+    if padded:
+        structure = ExpectedStructure(st.shape, st.K, st.nnz, int(np.count_nonzero(W)), st.segments,
+                                      st.segments_cer, bool(st.omega[0] != 0))
+        rows = analytic_rows("cer", structure, L, coding.dtype, value_bits)
+        table = pd.DataFrame(rows, columns=list(COUNT_COLUMNS)).astype(
+            {"bits": np.int64, "count": np.int64, "footprint_bytes": np.int64})
+        out["cer"] = (table, int(storage_bits_from_structure("cer", structure, coding.dtype, value_bits)))
+    return st, {f: out[f] for f in formats}
+
+
+def exact(cell: Cell, seed: int, formats: list[str], L: int, value_bits: int | None) -> tuple[dict, PerFormat]:
+    W = cell.source.matrix(cell, seed)
+    st, per_format = _encoded_counts(W, cell.key, formats, L, value_bits)
+    return st.as_dict(), per_format
+
+
+def analytic(cell: Cell, formats: list[str], L: int, value_bits: int | None) -> tuple[dict, PerFormat]:
+    """Expected counts of an i.i.d. matrix with the cell's value law: nothing is materialised."""
+    from ..counts.analytic import expected_structure
+    from ..workloads.synthetic import distribution_entropy
+
+    shape, probs, dt = cell.source.law(cell)
+    st = expected_structure(shape, probs)
+    stats = {"rows": shape[0], "cols": shape[1], "dtype": str(dt), "K": float(st.K), "omega0": 0.0,
+             "p0": float(probs[0]), "entropy_bits": distribution_entropy(probs), "nnz": float(st.nnz),
+             "segments": float(st.segments), "segments_cer": float(st.segments_cer)}
+    per_format = {f: (analytic_rows(f, st, L, dt, value_bits), storage_bits_from_structure(f, st, dt, value_bits))
+                  for f in formats}
+    return stats, per_format
+
+
+def network(cell: Cell, seed: int, formats: list[str], value_bits: int | None) -> tuple[dict, PerFormat]:
+    """Network totals: layer counts stacked per format, storage summed, statistics weighted by layer size."""
+    per_layer: dict[str, list[tuple[str, pd.DataFrame]]] = {f: [] for f in formats}
+    bits = dict.fromkeys(formats, 0)
+    stats = []
+    for name, W, L in cell.source.layers(cell, seed):
+        st, per_format = _encoded_counts(W, f"{cell.key}/{name}", formats, L, value_bits)
+        stats.append((st.size, st.p0, st.entropy_bits, st.K, st.nnz, st.segments))
+        for f, (counts, b) in per_format.items():
+            per_layer[f].append((name, counts))
+            bits[f] += b
+    size, p0, H, K, nnz, seg = (np.array(c, dtype=float) for c in zip(*stats))
+    weight = size / size.sum()
+    summary = {"rows": None, "cols": None, "dtype": None, "K": float(weight @ K), "omega0": None,
+               "p0": float(weight @ p0), "entropy_bits": float(weight @ H), "nnz": int(nnz.sum()),
+               "segments": int(seg.sum()), "layers": len(stats), "weights": int(size.sum())}
+    per_format = {f: (pd.concat([c.assign(layer=n) for n, c in per_layer[f]], ignore_index=True), bits[f])
+                  for f in formats}
+    return summary, per_format
+
+
+def count_frame(per_cell: list[PerFormat]) -> pd.DataFrame:
+    """All count tables of a batch stacked, keyed by (cell_i, format)."""
+    frames, tuples = [], []
+    for i, per_format in enumerate(per_cell):
+        for f, (counts, _) in per_format.items():
+            if isinstance(counts, pd.DataFrame):
+                frames.append(counts.assign(cell_i=i, format=f))
+            else:
+                tuples += [(i, f, *r) for r in counts]
+    if tuples:
+        frames.append(pd.DataFrame(tuples, columns=["cell_i", "format", *COUNT_COLUMNS]))
+    return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]

@@ -1,0 +1,239 @@
+"""Run an experiment: expand the grid, count, price, and write tidy results that survive interruption.
+
+One *cell* is one matrix (a synthetic draw, a matrix from a file, or a network); each cell
+yields one row per format x profile. Cells are counted and priced in batches; each finished
+batch goes to the checkpoint (``store.Checkpoint``), so an interrupted run resumes where it
+stopped; every output is written atomically at the end and is byte-identical for the same spec.
+The output directory is locked for the length of the run (``store.OutputLock``).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import yaml
+from tqdm.auto import tqdm
+
+from ..cost import price, totals
+from ..engine import layer_plan, run_plans
+from ..hardware import load_profile
+from . import counting
+from .sources import Cell, source_for
+from .spec import ExperimentSpec, load_spec
+from .store import Checkpoint, OutputLock, columns_of, log, run_inputs, write_atomic, write_text_atomic
+
+HEAD_COLUMNS = [
+    "workload", "cell", "matrix", "target_p0", "target_K", "target_entropy_bits", "rows", "cols", "dtype",
+    "layers", "weights", "K", "omega0", "p0", "entropy_bits", "nnz", "segments", "segments_cer",
+    "distinct_per_row_mean", "distinct_per_row_max", "columns", "counting",
+]
+INTEGER_COLUMNS = {"target_K", "rows", "cols", "layers", "weights", "distinct_per_row_max", "columns"}
+GAIN_OF = {"storage_gain": "storage_bits", "energy_gain": "energy_j", "time_gain": "time_s"}
+#: A grid estimated to run longer than this says so before it starts.
+LONG_RUN_S = 60.0
+ANALYTIC_BATCH = 512  # analytic cells are priced in bulk; exact ones one at a time
+
+
+def expand_cells(spec: ExperimentSpec, spec_path: Path) -> list[Cell]:
+    """Every cell of every workload, in spec order."""
+    return [c for w in spec.workloads for c in source_for(w, spec_path).cells()]
+
+
+def _counting_of(cell: Cell, spec: ExperimentSpec) -> str:
+    return spec.options.counting if cell.source.analytic else "exact"
+
+
+def _count_cell(cell: Cell, spec: ExperimentSpec, formats: list[str]) -> tuple[int | None, dict, dict]:
+    """(L, statistics, per-format counts) of one cell; L is None for a network (per layer)."""
+    o = spec.options
+    if cell.source.network:
+        return (None, *counting.network(cell, o.seed, formats, o.value_bits))
+    L = cell.workload.columns or o.columns
+    if _counting_of(cell, spec) == "analytic":
+        return (L, *counting.analytic(cell, formats, L, o.value_bits))
+    return (L, *counting.exact(cell, o.seed, formats, L, o.value_bits))
+
+
+def _network_times(tot: pd.DataFrame, priced_rows: pd.DataFrame, networks: set[int], formats: list[str], prof) -> None:
+    """A network's time is the engine's timeline over its layers, not a sum."""
+    for i in networks:
+        for f in formats:
+            rows = priced_rows[(priced_rows.cell_i == i) & (priced_rows.format == f)]
+            plans = [layer_plan(name, layer) for name, layer in rows.groupby("layer", sort=False)]
+            tot.loc[(tot.cell_i == i) & (tot.format == f), "time_s"] = run_plans([plans], prof)[0].total_s
+
+
+def batch_rows(cells: list[Cell], spec: ExperimentSpec, profiles: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Results (and breakdown) of a batch of cells, priced in one vectorised pass per profile."""
+    formats = list(dict.fromkeys(["dense", *spec.formats]))  # dense is the reference of every gain
+    heads, per_cell, networks = [], [], set()
+    for i, cell in enumerate(cells):
+        L, stats, per_format = _count_cell(cell, spec, formats)
+        if cell.source.network:
+            networks.add(i)
+        heads.append({"cell_i": i, "workload": cell.workload.name, "cell": cell.key,
+                      "matrix": cell.params.get("matrix", ""), "target_p0": cell.params.get("target_p0"),
+                      "target_K": cell.params.get("target_K"),
+                      "target_entropy_bits": cell.params.get("target_entropy_bits"), **stats, "columns": L,
+                      "counting": _counting_of(cell, spec)})
+        per_cell.append(per_format)
+    counts = counting.count_frame(per_cell)
+    storage = pd.DataFrame([(i, f, bits) for i, pf in enumerate(per_cell) for f, (_, bits) in pf.items()],
+                           columns=["cell_i", "format", "storage_bits"])
+    priced, breakdown = [], []
+    for prof_name, prof in profiles.items():
+        priced_rows = price(counts, prof)
+        tot = totals(priced_rows, prof, keys=["cell_i", "format"])[["cell_i", "format", "energy_j", "time_s"]]
+        tot = storage.merge(tot, on=["cell_i", "format"], how="left")
+        _network_times(tot, priced_rows, networks, formats, prof)
+        dense = tot[tot.format == "dense"].set_index("cell_i")
+        with np.errstate(divide="ignore"):
+            for gain, col in GAIN_OF.items():
+                tot[gain] = dense[col].reindex(tot.cell_i).to_numpy() / tot[col].to_numpy()
+        priced.append(tot[tot.format.isin(spec.formats)].assign(profile=prof_name, profile_i=len(priced)))
+        if spec.outputs.breakdown:
+            bd = priced_rows[priced_rows.format.isin(spec.formats)]
+            bd = bd.groupby(["cell_i", "format", "action", "operand", "level"], sort=False, as_index=False)[
+                ["count", "energy_j", "time_s"]].sum()
+            breakdown.append(bd.assign(profile=prof_name, profile_i=len(breakdown)))
+    head = pd.DataFrame(heads).reindex(columns=["cell_i", *HEAD_COLUMNS])  # same columns in every batch
+    order = {f: k for k, f in enumerate(spec.formats)}
+
+    def tidy(frames: list[pd.DataFrame], first: list[str]) -> pd.DataFrame:
+        df = pd.concat(frames, ignore_index=True)
+        df = df.assign(format_i=df.format.map(order)).sort_values(["cell_i", "profile_i", "format_i"], kind="stable")
+        df = head[["cell_i", *first]].merge(df, on="cell_i", how="right")
+        return df.drop(columns=["cell_i", "profile_i", "format_i"]).reset_index(drop=True)
+
+    results = tidy(priced, HEAD_COLUMNS)
+    results = results[[*HEAD_COLUMNS, "format", "profile", "storage_bits", "energy_j", "time_s", *GAIN_OF]]
+    bd = tidy(breakdown, ["workload", "cell"]) if breakdown else pd.DataFrame()
+    return results, bd
+
+
+def _announce_long_run(spec: ExperimentSpec, cells: list[Cell]) -> float:
+    """One line up front when the grid looks long: cell count x a rough per-cell cost."""
+    seconds = len(spec.profiles) / 3 * sum(c.source.estimated_seconds(c, _counting_of(c, spec)) for c in cells)
+    if seconds > LONG_RUN_S:
+        log.warning("%s: %d cells, estimated run time ~%.0f min (a rough per-cell cost x cell count)",
+                    spec.name, len(cells), seconds / 60)
+    return seconds
+
+
+def _inputs(spec: ExperimentSpec, spec_path: Path, profiles: dict) -> dict:
+    from .. import __version__
+
+    data_files = sorted({str(p) for w in spec.workloads for p in source_for(w, spec_path).inputs()})
+    profile_files = sorted({p for prof in profiles.values() for p in (prof.lineage or (prof.path,))})
+    return run_inputs(spec.model_dump_json(), profile_files, data_files, __version__)
+
+
+def _gather(done: list[dict], part: str, position: dict[str, int]) -> pd.DataFrame:
+    df = pd.concat([pd.DataFrame(rec[part]) for rec in done], ignore_index=True)
+    if df.empty:
+        return df
+    for col in INTEGER_COLUMNS.intersection(df.columns):  # integers stay integers beside empty cells
+        df[col] = df[col].astype("Int64")
+    return df.iloc[np.argsort(df.cell.map(position).to_numpy(), kind="stable")].reset_index(drop=True)
+
+
+def run_experiment(spec_path: str | Path, out_dir: str | Path | None = None, progress: bool | None = None) -> pd.DataFrame:
+    """Run every cell of the experiment and return the tidy results (one row per cell x format x profile).
+
+    Synthetic cells and matrices from files are priced per product; a network cell sums its
+    layers' energy and storage and takes its time from the simpy engine (double-buffered
+    weight streaming over the profile's memory channel). ``results.attrs`` holds ``out_dir``
+    and ``plots`` (the figure paths).
+    """
+    spec, spec_path = load_spec(spec_path)
+    out = Path(out_dir) if out_dir is not None else Path("results") / spec.name
+    out.mkdir(parents=True, exist_ok=True)
+    profiles = {name: load_profile(_profile_ref(name, spec_path)) for name in spec.profiles}
+    cells = expand_cells(spec, spec_path)
+    _announce_long_run(spec, cells)
+    with OutputLock(out):
+        checkpoint = Checkpoint(out, _inputs(spec, spec_path, profiles))
+        checkpoint.load()
+        finished = checkpoint.finished()
+        todo = [c for c in cells if c.key not in finished]
+        batch_size = ANALYTIC_BATCH if spec.options.counting == "analytic" else 1
+        bar = tqdm(total=len(cells), initial=len(cells) - len(todo), desc=spec.name, unit="cell",
+                   disable=progress is False or (progress is None and len(todo) < 50))
+        with bar:
+            for b0 in range(0, len(todo), batch_size):
+                batch = todo[b0:b0 + batch_size]
+                res, bd = batch_rows(batch, spec, profiles)
+                checkpoint.append({"cells": [c.key for c in batch], "results": columns_of(res),
+                                   "breakdown": columns_of(bd)})
+                bar.update(len(batch))
+        results, breakdown = _write_outputs(spec, spec_path, out, cells, checkpoint)
+        checkpoint.remove()
+    return results
+
+
+def _write_outputs(spec: ExperimentSpec, spec_path: Path, out: Path, cells: list[Cell],
+                   checkpoint: Checkpoint) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """results.csv (+ parquet), breakdown.csv, plots and spec.resolved.yaml, each written atomically."""
+    position = {c.key: i for i, c in enumerate(cells)}
+    results = _gather(checkpoint.done, "results", position)
+    write_atomic(out / "results.csv", lambda p: results.to_csv(p, index=False))
+    if spec.outputs.parquet:
+        try:
+            import pyarrow  # noqa: F401
+        except ImportError:
+            log.warning("%s: results.parquet not written: pyarrow is not installed (pip install pyarrow)", out)
+        else:
+            write_atomic(out / "results.parquet", lambda p: results.to_parquet(p, index=False))
+    breakdown = None
+    if spec.outputs.breakdown:
+        breakdown = _gather(checkpoint.done, "breakdown", position)
+        write_atomic(out / "breakdown.csv", lambda p: breakdown.to_csv(p, index=False))
+    plots = render_plots(spec.outputs.plots, results, breakdown, out / "plots")
+    resolved = {"spec_file": str(spec_path), "run_key": checkpoint.key, "inputs": checkpoint.inputs,
+                "cells": len(cells), **spec.model_dump(mode="json")}
+    write_text_atomic(out / "spec.resolved.yaml", yaml.safe_dump(resolved, sort_keys=False))
+    results.attrs["out_dir"] = str(out)
+    results.attrs["plots"] = [str(p) for p in plots]
+    return results, breakdown
+
+
+def render_plots(names: list[str], results: pd.DataFrame, breakdown: pd.DataFrame | None, folder: Path) -> list[Path]:
+    """The figures asked for, each as PNG and PDF: the one seam between the runner and ``plots``."""
+    from .. import plots
+
+    written: list[Path] = []
+    if not names:
+        return written
+    folder.mkdir(exist_ok=True)
+    networks = results[results.layers.notna()]
+    matrices = results[results.target_p0.notna()]  # synthetic sweeps: the cells that lie on the (p0, H) plane
+    for name in names:
+        stem = folder / name
+        if name == "gains" and len(matrices):
+            written += plots.plot_gains(matrices, stem)
+        elif name == "winner_map" and len(matrices):
+            written += plots.plot_winner_map(matrices, stem)
+        elif name == "breakdown" and breakdown is not None and len(breakdown):
+            written += plots.plot_breakdown(breakdown, stem)
+        elif name == "network_gains" and len(networks):
+            written += plots.plot_network_gains(networks.rename(columns={"workload": "network"}), stem)
+        else:
+            log.warning("plot %s not drawn: the results hold no %s", name,
+                        "network cells" if name == "network_gains" else "breakdown" if name == "breakdown"
+                        else "synthetic-sweep cells")
+    return written
+
+
+def _profile_ref(name: str, spec_path: Path) -> str | Path:
+    """A profile name, or a path written relative to the spec file."""
+    local = spec_path.parent / name
+    return local if local.suffix in (".yaml", ".yml") and local.exists() else name
+
+
+def summary_table(results: pd.DataFrame) -> pd.DataFrame:
+    """Median gains over dense per workload x format x profile (with the number of cells)."""
+    g = results.groupby(["workload", "format", "profile"], sort=False)
+    table = g[list(GAIN_OF)].median()
+    table.insert(0, "cells", g.size())
+    return table.reset_index()

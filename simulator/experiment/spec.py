@@ -1,0 +1,368 @@
+"""The experiment file: what to run, validated before anything runs.
+
+```yaml
+version: 1
+name: quickstart
+workloads:
+  - name: pruned-fc
+    synthetic: {shape: [1024, 1024], p0: [0.8, 0.9], K: 16, entropy_bits: null}
+  - name: mlp
+    file: ../examples/pruned_mlp.npz        # relative to this file
+formats: [dense, csr, cer, cser]
+profiles: [horowitz-45nm, embedded-cpu]
+options: {columns: 1, value_bits: null, seed: 0, counting: exact, max_cell_entries: 268435456}
+outputs: {plots: [gains], breakdown: true}
+```
+
+A sweep axis is a value, a list, or ``{start, stop, num}`` (inclusive linspace) or
+``{start, stop, step}``; an integer axis (``K``) takes integers only. The grid of a synthetic
+workload is the product of its axes. ``entropy_fraction`` (instead of ``entropy_bits``) places
+the target entropy at a fraction of the feasible range for each (K, p0), so a (p0, H) plane can
+be swept without infeasible cells.
+
+Numbers are strict: a boolean is never a number, every number is finite, an integer field takes
+integers. ``options.max_cell_entries`` bounds the entries of a matrix counted exactly (it is
+materialised and encoded in every format, about 40 bytes per entry at peak); a larger cell is
+refused before the run starts, with the suggestion ``counting: analytic``.
+"""
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+from typing import Annotated, Any, Literal, Union
+
+import numpy as np
+from pydantic import (
+    BaseModel, ConfigDict, Discriminator, Field, StrictBool, StrictInt, Tag, field_validator, model_validator,
+)
+
+from ..formats import FORMATS
+from ..yamlio import field_error, read_yaml, validate
+
+SPEC_VERSION = 1
+PLOTS = ("gains", "winner_map", "breakdown", "network_gains")
+#: Default of ``options.max_cell_entries``: 2^28 entries (a 1 GiB float32 matrix, ~10 GiB at
+#: peak while encoded); VGG-16's largest layer (25088 x 4096, 1.03e8) fits.
+MAX_CELL_ENTRIES = 2**28
+#: The workload keys that name a source, one plug-in class each (``sources.SOURCES``).
+SOURCE_KEYS = ("synthetic", "file", "network", "real")
+#: Largest synthetic grid (cells of one workload): checked from the axis lengths, before any is built.
+MAX_GRID_CELLS = 1_000_000
+
+Float = Annotated[float, Field(strict=True, allow_inf_nan=False)]  # an int is a float; a bool is not
+Int = StrictInt
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+def _checked_range(r: Any) -> Any:
+    """A range has exactly one of num and step, and does not run backwards."""
+    if (r.num is None) == (r.step is None):
+        raise ValueError("a range needs exactly one of num (inclusive linspace) or step")
+    if r.stop < r.start:
+        raise ValueError(f"range stop {r.stop} is below start {r.start}")
+    if r.size() > MAX_GRID_CELLS:
+        raise ValueError(f"range of {r.size():,} values, above the {MAX_GRID_CELLS:,} cells a grid may hold")
+    return r
+
+
+class Range(_Strict):
+    """An inclusive linspace ``{start, stop, num}`` or a stepped range ``{start, stop, step}``."""
+
+    start: Float
+    stop: Float
+    num: Int | None = Field(default=None, ge=1)
+    step: Float | None = Field(default=None, gt=0)
+
+    @model_validator(mode="after")
+    def _one_of(self):
+        return _checked_range(self)
+
+    def size(self) -> int:
+        return self.num if self.num is not None else int(np.floor((self.stop - self.start) / self.step + 1e-9)) + 1
+
+    def values(self) -> list[float]:
+        if self.num is not None:
+            return [float(v) for v in np.linspace(self.start, self.stop, self.num)]
+        n = int(np.floor((self.stop - self.start) / self.step + 1e-9)) + 1
+        return [float(self.start + i * self.step) for i in range(n)]
+
+
+class IntRange(_Strict):
+    """A range of integers: ``{start, stop, step}`` or ``{start, stop, num}`` landing on integers."""
+
+    start: Int
+    stop: Int
+    num: Int | None = Field(default=None, ge=1)
+    step: Int | None = Field(default=None, ge=1)
+
+    @model_validator(mode="after")
+    def _one_of(self):
+        _checked_range(self)
+        if self.num is not None and self.num > 1 and (self.stop - self.start) % (self.num - 1):
+            raise ValueError(f"{self.num} evenly spaced integers cannot run from {self.start} to {self.stop}; use step")
+        return self
+
+    def size(self) -> int:
+        return self.num if self.num is not None else (self.stop - self.start) // self.step + 1
+
+    def values(self) -> list[int]:
+        if self.num is not None:
+            step = (self.stop - self.start) // (self.num - 1) if self.num > 1 else 0
+            return [self.start + i * step for i in range(self.num)]
+        return list(range(self.start, self.stop + 1, self.step))
+
+
+def _axis_kind(v: Any) -> str:
+    if isinstance(v, list):
+        return "axis-list"
+    return "axis-range" if isinstance(v, (dict, BaseModel)) else "axis-value"
+
+
+def _axis(scalar: Any, rng: type) -> Any:
+    """A sweep axis whose errors come from the one form that was written (value, list or range)."""
+    return Annotated[Union[Annotated[scalar, Tag("axis-value")], Annotated[list[scalar], Tag("axis-list")],
+                           Annotated[rng, Tag("axis-range")]], Discriminator(_axis_kind)]
+
+
+FloatAxis = _axis(Float, Range)
+IntAxis = _axis(Int, IntRange)
+
+
+def axis_size(axis: Any) -> int:
+    if isinstance(axis, (Range, IntRange)):
+        return axis.size()
+    return len(axis) if isinstance(axis, list) else 1
+
+
+def axis_values(axis: Any) -> list:
+    if axis is None:
+        return [None]
+    if isinstance(axis, (Range, IntRange)):
+        return axis.values()
+    return list(axis) if isinstance(axis, list) else [axis]
+
+
+Shape = tuple[Int, Int]
+
+
+def _shape_kind(v: Any) -> str:
+    many = isinstance(v, list) and bool(v) and isinstance(v[0], (list, tuple))
+    return "axis-list" if many else "axis-value"
+
+
+Shapes = Annotated[Union[Annotated[Shape, Tag("axis-value")], Annotated[list[Shape], Tag("axis-list")]],
+                   Discriminator(_shape_kind)]
+
+
+class Synthetic(_Strict):
+    """I.i.d. entries with target sparsity p0, K distinct values and (optionally) entropy."""
+
+    shape: Shapes
+    p0: FloatAxis
+    K: IntAxis
+    entropy_bits: FloatAxis | None = None
+    entropy_fraction: FloatAxis | None = None
+    dtype: Literal["float32", "float64"] = "float32"
+
+    @model_validator(mode="after")
+    def _one_entropy(self):
+        if self.entropy_bits is not None and self.entropy_fraction is not None:
+            raise ValueError("give entropy_bits or entropy_fraction (of the feasible range), not both")
+        sizes = [len(self.shapes), axis_size(self.p0), axis_size(self.K),
+                 axis_size(self.entropy_bits if self.entropy_fraction is None else self.entropy_fraction)]
+        cells = int(np.prod(sizes, dtype=object))
+        if cells > MAX_GRID_CELLS:
+            raise ValueError(f"the grid has {cells:,} cells ({' x '.join(map(str, sizes))}), above the "
+                             f"{MAX_GRID_CELLS:,} a workload may hold")
+        return self
+
+    @field_validator("entropy_fraction")
+    @classmethod
+    def _fraction(cls, v):
+        for f in axis_values(v):
+            if f is not None and not 0 <= f <= 1:
+                raise ValueError(f"expected values from 0 to 1, got {f}")
+        return v
+
+    @field_validator("shape")
+    @classmethod
+    def _positive(cls, v):
+        for m, n in as_shapes(v):
+            if m < 1 or n < 1:
+                raise ValueError(f"expected positive (rows, cols), got ({m}, {n})")
+        return v
+
+    @property
+    def shapes(self) -> list[tuple[int, int]]:
+        return as_shapes(self.shape)
+
+    def grid(self) -> list[dict]:
+        axes = {
+            "shape": self.shapes,
+            "p0": axis_values(self.p0),
+            "K": [int(k) for k in axis_values(self.K)],
+            "entropy_bits": axis_values(self.entropy_bits),
+        }
+        if self.entropy_fraction is not None:
+            axes["entropy_bits"] = axis_values(self.entropy_fraction)
+        cells = [dict(zip(axes, combo)) for combo in itertools.product(*axes.values())]
+        if self.entropy_fraction is not None:
+            from ..workloads.synthetic import feasible_entropy_range
+
+            for c in cells:  # a fraction f of the feasible range [h_b(p0), h_b(p0) + (1 - p0) log2(K - 1)]
+                lo, hi = feasible_entropy_range(c["K"], c["p0"])
+                c["entropy_bits"] = lo + c["entropy_bits"] * (hi - lo)
+        return cells
+
+
+def as_shapes(shape: Any) -> list[tuple[int, int]]:
+    """One shape or a list of shapes, as a list."""
+    return [tuple(s) for s in shape] if isinstance(shape, list) else [tuple(shape)]
+
+
+class LayerStats(_Strict):
+    """Per-layer target of the synthetic weights of a catalog network."""
+
+    p0: Float = Field(ge=0, le=1)
+    K: Int = Field(ge=1)
+    entropy_bits: Float | None = None
+
+
+class Compression(_Strict):
+    """Prune (magnitude, per layer or global) then quantize (k-means or uniform) real weights."""
+
+    sparsity: Float | None = Field(default=None, ge=0, le=1)
+    scope: Literal["layer", "global"] = "layer"
+    K: Int | None = Field(default=None, ge=1)
+    method: Literal["kmeans", "uniform"] = "kmeans"
+    iterations: Int = Field(default=10, ge=1)
+
+
+class Workload(_Strict):
+    """One source of matrices: a synthetic sweep, a weight file, a catalog network or packaged real weights.
+
+    A network (``network`` or ``real``) is one cell: its layers are priced one by one, energy
+    and storage add up, and its time is the simpy engine's total for the whole network.
+    """
+
+    name: str = Field(min_length=1)
+    synthetic: Synthetic | None = None
+    file: str | None = None
+    matrices: list[str] | None = None
+    network: str | None = None
+    layer_stats: LayerStats | None = None
+    real: str | None = None
+    compress: Compression | None = None
+    batch: Int = Field(default=1, ge=1)
+    columns: Int | None = Field(default=None, ge=1)
+
+    @model_validator(mode="after")
+    def _exactly_one_source(self):
+        given = [k for k in SOURCE_KEYS if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError(f"a workload needs exactly one of {', '.join(SOURCE_KEYS)}; got {given or 'none'}")
+        if self.matrices is not None and self.file is None:
+            raise ValueError("matrices: only valid with file")
+        if (self.network is None) != (self.layer_stats is None):
+            raise ValueError("network and layer_stats go together: a catalog network has shapes, not weights")
+        if self.compress is not None and self.real is None:
+            raise ValueError("compress: only valid with real")
+        return self
+
+    @property
+    def source_key(self) -> str:
+        """Which source the workload names (one of ``SOURCE_KEYS``)."""
+        return next(k for k in SOURCE_KEYS if getattr(self, k) is not None)
+
+
+class Options(_Strict):
+    columns: Int = Field(default=1, ge=1)
+    value_bits: Int | None = Field(default=None, ge=1, le=64)
+    seed: Int = 0
+    counting: Literal["exact", "analytic"] = "exact"
+    max_cell_entries: Int = Field(default=MAX_CELL_ENTRIES, ge=1)
+
+
+class Outputs(_Strict):
+    plots: list[Literal[PLOTS]] = Field(default_factory=list)  # type: ignore[valid-type]
+    breakdown: StrictBool = False
+    parquet: StrictBool = True
+
+    @model_validator(mode="after")
+    def _breakdown_for_its_plot(self):
+        if "breakdown" in self.plots and not self.breakdown:
+            raise ValueError("the breakdown plot needs breakdown: true (it draws breakdown.csv)")
+        return self
+
+
+class ExperimentSpec(_Strict):
+    version: Literal[1]
+    name: str
+    description: str = ""
+    workloads: list[Workload] = Field(min_length=1)
+    formats: list[str] = Field(default_factory=lambda: list(FORMATS), min_length=1)
+    profiles: list[str] = Field(min_length=1)
+    options: Options = Field(default_factory=Options)
+    outputs: Outputs = Field(default_factory=Outputs)
+
+    @field_validator("version", mode="before")
+    @classmethod
+    def _version_is_a_number(cls, v):
+        if isinstance(v, bool):
+            raise ValueError(f"expected version: {SPEC_VERSION}, got {v!r}")
+        return v
+
+    @field_validator("name")
+    @classmethod
+    def _plain_name(cls, v: str) -> str:
+        """The name becomes a directory under ``results/``: it must not climb out of it."""
+        if not v.strip() or v in (".", "..") or "/" in v or "\\" in v or "\0" in v or v != v.strip():
+            raise ValueError(f"expected a plain file name (no '/', '..', leading or trailing spaces), got {v!r}")
+        return v
+
+    @field_validator("formats")
+    @classmethod
+    def _known_formats(cls, v):
+        bad = [f for f in v if f not in FORMATS]
+        if bad:
+            raise ValueError(f"unknown format(s) {bad}; expected some of {list(FORMATS)}")
+        return list(dict.fromkeys(v))
+
+
+def load_spec(path: str | Path) -> tuple[ExperimentSpec, Path]:
+    """Parse and check an experiment file: schema, feasibility, sizes, files, profiles. Returns (spec, path)."""
+    path = Path(path)
+    data, node = read_yaml(path)
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: expected a mapping with version, name, workloads, formats, profiles")
+    if "version" not in data:
+        raise ValueError(field_error(path, node, ("version",), f"missing; expected version: {SPEC_VERSION}"))
+    spec = validate(ExperimentSpec, path, data, node)
+    _check_semantics(spec, path, node)
+    return spec, path
+
+
+def _check_semantics(spec: ExperimentSpec, path: Path, node) -> None:
+    """What the schema cannot see: infeasible targets, sizes, missing files, unknown profiles and networks.
+
+    Each workload source checks its own part (``WorkloadSource.problems``)."""
+    from ..hardware import find_profile
+    from .sources import source_for
+
+    problems = []
+    names = [w.name for w in spec.workloads]
+    for dup in sorted({n for n in names if names.count(n) > 1}):
+        problems.append(field_error(path, node, ("workloads",), f"workload name {dup!r} is used twice; names must be unique"))
+    for i, w in enumerate(spec.workloads):
+        for loc, message in source_for(w, path).problems(spec.options):
+            problems.append(field_error(path, node, ("workloads", i, *loc), message))
+    for j, prof in enumerate(spec.profiles):
+        try:
+            find_profile(prof, relative_to=path.parent)
+        except (ValueError, FileNotFoundError) as e:
+            problems.append(field_error(path, node, ("profiles", j), str(e)))
+    if problems:
+        raise ValueError("\n".join(problems))
