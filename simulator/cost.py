@@ -2,7 +2,7 @@
 
 This is the only place formats and hardware meet. Each count row is priced by one profile
 entry (arithmetic by op/kind/bits, memory by the level placement puts the array in and the
-access width); the rules are written out in ``simulator/hardware/schema.py``. Counts tables
+access width); the rules are written out in ``docs/profiles.md``. Counts tables
 are a dozen rows, so rows are priced one by one and the totals are pandas sums.
 """
 from __future__ import annotations
@@ -113,11 +113,11 @@ def price(counts: pd.DataFrame, profile: Profile) -> pd.DataFrame:
 
 
 def _fitted_memory_time(bd: pd.DataFrame, counts: pd.DataFrame, profile: Profile) -> None:
-    """Memory rows priced by (time level, operand, access) where ``fitted_time.memory`` has a
+    """Memory rows priced by (time level, role, access) where ``fitted_time.memory`` has a
     coefficient; with ``fitted_time.spill`` a row near a capacity is split between its level and
     the next nearer one (``simulator.hardware.placement.place_time_shares``)."""
     far, near, share = place_time_shares(counts, profile)
-    ops = bd["operand"].to_numpy()
+    ops = bd["role"].to_numpy()
     acc = bd["access"].to_numpy()
     ft = profile.fitted_time
     sec = np.full(len(bd), np.nan)

@@ -14,7 +14,8 @@ from ..yamlio import read_yaml
 from pydantic import ValidationError
 
 from ..resources import SHIPPED_PROFILES as PROFILE_DIR, profile_dirs
-from .schema import LocatedError, Profile
+from .profile import Profile
+from .units import LocatedError
 
 _LOADER_FIELDS = ("path", "lineage")  # filled here, never read from YAML
 
@@ -127,7 +128,7 @@ def format_validation_error(where: str, err: ValidationError) -> str:
             if e["type"] == "missing":
                 msg = "missing; expected " + _EXPECTED.get(str(loc[-1]) if loc else "", "this field")
             elif e["type"] == "extra_forbidden":
-                msg = "unknown field; check the spelling (see simulator/hardware/schema.py)"
+                msg = "unknown field; check the spelling (see docs/profiles.md)"
         field = ".".join(str(p) for p in loc) or "(top level)"
         lines.append(f"{where}: field {field}: {msg}")
     return "\n".join(lines)

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from ..counts import COLUMNS, VECTOR_ROLES
-from .schema import Profile
+from .profile import Profile
 
 # columns a priced table may carry besides a product's key columns (cell_i, format, layer, ...)
 _NOT_KEYS = frozenset(COLUMNS) | {"level", "time_level", "energy_j", "time_s"}

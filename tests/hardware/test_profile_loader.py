@@ -55,7 +55,7 @@ def test_horowitz_reproduces_size_tiered_table():
      (1, "MiB", 2**20), (4, "GiB", 4 * 2**30), (3, "Gops/s", 3e9), (1, "ops/s", 1)],
 )
 def test_unit_conversion(tmp_path, value, unit, si):
-    from simulator.hardware.schema import UNITS, Bandwidth, Energy, Frequency, Size, Throughput, Time
+    from simulator.hardware.units import UNITS, Bandwidth, Energy, Frequency, Size, Throughput, Time
 
     cls = next(c for c in (Energy, Time, Frequency, Bandwidth, Size, Throughput) if unit in UNITS[c.dimension])
     q = cls(value=value, unit=unit, source="test", confidence="high")
