@@ -48,6 +48,7 @@ class Quantity(StrictModel):
 
     dimension: ClassVar[str] = "fraction"
     positive: ClassVar[bool] = False  # True where zero makes no sense (rates, capacities)
+    infinite_hint: ClassVar[str] = ""  # what to write instead of an infinite value, where there is a way
 
     value: float
     unit: str
@@ -61,7 +62,7 @@ class Quantity(StrictModel):
         if isinstance(v, bool):
             raise ValueError(f"expected a number, got a boolean ({str(v).lower()})")
         if isinstance(v, (int, float)) and not math.isfinite(v):
-            raise ValueError(f"expected a finite number, got {v}")
+            raise ValueError(f"expected a finite number, got {v}{cls.infinite_hint}")
         return v
 
     @field_validator("source")
@@ -82,7 +83,7 @@ class Quantity(StrictModel):
     @model_validator(mode="after")
     def _sign(self):
         if not math.isfinite(self.value):  # e.g. a string "inf" pydantic parsed
-            raise LocatedError(("value",), f"expected a finite number, got {self.value}")
+            raise LocatedError(("value",), f"expected a finite number, got {self.value}{self.infinite_hint}")
         if self.value < 0 or (self.positive and self.value == 0):
             need = "a positive" if self.positive else "a non-negative"
             raise LocatedError(("value",), f"expected {need} {self.dimension}, got {self.value} {self.unit}")
@@ -115,6 +116,7 @@ class Frequency(Quantity):
 class Size(Quantity):
     dimension: ClassVar[str] = "size"
     positive: ClassVar[bool] = True
+    infinite_hint: ClassVar[str] = " (an unbounded capacity is written by leaving capacity out, farthest level only)"
 
 
 class Bandwidth(Quantity):
