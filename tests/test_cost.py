@@ -298,14 +298,6 @@ def test_working_set_placement_and_spill(tmp_path: Path):
         load_profile(_levels_profile(tmp_path, spill={**spill, "value": 0.5}))
 
 
-def test_working_set_needs_levels(tmp_path: Path):
-    child = {"name": "c", "inherits": "horowitz-45nm", "fitted_time": {"source": "x", "placement": "working_set"}}
-    path = tmp_path / "c.yaml"
-    path.write_text(yaml.safe_dump(child))
-    with pytest.raises(ValueError, match="fitted_time.placement.*levels"):
-        load_profile(path)
-
-
 def test_sequential_arithmetic_may_cost_less_than_gathered():
     """embedded-cpu: streaming (dense) float ops run in NEON lanes, ops on gathered x stay scalar."""
     prof = load_profile("embedded-cpu")
