@@ -11,7 +11,7 @@ from typing import Literal, Protocol, Sequence
 from pydantic import Field, field_validator, model_validator
 
 from ..counts import ACCESSES, ROLES
-from .units import LocatedError, Ratio, Size, StrictModel, Time
+from .units import LocatedError, Ratio, Size, StrictModel, Time, refuse_boolean_keys
 
 Kind = Literal["int", "float"]
 Op = Literal["add", "mul"]
@@ -96,7 +96,7 @@ class FittedTime(StrictModel):
     @field_validator("arithmetic", mode="before")
     @classmethod
     def _arith_by_access(cls, v):
-        return _leaves_by_access(v, 3)
+        return _leaves_by_access(refuse_boolean_keys(v, 3, "a width in bits"), 3)
 
     @field_validator("memory", mode="before")
     @classmethod

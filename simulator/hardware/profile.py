@@ -12,7 +12,8 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 
 from .fitted_time import FittedTime, Kind, Op, check_levels
-from .units import Bandwidth, Energy, Fraction, Frequency, LocatedError, Size, StrictModel, Throughput, Time
+from .units import (Bandwidth, Energy, Fraction, Frequency, LocatedError, Size, StrictModel, Throughput, Time,
+                    refuse_boolean_keys)
 
 REQUIRED_WIDTHS: dict[str, tuple[int, ...]] = {"int": (8, 16, 32), "float": (16, 32)}
 REQUIRED_ACCESS_WIDTHS: tuple[int, ...] = (8, 16, 32)
@@ -51,11 +52,7 @@ class MemoryLevel(StrictModel):
     @field_validator("energy_per_access", mode="before")
     @classmethod
     def _no_boolean_widths(cls, v):
-        if isinstance(v, dict):
-            for w in v:
-                if isinstance(w, bool):
-                    raise LocatedError((str(w).lower(),), f"expected an access width in bits, got a boolean ({str(w).lower()})")
-        return v
+        return refuse_boolean_keys(v, 1, "an access width in bits")
 
     @field_validator("energy_per_access")
     @classmethod
@@ -101,6 +98,11 @@ class Profile(StrictModel):
     path: str | None = None
     inherits: str | None = None
     lineage: tuple[str, ...] = ()
+
+    @field_validator("arithmetic", mode="before")
+    @classmethod
+    def _no_boolean_widths(cls, v):
+        return refuse_boolean_keys(v, 3, "a width in bits")
 
     @field_validator("arithmetic")
     @classmethod

@@ -37,6 +37,19 @@ class LocatedError(ValueError):
         self.sub = sub
 
 
+def refuse_boolean_keys(v: Any, depth: int, what: str, where: tuple = ()) -> Any:
+    """Raw YAML mappings ``depth`` levels down whose keys are numbers (widths in bits): YAML
+    ``true:`` must not be read as 1."""
+    if not isinstance(v, dict):
+        return v
+    for k, x in v.items():
+        if isinstance(k, bool):
+            raise LocatedError((*where, str(k).lower()), f"expected {what}, got a boolean ({str(k).lower()})")
+        if depth > 1:
+            refuse_boolean_keys(x, depth - 1, what, (*where, k))
+    return v
+
+
 class StrictModel(BaseModel):
     """Frozen, and an unknown field is an error (a typo must not be silently ignored)."""
 

@@ -88,3 +88,10 @@ def test_overlap_needs_a_fraction(raw, refused):
     data = raw()
     data["time_model"] = {"combine": "overlap", "source": "test"}
     assert "time_model.overlap" in refused(data)
+
+
+def test_boolean_arithmetic_width_refused(raw, refused):
+    data = raw()
+    data["arithmetic"]["add"]["int"][True] = data["arithmetic"]["add"]["int"][8]
+    msg = refused(data)
+    assert "arithmetic.add.int.true" in msg and "expected a width in bits, got a boolean (true)" in msg
