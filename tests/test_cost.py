@@ -358,3 +358,13 @@ def test_provenance_names_the_entries(tmp_path: Path, worked_W):
     fitted = vm[(vm.action == "read") & (vm.operand == "x")].iloc[0]
     assert fitted.time_source == "fitted: hardware_profiles/calibrated/vm-report/report.md"
     assert fitted.time_confidence == "medium"
+
+
+def test_pricing_outputs_never_split_a_working_set(worked_W):
+    """Columns price() adds (level, energy, time, provenance) are not product keys: a product's
+    working set (fitted_time placement: working_set) stays whole whatever priced its rows."""
+    from simulator.cost import price
+    from simulator.hardware.placement import product_keys
+
+    counts = sim.encode(worked_W, "cser").counts().assign(cell_i=0)
+    assert product_keys(price(counts, load_profile("calibrated/vm"))) == ["cell_i"]

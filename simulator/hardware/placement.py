@@ -11,7 +11,8 @@ from ..counts import COLUMNS, VECTOR_ROLES
 from .profile import Profile
 
 # columns a priced table may carry besides a product's key columns (cell_i, format, layer, ...)
-_NOT_KEYS = frozenset(COLUMNS) | {"level", "time_level", "energy_j", "time_s"}
+_NOT_KEYS = frozenset(COLUMNS) | {"level", "time_level", "energy_j", "time_s",
+                                   "source", "confidence", "time_source", "time_confidence"}
 
 
 def place(counts: pd.DataFrame, profile: Profile) -> pd.Series:
