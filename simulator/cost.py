@@ -1,26 +1,47 @@
 """Price an action-count table on a hardware profile: energy and time, with a breakdown.
 
-This is the only place formats and hardware meet. Each count row is priced by one profile
+This is the only place counts and hardware meet. Each count row is priced by one profile
 entry (arithmetic by op/kind/bits, memory by the level placement puts the array in and the
-access width); the rules are written out in ``simulator/hardware/schema.py``. Counts tables
-are a dozen rows, so rows are priced one by one and the totals are pandas sums.
+access width); the rules are written out in ``docs/profiles.md``. Every priced row carries
+the source and confidence of what priced its energy (``source``, ``confidence``) and its time
+(``time_source``, ``time_confidence``). The cost model knows no format: it prices a count
+table, or anything with ``counts(columns)``.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Protocol, Sequence, runtime_checkable
 
 import numpy as np
 import pandas as pd
 
 from .counts import validate_counts
-from .formats import encode
-from .formats.base import EncodedMatrix
 from .hardware import Profile, load_profile, place
 from .hardware.placement import place_time_shares
+from .hardware.units import Quantity
 
-BREAKDOWN_COLUMNS = ("action", "operand", "role", "dtype", "bits", "access", "level", "count", "energy_j", "time_s")
+PROVENANCE_COLUMNS = ("source", "confidence", "time_source", "time_confidence")
+BREAKDOWN_COLUMNS = ("action", "operand", "role", "dtype", "bits", "access", "level", "count", "energy_j", "time_s",
+                     *PROVENANCE_COLUMNS)
+_CONFIDENCE_ORDER = ("low", "medium", "high")
+
+
+@runtime_checkable
+class Countable(Protocol):
+    """Anything that can say what its product does: an encoded matrix (``simulator.encode``)."""
+
+    def counts(self, columns: int = 1) -> pd.DataFrame: ...
+
+
+class EncodedLayer(Countable, Protocol):
+    """An encoded matrix as a network layer: its counts, storage, format name and shape."""
+
+    name: str
+    shape: tuple[int, int]
+
+    def storage_bits(self) -> int: ...
 
 
 @dataclass(frozen=True)
@@ -33,10 +54,6 @@ class Cost:
     memory_time_s: float
     breakdown: pd.DataFrame = field(repr=False)
     profile: str = ""
-
-    def energy_by(self, column: str = "level") -> pd.Series:
-        """Energy summed by a breakdown column (level, action, operand)."""
-        return self.breakdown.groupby(column, sort=False)["energy_j"].sum()
 
 
 @dataclass(frozen=True)
@@ -63,8 +80,18 @@ def _kind(dtype: str, where: str) -> str:
     raise ValueError(f"{where}: dtype {dtype!r} is neither an integer nor a float type")
 
 
-def _unit_price(r: Any, profile: Profile) -> tuple[float, float]:
-    """(joules, seconds) of ONE action like row ``r``; errors name action, dtype, bits and the profile file."""
+Priced = tuple[float, float, str, str, str, str]  # joules, seconds, then (source, confidence) of each
+
+
+def _fitted(q: Quantity) -> str:
+    """``fitted: <report>``: the calibration report a fitted coefficient's source names."""
+    report = re.search(r"\S+\.md\b", q.source)
+    return f"fitted: {report.group(0) if report else q.source}"
+
+
+def _unit_price(r: Any, profile: Profile) -> Priced:
+    """(joules, seconds, energy source, its confidence, time source, its confidence) of ONE action
+    like row ``r``; errors name action, dtype, bits and the profile file."""
     what = f"{r.action} of {r.operand!r} ({r.dtype}, {r.bits} bits)"
     access = getattr(r, "access", "sequential")
     fitted = profile.fitted_time
@@ -76,16 +103,22 @@ def _unit_price(r: Any, profile: Profile) -> tuple[float, float]:
             raise ValueError(f"{what}: {e}") from None
         op = op.cost(access)
         sec = fitted.arith_time(r.action, kind, int(r.bits), access) if fitted else None
-        t = sec.si if sec is not None else 1.0 / op.throughput.si
-        return op.energy.si, t
+        if sec is not None:
+            return op.energy.si, sec.si, op.energy.source, op.energy.confidence, _fitted(sec), sec.confidence
+        tp = op.throughput
+        return op.energy.si, 1.0 / tp.si, op.energy.source, op.energy.confidence, tp.source, tp.confidence
     level = profile.level(r.level)
     try:
         width = profile.access_width(level, int(r.bits))
     except ValueError as e:
         raise ValueError(f"{what}: {e}") from None
+    energy = level.energy_per_access[width]
     sec = fitted.memory_time(level.name, width, access) if fitted is not None and fitted.levels is None else None
-    t = sec.si if sec is not None else (r.bits / 8.0) / level.bandwidth.si
-    return level.energy_per_access[width].si, t
+    if sec is not None:
+        return energy.si, sec.si, energy.source, energy.confidence, _fitted(sec), sec.confidence
+    bw = level.bandwidth
+    return (energy.si, (r.bits / 8.0) / bw.si, energy.source, energy.confidence,
+            f"derived: bytes / bandwidth of {level.name} ({bw.source})", bw.confidence)
 
 
 def price(counts: pd.DataFrame, profile: Profile) -> pd.DataFrame:
@@ -103,36 +136,44 @@ def price(counts: pd.DataFrame, profile: Profile) -> pd.DataFrame:
     keys = ["action", "dtype", "bits", "level", "access"]
     group = bd.groupby(keys, sort=False).ngroup().to_numpy()
     first = np.unique(group, return_index=True)[1]
-    units = np.array([_unit_price(r, profile) for r in bd.iloc[first].itertuples(index=False)], dtype=float)
+    priced = [_unit_price(r, profile) for r in bd.iloc[first].itertuples(index=False)]
+    units = np.array([p[:2] for p in priced], dtype=float)
     count = bd["count"].to_numpy(dtype=float)
     bd["energy_j"] = count * units[group, 0]
     bd["time_s"] = count * units[group, 1]
+    for k, col in enumerate(PROVENANCE_COLUMNS, start=2):  # per distinct group, like the units
+        bd[col] = np.array([p[k] for p in priced], dtype=object)[group]
     if profile.fitted_time is not None and profile.fitted_time.levels:
         _fitted_memory_time(bd, counts, profile)
     return bd
 
 
 def _fitted_memory_time(bd: pd.DataFrame, counts: pd.DataFrame, profile: Profile) -> None:
-    """Memory rows priced by (time level, operand, access) where ``fitted_time.memory`` has a
+    """Memory rows priced by (time level, role, access) where ``fitted_time.memory`` has a
     coefficient; with ``fitted_time.spill`` a row near a capacity is split between its level and
     the next nearer one (``simulator.hardware.placement.place_time_shares``)."""
     far, near, share = place_time_shares(counts, profile)
-    ops = bd["operand"].to_numpy()
+    ops = bd["role"].to_numpy()
     acc = bd["access"].to_numpy()
     ft = profile.fitted_time
     sec = np.full(len(bd), np.nan)
+    time_source = bd["time_source"].to_numpy(dtype=object).copy()
+    time_confidence = bd["time_confidence"].to_numpy(dtype=object).copy()
     for key in set(zip(far, near, ops, acc)):
         if key[0] == "compute":
             continue
         q_far = ft.memory_time(key[0], key[2], key[3])
         if q_far is None:
             continue
-        q_near = ft.memory_time(key[1], key[2], key[3])
+        q_near = ft.memory_time(key[1], key[2], key[3]) or q_far
         rows = (far == key[0]) & (near == key[1]) & (ops == key[2]) & (acc == key[3])
-        t_near = q_near.si if q_near is not None else q_far.si
-        sec[rows] = share[rows] * t_near + (1.0 - share[rows]) * q_far.si
+        sec[rows] = share[rows] * q_near.si + (1.0 - share[rows]) * q_far.si
+        used = [q_far, q_near] if (share[rows] > 0).any() else [q_far]
+        time_source[rows] = "; ".join(dict.fromkeys(_fitted(q) for q in used))
+        time_confidence[rows] = min((q.confidence for q in used), key=_CONFIDENCE_ORDER.index)
     hit = ~np.isnan(sec)
     bd.loc[hit, "time_s"] = bd["count"].to_numpy(dtype=float)[hit] * sec[hit]
+    bd["time_source"], bd["time_confidence"] = time_source, time_confidence
 
 
 def combine_time(compute_s, memory_s, profile: Profile):
@@ -150,17 +191,17 @@ def combine_time(compute_s, memory_s, profile: Profile):
     return t
 
 
-def _counts_of(encoded_or_counts, columns: int) -> pd.DataFrame:
+def _counts_of(encoded_or_counts: Countable | pd.DataFrame, columns: int) -> pd.DataFrame:
     if isinstance(encoded_or_counts, pd.DataFrame):
         return validate_counts(encoded_or_counts).reset_index(drop=True)
-    if hasattr(encoded_or_counts, "counts"):
+    if isinstance(encoded_or_counts, Countable):
         return encoded_or_counts.counts(columns)
     raise ValueError(
         f"estimate: expected an EncodedMatrix or a counts DataFrame, got {type(encoded_or_counts).__name__}"
     )
 
 
-def estimate(encoded_or_counts, profile: Profile | str | Path, columns: int = 1) -> Cost:
+def estimate(encoded_or_counts: Countable | pd.DataFrame, profile: Profile | str | Path, columns: int = 1) -> Cost:
     """Energy and time of ``W @ X`` (X: n x ``columns``) on ``profile``.
 
     ``encoded_or_counts`` is an EncodedMatrix (its ``counts(columns)`` are priced) or a counts
@@ -205,30 +246,22 @@ def totals(priced: pd.DataFrame, profile: Profile, keys: Sequence[str]) -> pd.Da
     return tot
 
 
-def estimate_network(
-    layers: Sequence[tuple[str, Any, int]], fmt: str | None, profile: Profile | str | Path
-) -> NetworkCost:
+def estimate_network(layers: Sequence[tuple[str, EncodedLayer, int]], profile: Profile | str | Path) -> NetworkCost:
     """Cost of a network whose layers run one after another.
 
-    ``layers``: (name, matrix or EncodedMatrix, L columns) per layer. Plain matrices are
-    encoded in ``fmt``; an EncodedMatrix must already be in ``fmt`` (or pass fmt=None).
+    ``layers``: (name, encoded matrix, L columns) per layer (encode with ``simulator.encode``).
     """
     prof = load_profile(profile)
     rows, costs = [], {}
     for i, item in enumerate(layers):
         if len(item) != 3:
-            raise ValueError(f"layers[{i}]: expected (name, matrix, L), got {len(item)} items")
-        name, W, L = item
+            raise ValueError(f"layers[{i}]: expected (name, encoded matrix, L), got {len(item)} items")
+        name, enc, L = item
         if name in costs:
             raise ValueError(f"layers[{i}]: layer name {name!r} repeated; names must be unique")
-        if isinstance(W, EncodedMatrix):
-            if fmt is not None and W.name != fmt:
-                raise ValueError(f"layers[{i}] ({name}): encoded as {W.name!r}, but fmt is {fmt!r}")
-            enc = W
-        else:
-            if fmt is None:
-                raise ValueError(f"layers[{i}] ({name}): a plain matrix needs fmt (dense, csr, cer, cser)")
-            enc = encode(W, fmt)
+        if not isinstance(enc, Countable) or isinstance(enc, pd.DataFrame):
+            raise ValueError(f"layers[{i}] ({name}): expected an encoded matrix (simulator.encode(W, fmt)), "
+                             f"got {type(enc).__name__}")
         c = estimate(enc, prof, columns=L)
         costs[name] = c
         rows.append((name, enc.name, *enc.shape, int(L), enc.storage_bits(), c.energy_j, c.time_s,

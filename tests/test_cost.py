@@ -161,8 +161,8 @@ def test_compressed_formats_save_energy_on_a_low_entropy_matrix():
 def test_estimate_network(worked_W):
     rng = np.random.default_rng(1)
     W2 = rng.choice([0.0, 1.0, 2.0], p=[0.8, 0.1, 0.1], size=(7, 5)).astype(np.float32)
-    layers = [("fc1", worked_W, 1), ("fc2", sim.encode(W2, "cser"), 4)]
-    net = estimate_network(layers, "cser", "horowitz-45nm")
+    layers = [("fc1", sim.encode(worked_W, "cser"), 1), ("fc2", sim.encode(W2, "cser"), 4)]
+    net = estimate_network(layers, "horowitz-45nm")
     assert list(net.layers["layer"]) == ["fc1", "fc2"]
     assert list(net.layers["columns"]) == [1, 4]
     one = estimate(sim.encode(worked_W, "cser"), "horowitz-45nm")
@@ -170,10 +170,11 @@ def test_estimate_network(worked_W):
     assert net.energy_j == pytest.approx(one.energy_j + two.energy_j)
     assert net.time_s == pytest.approx(one.time_s + two.time_s)
     assert net.layers.loc[0, "energy_j"] == pytest.approx(290.05 * PJ)
-    with pytest.raises(ValueError, match="encoded as 'cser', but fmt is 'csr'"):
-        estimate_network(layers, "csr", "horowitz-45nm")
+    with pytest.raises(ValueError, match=r"layers\[0\] \(a\): expected an encoded matrix"):
+        estimate_network([("a", W2, 1)], "horowitz-45nm")  # cost never encodes
+    enc = sim.encode(W2, "csr")
     with pytest.raises(ValueError, match="repeated"):
-        estimate_network([("a", W2, 1), ("a", W2, 1)], "csr", "horowitz-45nm")
+        estimate_network([("a", enc, 1), ("a", enc, 1)], "horowitz-45nm")
 
 
 def test_estimate_many_equals_estimate_per_group():
@@ -203,7 +204,7 @@ def _q(ns: float) -> dict:
 
 
 def test_fitted_time_by_access(tmp_path: Path):
-    """Time levels: memory by (level, operand, access), arithmetic by (op, kind, bits, access);
+    """Time levels: memory by (level, role, access), arithmetic by (op, kind, bits, access);
     a single quantity serves both accesses; energy ignores access."""
     child = {
         "name": "fit-access", "inherits": "horowitz-45nm",
@@ -213,7 +214,7 @@ def test_fitted_time_by_access(tmp_path: Path):
                            "mul": {"float": {32: _q(2)}}},
             "levels": [{"name": "L1", "capacity": {"value": 1, "unit": "KiB", "source": "t", "confidence": "low"}},
                        {"name": "DRAM"}],
-            "memory": {"L1": {"x": {"sequential": _q(0.5), "indirect": _q(4)}, "values": _q(0.25)}},
+            "memory": {"L1": {"input": {"sequential": _q(0.5), "indirect": _q(4)}, "value": _q(0.25)}},
         },
     }
     path = tmp_path / "fit-access.yaml"
@@ -233,9 +234,13 @@ def test_fitted_time_by_access(tmp_path: Path):
     seq = df.assign(access="sequential")
     assert estimate(seq, "horowitz-45nm").energy_j == pytest.approx(cost.energy_j)
     assert estimate(seq, "horowitz-45nm").time_s == pytest.approx(estimate(df, "horowitz-45nm").time_s)
-    bad = {**child, "fitted_time": {**child["fitted_time"], "memory": {"L1": {"x": {"gather": _q(1)}}}}}
+    bad = {**child, "fitted_time": {**child["fitted_time"], "memory": {"L1": {"input": {"gather": _q(1)}}}}}
     path.write_text(yaml.safe_dump(bad))
-    with pytest.raises(ValueError, match=r"fitted_time\.memory\.L1\.x\.gather.*unknown access 'gather'"):
+    with pytest.raises(ValueError, match=r"fitted_time\.memory\.L1\.input\.gather.*unknown access 'gather'"):
+        load_profile(path)
+    by_array_name = {**child, "fitted_time": {**child["fitted_time"], "memory": {"L1": {"col_idx": _q(1)}}}}
+    path.write_text(yaml.safe_dump(by_array_name))
+    with pytest.raises(ValueError, match=r"fitted_time\.memory\.L1\.col_idx.*unknown operand role 'col_idx'"):
         load_profile(path)
 
 
@@ -260,7 +265,7 @@ def _levels_profile(tmp_path: Path, **extra) -> Path:
             "source": "test fit",
             "levels": [{"name": "near", "capacity": {"value": 100, "unit": "B", "source": "t", "confidence": "low"}},
                        {"name": "far"}],
-            "memory": {"near": {"values": _q(1), "x": _q(1)}, "far": {"values": _q(3), "x": _q(3)}},
+            "memory": {"near": {"value": _q(1), "input": _q(1)}, "far": {"value": _q(3), "input": _q(3)}},
             **extra,
         },
     }
@@ -293,14 +298,6 @@ def test_working_set_placement_and_spill(tmp_path: Path):
         load_profile(_levels_profile(tmp_path, spill={**spill, "value": 0.5}))
 
 
-def test_working_set_needs_levels(tmp_path: Path):
-    child = {"name": "c", "inherits": "horowitz-45nm", "fitted_time": {"source": "x", "placement": "working_set"}}
-    path = tmp_path / "c.yaml"
-    path.write_text(yaml.safe_dump(child))
-    with pytest.raises(ValueError, match="fitted_time.placement.*levels"):
-        load_profile(path)
-
-
 def test_sequential_arithmetic_may_cost_less_than_gathered():
     """embedded-cpu: streaming (dense) float ops run in NEON lanes, ops on gathered x stay scalar."""
     prof = load_profile("embedded-cpu")
@@ -319,3 +316,55 @@ def test_sequential_arithmetic_may_cost_less_than_gathered():
     # horowitz-45nm gives no vector cost: both accesses price alike
     h = estimate(rows, "horowitz-45nm").breakdown
     assert h.energy_j.iloc[0] == h.energy_j.iloc[1]
+
+
+@pytest.mark.parametrize("path", [str(p) for p in __import__("simulator.hardware", fromlist=["x"]).profile_files()],
+                         ids=lambda p: Path(p).stem)
+def test_every_priced_row_says_what_priced_it(path, worked_W):
+    """Provenance on every breakdown row of every shipped profile (the calibrated one included):
+    energy from its profile entry, time from its entry, a fitted coefficient or a derivation."""
+    from simulator.cost import PROVENANCE_COLUMNS
+
+    prof = load_profile(path)
+    rng = np.random.default_rng(5)
+    big = rng.choice([0.0, 1.0, -1.0], p=[0.9, 0.05, 0.05], size=(300, 2000)).astype(np.float32)
+    for fmt in sim.FORMATS:
+        for W, L in ((worked_W, 1), (big, 4)):
+            bd = estimate(sim.encode(W, fmt), prof, columns=L).breakdown
+            for col in PROVENANCE_COLUMNS:
+                assert bd[col].map(lambda v: isinstance(v, str) and v.strip() != "").all(), (fmt, col)
+            assert set(bd.confidence) | set(bd.time_confidence) <= {"high", "medium", "low"}
+            mem = bd[bd.level != "compute"]
+            if prof.fitted_time is None:
+                assert mem.time_source.str.startswith("derived: bytes / bandwidth of ").all()
+            elif prof.fitted_time.levels:
+                assert mem.time_source.str.startswith(("fitted: ", "derived: ")).all()
+                assert mem.time_source.str.startswith("fitted: ").any()
+
+
+def test_provenance_names_the_entries(tmp_path: Path, worked_W):
+    prof = load_profile("horowitz-45nm")
+    bd = estimate(sim.encode(worked_W, "csr"), prof).breakdown
+    mul = bd[bd.action == "mul"].iloc[0]
+    entry = prof.op_cost("mul", "float", 32)
+    assert (mul.source, mul.confidence) == (entry.energy.source, entry.energy.confidence)
+    assert (mul.time_source, mul.time_confidence) == (entry.throughput.source, entry.throughput.confidence)
+    read = bd[(bd.action == "read") & (bd.operand == "values")].iloc[0]
+    level = prof.level(read.level)
+    assert read.source == level.energy_per_access[32].source
+    assert read.time_source == f"derived: bytes / bandwidth of {level.name} ({level.bandwidth.source})"
+    assert read.time_confidence == level.bandwidth.confidence
+    vm = estimate(sim.encode(worked_W, "csr"), "calibrated/vm").breakdown
+    fitted = vm[(vm.action == "read") & (vm.operand == "x")].iloc[0]
+    assert fitted.time_source == "fitted: hardware_profiles/calibrated/vm-report/report.md"
+    assert fitted.time_confidence == "medium"
+
+
+def test_pricing_outputs_never_split_a_working_set(worked_W):
+    """Columns price() adds (level, energy, time, provenance) are not product keys: a product's
+    working set (fitted_time placement: working_set) stays whole whatever priced its rows."""
+    from simulator.cost import price
+    from simulator.hardware.placement import product_keys
+
+    counts = sim.encode(worked_W, "cser").counts().assign(cell_i=0)
+    assert product_keys(price(counts, load_profile("calibrated/vm"))) == ["cell_i"]

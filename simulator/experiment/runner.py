@@ -15,7 +15,7 @@ import pandas as pd
 import yaml
 from tqdm.auto import tqdm
 
-from ..cost import price, totals
+from ..cost import PROVENANCE_COLUMNS, price, totals
 from ..engine import layer_plan, run_plans
 from ..hardware import load_profile
 from . import counting
@@ -94,7 +94,7 @@ def batch_rows(cells: list[Cell], spec: ExperimentSpec, profiles: dict) -> tuple
         priced.append(tot[tot.format.isin(spec.formats)].assign(profile=prof_name, profile_i=len(priced)))
         if spec.outputs.breakdown:
             bd = priced_rows[priced_rows.format.isin(spec.formats)]
-            bd = bd.groupby(["cell_i", "format", "action", "operand", "level"], sort=False, as_index=False)[
+            bd = bd.groupby(["cell_i", "format", "action", "operand", "level", *PROVENANCE_COLUMNS], sort=False, as_index=False)[
                 ["count", "energy_j", "time_s"]].sum()
             breakdown.append(bd.assign(profile=prof_name, profile_i=len(breakdown)))
     head = pd.DataFrame(heads).reindex(columns=["cell_i", *HEAD_COLUMNS])  # same columns in every batch

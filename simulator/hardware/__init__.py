@@ -1,9 +1,15 @@
-"""Hardware profiles: schema, loading and memory-level placement (see schema.py for the YAML shape)."""
+"""Hardware: units, device profiles, fitted time, loading and memory-level placement.
+
+The YAML shape of a profile and the pricing rules are documented in ``docs/profiles.md``.
+"""
+from .fitted_time import FittedTime, TimeLevel
 from .loader import PROFILE_DIR, deep_merge, find_profile, load_profile, profile_files, profile_from_dict
 from .placement import place
-from .schema import MemoryLevel, OpCost, Profile, Quantity
+from .profile import MemoryLevel, OpCost, Profile, TimeModel
+from .units import UNITS, Bandwidth, Energy, Fraction, Frequency, Quantity, Ratio, Size, Throughput, Time
 
 __all__ = [
-    "PROFILE_DIR", "Profile", "MemoryLevel", "OpCost", "Quantity",
+    "PROFILE_DIR", "UNITS", "Bandwidth", "Energy", "FittedTime", "Fraction", "Frequency", "MemoryLevel", "OpCost",
+    "Profile", "Quantity", "Ratio", "Size", "Throughput", "Time", "TimeLevel", "TimeModel",
     "deep_merge", "find_profile", "load_profile", "place", "profile_files", "profile_from_dict",
 ]

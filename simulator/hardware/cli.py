@@ -4,7 +4,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from .loader import PROFILE_DIR, load_profile, profile_files
-from .schema import Profile, Quantity
+from .profile import Profile
+from .units import Quantity
 
 
 def _summary(p: Profile) -> str:

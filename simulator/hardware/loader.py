@@ -6,6 +6,8 @@ typo in a profile is fixed in one look.
 from __future__ import annotations
 
 import copy
+import errno
+import os
 from pathlib import Path
 from typing import Any
 
@@ -14,9 +16,11 @@ from ..yamlio import read_yaml
 from pydantic import ValidationError
 
 from ..resources import SHIPPED_PROFILES as PROFILE_DIR, profile_dirs
-from .schema import LocatedError, Profile
+from .profile import Profile
+from .units import LocatedError
 
 _LOADER_FIELDS = ("path", "lineage")  # filled here, never read from YAML
+MAX_INHERITS_DEPTH = 32  # far beyond any real lineage; stops a runaway chain before Python's recursion limit
 
 
 def profile_files() -> list[Path]:
@@ -33,6 +37,7 @@ def find_profile(name_or_path: str | Path, relative_to: Path | None = None) -> P
     p = Path(name_or_path)
     candidates = [p] if p.is_absolute() else ([relative_to / p] if relative_to else []) + [p]
     for c in candidates:
+        _refuse_odd_path(c)
         if c.is_file():
             return c.resolve()
     stem = str(name_or_path)
@@ -43,6 +48,19 @@ def find_profile(name_or_path: str | Path, relative_to: Path | None = None) -> P
                 return c.resolve()
     known = [f.stem for f in profile_files()]
     raise ValueError(f"no hardware profile {stem!r}: not a file, and not a name in {[str(d) for d in profile_dirs()]} (known: {known}; set DOTSIM_PROFILE_PATH for your own)")
+
+
+def _refuse_odd_path(path: Path) -> None:
+    """A directory or a symlink loop given as a profile is named for what it is, not "no such file"."""
+    if path.is_symlink():
+        try:
+            path.resolve(strict=True)
+        except (RuntimeError, OSError) as e:  # Python 3.11 reports a loop as RuntimeError, 3.13 as ELOOP
+            loop = isinstance(e, RuntimeError) or getattr(e, "errno", None) == errno.ELOOP
+            what = "a symlink loop (the link leads back to itself)" if loop else f"a symlink to a missing file ({os.readlink(path)})"
+            raise ValueError(f"{path}: {what}; expected a YAML profile file") from None
+    if path.is_dir():
+        raise ValueError(f"{path}: is a directory; expected a YAML profile file (a profile name, or a path to NAME.yaml)")
 
 
 def deep_merge(base: Any, over: Any) -> Any:
@@ -83,7 +101,11 @@ def _read_yaml(path: Path) -> dict:
 def _resolve(path: Path, chain: tuple[Path, ...] = ()) -> tuple[dict, tuple[str, ...]]:
     """The merged raw mapping of ``path`` and the lineage of files it came from, parent first."""
     if path in chain:
-        raise ValueError(f"{path}: field 'inherits': cycle {' -> '.join(str(p) for p in (*chain, path))}")
+        cycle = " -> ".join(str(p) for p in (*chain[chain.index(path):], path))
+        raise ValueError(f"{chain[-1]}: field 'inherits': an inherits cycle: {cycle}; a profile cannot inherit from itself")
+    if len(chain) >= MAX_INHERITS_DEPTH:
+        raise ValueError(f"{chain[0]}: field 'inherits': a chain of more than {MAX_INHERITS_DEPTH} profiles "
+                         f"(stopped at {path}, profile {len(chain) + 1}); expected at most {MAX_INHERITS_DEPTH}")
     data = _read_yaml(path)
     parent = data.get("inherits")
     if parent is None:
@@ -127,7 +149,7 @@ def format_validation_error(where: str, err: ValidationError) -> str:
             if e["type"] == "missing":
                 msg = "missing; expected " + _EXPECTED.get(str(loc[-1]) if loc else "", "this field")
             elif e["type"] == "extra_forbidden":
-                msg = "unknown field; check the spelling (see simulator/hardware/schema.py)"
+                msg = "unknown field; check the spelling (see docs/profiles.md)"
         field = ".".join(str(p) for p in loc) or "(top level)"
         lines.append(f"{where}: field {field}: {msg}")
     return "\n".join(lines)

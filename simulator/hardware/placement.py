@@ -8,10 +8,11 @@ import numpy as np
 import pandas as pd
 
 from ..counts import COLUMNS, VECTOR_ROLES
-from .schema import Profile
+from .profile import Profile
 
 # columns a priced table may carry besides a product's key columns (cell_i, format, layer, ...)
-_NOT_KEYS = frozenset(COLUMNS) | {"level", "time_level", "energy_j", "time_s"}
+_NOT_KEYS = frozenset(COLUMNS) | {"level", "time_level", "energy_j", "time_s",
+                                   "source", "confidence", "time_source", "time_confidence"}
 
 
 def place(counts: pd.DataFrame, profile: Profile) -> pd.Series:
@@ -103,14 +104,3 @@ def place_time_shares(counts: pd.DataFrame, profile: Profile) -> tuple[np.ndarra
     near = np.where(idx > 0, names[np.maximum(idx - 1, 0)], far)
     return far, near, share
 
-
-def place_time(counts: pd.DataFrame, profile: Profile) -> pd.Series:
-    """Time level (``fitted_time.levels``) of each read/write row; "compute" for mul/add rows.
-
-    The smallest time level that holds the array (``fitted_time.placement: footprint``, the
-    default) or, for weight arrays, the product's working set (``working_set``), whatever the
-    profile's energy ``placement``: a fitted time describes the measured machine's caches. With
-    ``fitted_time.spill`` part of the row is served by the next nearer level (``place_time_shares``).
-    """
-    far, _, _ = place_time_shares(counts, profile)
-    return pd.Series(far, index=counts.index, name="time_level")

@@ -20,6 +20,8 @@ def test_runs_the_grid_and_writes_outputs(spec_file, tmp_path, good):
     assert (out / "results.csv").exists() and (out / "spec.resolved.yaml").exists() and (out / "breakdown.csv").exists()
     assert not (out / PARTIAL).exists()
     bd = pd.read_csv(out / "breakdown.csv")
+    provenance = ["source", "confidence", "time_source", "time_confidence"]  # what priced each row
+    assert set(provenance) <= set(bd.columns) and bd[provenance].notna().all().all()
     assert {"action", "operand", "level", "energy_j"} <= set(bd.columns)
     s = summary_table(df)
     assert len(s) == 2 * 4
@@ -83,7 +85,7 @@ def test_network_workload_sums_layers_and_times_with_the_engine(tiny_network, tm
     row = df[(df.format == "cser") & (df.profile == "mobile-gpu")].iloc[0]
     energy = sum(estimate(encode(W, "cser"), "mobile-gpu", columns=L).energy_j for _, W, L in layers)
     assert row.energy_j == pytest.approx(energy, rel=1e-9)
-    assert row.time_s == pytest.approx(simulate(layers, "cser", "mobile-gpu").total_s, rel=1e-9)
+    assert row.time_s == pytest.approx(simulate([(n, encode(W, "cser"), L) for n, W, L in layers], "mobile-gpu").total_s, rel=1e-9)
     assert row.storage_bits == sum(encode(W, "cser").storage_bits() for _, W, _ in layers)
     assert 0.8 < row.p0 < 0.9
     assert (tmp_path / "o" / "plots" / "network_gains.png").exists()

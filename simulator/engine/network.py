@@ -14,22 +14,25 @@ total is exactly the sum of the analytic per-layer ``compute_time_s + memory_tim
 double buffering it follows the two-stage pipeline
 ``load_end[j] = max(load_end[j-1], compute_end[j-2]) + l_j``,
 ``compute_end[j] = max(load_end[j], compute_end[j-1]) + c_j``.
-Loads are cut into chunks on the channel so that workloads sharing it interleave (contend).
+Loads are cut into chunks on the channel (``simulator.engine.channel``) so that workloads
+sharing it interleave (contend). The engine prices count tables it is given and never
+encodes: a layer is anything with ``counts(columns)`` (an encoded matrix).
 """
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Sequence
 
 import pandas as pd
 import simpy
 
-from .cost import price
-from .formats import encode
-from .formats.base import EncodedMatrix
-from .hardware import Profile, load_profile
-from .counts import VECTOR_ROLES
+from ..cost import Countable, price
+from ..counts import VECTOR_ROLES
+from ..hardware import Profile, load_profile
+from .channel import Channel
+
+Network = Sequence[tuple[str, Countable, int]]  # (layer name, encoded matrix, L columns) per layer
 
 
 @dataclass(frozen=True)
@@ -64,38 +67,37 @@ def layer_plan(name: str, bd: pd.DataFrame) -> LayerPlan:
     return LayerPlan(name, weight_bytes, load_s, float(bd["time_s"].sum()) - load_s)
 
 
-def plan_layers(network: Sequence[tuple[str, Any, int]], fmt: str | None, profile: Profile, batch: int = 1) -> list[LayerPlan]:
-    """Price each (name, matrix or EncodedMatrix, L) layer and split its time into load and work."""
+def plan_layers(network: Network, profile: Profile, batch: int = 1) -> list[LayerPlan]:
+    """Price each (name, encoded matrix, L) layer and split its time into load and work."""
     if batch < 1:
         raise ValueError(f"batch: expected a positive integer, got {batch}")
     plans = []
     for i, item in enumerate(network):
         if len(item) != 3:
-            raise ValueError(f"network[{i}]: expected (name, matrix, L), got {len(item)} items")
-        name, W, L = item
-        enc = W if isinstance(W, EncodedMatrix) else encode(W, fmt)
+            raise ValueError(f"network[{i}]: expected (name, encoded matrix, L), got {len(item)} items")
+        name, enc, L = item
+        if not hasattr(enc, "counts"):
+            raise ValueError(f"network[{i}] ({name}): expected an encoded matrix (simulator.encode), "
+                             f"got {type(enc).__name__}")
         plans.append(layer_plan(name, price(enc.counts(columns=int(L) * batch), profile)))
     return plans
 
 
 class Device:
-    """The shared parts: one memory channel and ``compute_units`` compute units."""
+    """The shared parts: one memory channel (the farthest level's bandwidth) and compute units.
 
-    def __init__(self, env: simpy.Environment, compute_units: int = 1, chunk_s: float | None = None):
+    Weight loads hold the channel for the time the cost model priced them (``Channel.occupy``),
+    which may be a fitted time rather than bytes over bandwidth."""
+
+    def __init__(self, env: simpy.Environment, profile: Profile, compute_units: int = 1, chunk_s: float | None = None):
         self.env = env
-        self.channel = simpy.Resource(env, capacity=1)
+        self.channel = Channel(env, profile.memory[-1].bandwidth.si)
         self.compute = simpy.Resource(env, capacity=compute_units)
         self.chunk_s = chunk_s
-        self.channel_busy_s = 0.0
 
-    def transfer(self, seconds: float):
-        """Hold the channel for ``seconds``, in chunks so that other workloads interleave."""
-        chunks = 1 if not self.chunk_s else max(1, math.ceil(seconds / self.chunk_s))
-        for _ in range(chunks):
-            with self.channel.request() as req:
-                yield req
-                yield self.env.timeout(seconds / chunks)
-                self.channel_busy_s += seconds / chunks
+    def load(self, seconds: float):
+        """Stream weights for ``seconds``, in chunks of ``chunk_s`` so that other workloads interleave."""
+        return self.channel.occupy(seconds, self.chunk_s)
 
 
 def _tiles(plans: list[LayerPlan], tile_bytes: float | None):
@@ -116,7 +118,7 @@ def _workload(env: simpy.Environment, device: Device, plans: list[LayerPlan], sl
             slot = buffer.request()
             yield slot
             start = env.now
-            yield from device.transfer(load_s)
+            yield from device.load(load_s)
             yield ready.put((i, slot, start, work_s))
 
     def computer():
@@ -146,7 +148,7 @@ def run_plans(
     slots = 2 if double_buffering else 1
     tile_bytes = None if buffer_bytes == math.inf else buffer_bytes / slots
     env = simpy.Environment()
-    device = Device(env, compute_units=compute_units, chunk_s=chunk_s)
+    device = Device(env, profile, compute_units=compute_units, chunk_s=chunk_s)
     runs = []
     for plans in workloads:
         log: list = []
@@ -165,29 +167,25 @@ def run_plans(
             "start_s": per_layer["start_s"].to_numpy(),
             "end_s": per_layer["end_s"].to_numpy(),
         })
-        results.append(SimResult(float(layers.end_s.max()), device.channel_busy_s, layers))
+        results.append(SimResult(float(layers.end_s.max()), device.channel.busy_s, layers))
     return results
 
 
-def simulate_many(
-    workloads: Sequence[tuple[Sequence[tuple[str, Any, int]], str | None]],
-    profile: Profile | str,
-    batch: int = 1,
-    **device_options,
-) -> list[SimResult]:
-    """Run several networks at once on one device; they share its channel and compute units.
+def simulate_many(workloads: Sequence[Network], profile: Profile | str, batch: int = 1, **device_options) -> list[SimResult]:
+    """Run several networks (each a list of (name, encoded matrix, L)) at once on one device;
+    they share its channel and compute units.
 
     ``device_options``: buffer_bytes (default: the largest on-chip level), double_buffering,
     compute_units, chunk_s (see ``run_plans``).
     """
     prof = load_profile(profile)
-    plans = [plan_layers(network, fmt, prof, batch) for network, fmt in workloads]
+    plans = [plan_layers(network, prof, batch) for network in workloads]
     return run_plans(plans, prof, **device_options)
 
 
-def simulate(network, fmt: str | None, profile: Profile | str, batch: int = 1, **kwargs) -> SimResult:
+def simulate(network: Network, profile: Profile | str, batch: int = 1, **device_options) -> SimResult:
     """Per-layer start and end times, the total and memory-channel utilisation of one network."""
-    return simulate_many([(network, fmt)], profile, batch=batch, **kwargs)[0]
+    return simulate_many([network], profile, batch=batch, **device_options)[0]
 
 
 def on_chip_bytes(profile: Profile) -> float:

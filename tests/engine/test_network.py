@@ -4,16 +4,17 @@ import numpy as np
 import pytest
 
 from simulator.engine import plan_layers, simulate, simulate_many
+from simulator.formats import encode
 from simulator.hardware import load_profile
 
 
-def _network(seed=0):
+def _network(seed=0, fmt=None):
     rng = np.random.default_rng(seed)
     shapes = [(64, 96), (128, 64), (32, 128)]
     layers = []
     for i, (m, n) in enumerate(shapes):
         W = np.where(rng.random((m, n)) < 0.8, 0, rng.integers(1, 6, (m, n))).astype(np.float32)
-        layers.append((f"fc{i}", W, 1 + i))
+        layers.append((f"fc{i}", W if fmt is None else encode(W, fmt), 1 + i))
     return layers
 
 
@@ -24,23 +25,20 @@ def prof():
 
 @pytest.mark.parametrize("fmt", ["dense", "csr", "cser"])
 def test_no_overlap_unlimited_buffer_is_the_sum_of_layers(prof, fmt):
-    net = _network()
-    res = simulate(net, fmt, prof, buffer_bytes=math.inf, double_buffering=False)
+    net = _network(fmt=fmt)
+    res = simulate(net, prof, buffer_bytes=math.inf, double_buffering=False)
     from simulator.cost import estimate
-    from simulator.formats import encode
 
-    expected = sum(
-        (c := estimate(encode(W, fmt), prof, columns=L)).compute_time_s + c.memory_time_s for _, W, L in net
-    )
+    expected = sum((c := estimate(enc, prof, columns=L)).compute_time_s + c.memory_time_s for _, enc, L in net)
     assert res.total_s == pytest.approx(expected, rel=1e-12)
     # layers run back to back: each starts when the previous ends
     assert np.allclose(res.layers.start_s.to_numpy()[1:], res.layers.end_s.to_numpy()[:-1])
 
 
 def test_double_buffering_follows_the_pipeline_formula(prof):
-    net = _network()
-    plans = plan_layers(net, "cser", prof)
-    res = simulate(net, "cser", prof, buffer_bytes=math.inf, double_buffering=True)
+    net = _network(fmt="cser")
+    plans = plan_layers(net, prof)
+    res = simulate(net, prof, buffer_bytes=math.inf, double_buffering=True)
     # two-stage pipeline with two buffer slots, derived by hand:
     # load_end[j] = max(load_end[j-1], compute_end[j-2]) + l_j
     # compute_end[j] = max(load_end[j], compute_end[j-1]) + c_j
@@ -52,38 +50,40 @@ def test_double_buffering_follows_the_pipeline_formula(prof):
         compute_end.append(max(load_end[j], compute_end[j - 1] if j >= 1 else 0.0) + p.work_s)
     assert res.total_s == pytest.approx(compute_end[-1], rel=1e-12)
     assert res.layers.end_s.tolist() == pytest.approx(compute_end, rel=1e-12)
-    serial = simulate(net, "cser", prof, buffer_bytes=math.inf, double_buffering=False)
+    serial = simulate(net, prof, buffer_bytes=math.inf, double_buffering=False)
     assert res.total_s < serial.total_s
 
 
 def test_large_layer_streams_in_tiles(prof):
-    net = _network()
-    plans = plan_layers(net, "dense", prof)
-    small = simulate(net, "dense", prof, buffer_bytes=plans[0].weight_bytes / 2, double_buffering=True)
-    whole = simulate(net, "dense", prof, buffer_bytes=math.inf, double_buffering=True)
+    net = _network(fmt="dense")
+    plans = plan_layers(net, prof)
+    small = simulate(net, prof, buffer_bytes=plans[0].weight_bytes / 2, double_buffering=True)
+    whole = simulate(net, prof, buffer_bytes=math.inf, double_buffering=True)
     # tiling lets the first layer's compute start before all its weights are in: never slower
     assert small.total_s <= whole.total_s + 1e-15
     assert 0 < small.channel_utilization <= 1
 
 
 def test_two_workloads_on_one_channel_contend(prof):
-    a, b = _network(1), _network(2)
-    alone_a = simulate(a, "dense", prof).total_s
-    alone_b = simulate(b, "dense", prof).total_s
-    ra, rb = simulate_many([(a, "dense"), (b, "dense")], prof, compute_units=2)
+    a, b = _network(1, "dense"), _network(2, "dense")
+    alone_a = simulate(a, prof).total_s
+    alone_b = simulate(b, prof).total_s
+    ra, rb = simulate_many([a, b], prof, compute_units=2)
     assert max(ra.total_s, rb.total_s) > max(alone_a, alone_b)
     assert ra.total_s >= alone_a and rb.total_s >= alone_b
 
 
 def test_batch_scales_columns(prof):
-    net = _network()
-    one = simulate(net, "csr", prof, batch=1).layers.work_s.sum()
-    four = simulate(net, "csr", prof, batch=4).layers.work_s.sum()
+    net = _network(fmt="csr")
+    one = simulate(net, prof, batch=1).layers.work_s.sum()
+    four = simulate(net, prof, batch=4).layers.work_s.sum()
     assert four > one
 
 
 def test_bad_network(prof):
-    with pytest.raises(ValueError, match="expected \\(name, matrix, L\\)"):
-        simulate([("a", np.ones((2, 2)))], "dense", prof)
+    with pytest.raises(ValueError, match="expected \\(name, encoded matrix, L\\)"):
+        simulate([("a", encode(np.ones((2, 2)), "dense"))], prof)
+    with pytest.raises(ValueError, match=r"network\[0\] \(fc0\): expected an encoded matrix"):
+        simulate(_network(), prof)  # plain matrices: the engine never encodes
     with pytest.raises(ValueError, match="batch"):
-        simulate(_network(), "dense", prof, batch=0)
+        simulate(_network(fmt="dense"), prof, batch=0)
