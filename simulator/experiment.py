@@ -59,7 +59,7 @@ def expand_cells(spec: ExperimentSpec, spec_path: Path) -> list[Cell]:
                           "target_entropy_bits": p["entropy_bits"], "dtype": w.synthetic.dtype}
                 cells.append(Cell(f"{w.name}/{i}", w, params))
         elif w.file is not None:
-            from .inspect_weights import load_matrices
+            from .workloads.from_file import load_matrices
 
             path = (spec_path.parent / w.file).resolve()
             names = list(load_matrices(path)) if w.matrices is None else w.matrices
@@ -74,7 +74,7 @@ def expand_cells(spec: ExperimentSpec, spec_path: Path) -> list[Cell]:
 @lru_cache(maxsize=1)
 def _file_matrices(path: str) -> dict[str, np.ndarray]:
     """A weight file's matrices, read once for all its cells (cells of one file run in a row)."""
-    from .inspect_weights import load_matrices
+    from .workloads.from_file import load_matrices
 
     return load_matrices(path)
 

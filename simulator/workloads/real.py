@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .layers import ConvGeometry, Layer, SkippedTensor, conv_output_size, layers_from_tensors
-from .loaders import load_weights, tensor_layout
+from .files import load_weights, tensor_layout
 
 __all__ = ["RealSource", "REAL_WEIGHTS", "find_real_weights", "load_real"]
 
