@@ -17,6 +17,7 @@ from collections import OrderedDict
 import numpy as np
 import pytest
 
+
 def write_safetensors(path, tensors: dict[str, np.ndarray], tags: dict[str, str] | None = None, lie=None) -> None:
     """The safetensors layout by hand: u64 LE header length, JSON header, one data buffer."""
     tags = tags or {}
@@ -161,3 +162,71 @@ def writers(monkeypatch) -> types.SimpleNamespace:
         torch=torch, Storage=_Storage, Tensor=_Tensor, state_dict=lambda: _state_dict(torch),
         safetensors=write_safetensors, torch_zip=write_torch_zip, torch_legacy=write_torch_legacy,
     )
+
+
+def _sample_tensors() -> dict[str, np.ndarray]:
+    rng = np.random.default_rng(7)
+    return {"fc.weight": rng.standard_normal((6, 5)).astype(np.float32),
+            "conv.weight": rng.standard_normal((4, 2, 3, 3)).astype(np.float32),
+            "fc.bias": np.arange(6, dtype=np.float32)}
+
+
+def _write_torch_samples(tmp, tensors) -> None:
+    try:
+        import torch
+    except ImportError:
+        torch = None
+    if torch is not None:  # genuine torch.save files
+        sd = OrderedDict((k, torch.from_numpy(v.copy())) for k, v in tensors.items())
+        torch.save(sd, tmp / "sample.pth")
+        torch.save(sd, tmp / "legacy.pth", _use_new_zipfile_serialization=False)
+        return
+    with pytest.MonkeyPatch.context() as m:
+        fake = _fake_torch(m)
+        sd = OrderedDict((k, _Tensor(_Storage(str(i), v.ravel(), fake.FloatStorage), 0, v.shape,
+                                     tuple(int(s) // 4 for s in v.strides))) for i, (k, v) in enumerate(tensors.items()))
+        write_torch_zip(tmp / "sample.pth", sd)
+        write_torch_legacy(tmp / "legacy.pth", sd)
+
+
+@pytest.fixture(scope="session")
+def weight_file_samples(tmp_path_factory) -> dict[str, tuple]:
+    """One small genuine file per format: ``{kind: (path, {name: array} it must read as)}``."""
+    tmp = tmp_path_factory.mktemp("samples")
+    ts = _sample_tensors()
+    out: dict[str, tuple] = {}
+    np.save(tmp / "sample.npy", ts["fc.weight"])
+    out["npy"] = (tmp / "sample.npy", {"sample": ts["fc.weight"]})
+    np.savez(tmp / "sample.npz", **ts)
+    out["npz"] = (tmp / "sample.npz", ts)
+    np.savez_compressed(tmp / "deflated.npz", **ts)
+    out["npz-deflated"] = (tmp / "deflated.npz", ts)
+    write_safetensors(tmp / "sample.safetensors", ts)
+    out["safetensors"] = (tmp / "sample.safetensors", ts)
+    _write_torch_samples(tmp, ts)
+    out["pth-zip"] = (tmp / "sample.pth", ts)
+    out["pth-legacy"] = (tmp / "legacy.pth", ts)
+    try:
+        import onnx
+        from onnx import TensorProto, helper, numpy_helper
+    except ImportError:
+        pass
+    else:
+        graph = helper.make_graph(
+            [helper.make_node("Gemm", ["x", "fc.weight", "fc.bias"], ["h"], transB=1),
+             helper.make_node("Conv", ["h", "conv.weight"], ["y"])], "g",
+            [helper.make_tensor_value_info("x", TensorProto.FLOAT, None)],
+            [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
+            initializer=[numpy_helper.from_array(v, k) for k, v in ts.items()])
+        onnx.save(helper.make_model(graph), tmp / "sample.onnx")
+        out["onnx"] = (tmp / "sample.onnx", ts)
+    try:
+        import h5py
+    except ImportError:
+        pass
+    else:
+        with h5py.File(tmp / "sample.h5", "w") as f:
+            for k, v in ts.items():
+                f[k.replace(".", "/")] = v
+        out["h5"] = (tmp / "sample.h5", {k.replace(".", "/"): ts[k] for k in sorted(ts)})  # HDF5 lists by name
+    return out

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .guard import check_path
+from .guard import ZIP_ERRORS, check_path
 from .keras import HDF5_MAGIC, load_keras_h5
 from .npy import NPY_MAGIC, load_npy, load_npz
 from .onnx import load_onnx
@@ -51,7 +51,7 @@ def _sniff_zip(path: Path) -> str | None:
     try:
         with zipfile.ZipFile(path) as z:
             names = z.namelist()
-    except (zipfile.BadZipFile, OSError, EOFError) as e:
+    except ZIP_ERRORS as e:
         raise ValueError(f"{path}: starts like a zip archive but is not a valid one ({e})") from None
     if any(n.endswith("data.pkl") for n in names):
         return "torch"
@@ -93,7 +93,12 @@ def tensor_layout(path: str | Path) -> str:
 def load_weights(path: str | Path) -> dict[str, np.ndarray]:
     """Ordered ``{name: tensor}`` of every weight tensor in ``path``, dispatching on its type."""
     path = check_path(path)
-    tensors = READERS[file_kind(path)](path)
+    try:
+        tensors = READERS[file_kind(path)](path)
+    except ValueError as e:  # a library's own ValueError (zipfile, h5py, protobuf) gets the file's name
+        if str(path) in str(e):
+            raise
+        raise ValueError(f"{path}: cannot read ({type(e).__name__}: {e})") from None
     if not tensors:
         raise ValueError(f"{path}: holds no tensors")
     return tensors

@@ -12,6 +12,7 @@ import math
 import os
 import stat
 import zipfile
+import zlib
 from pathlib import Path
 from typing import BinaryIO
 
@@ -25,7 +26,12 @@ __all__ = [
     "require_bytes",
     "zip_member_size",
     "CappedReader",
+    "ZIP_ERRORS",
+    "open_zip",
 ]
+
+#: What zipfile raises on a damaged archive (bad CRC, bad deflate stream, undecodable names).
+ZIP_ERRORS = (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, NotImplementedError, zlib.error, UnicodeDecodeError)
 
 #: deflate cannot expand by more than about 1032:1; a zip member claiming more is lying.
 DEFLATE_MAX_RATIO = 1032
@@ -76,6 +82,21 @@ def zip_member_size(path: Path, z: zipfile.ZipFile, name: str) -> int:
             "(truncated file or a lying zip directory)"
         )
     return info.file_size
+
+
+def open_zip(path: Path) -> zipfile.ZipFile:
+    """A zip archive whose central directory lists as many members as its end record says.
+
+    zipfile walks the central directory by its byte size and ignores the member count, so a
+    damaged size silently drops members; the count check turns that into an error."""
+    z = zipfile.ZipFile(path)
+    with open(path, "rb") as f:
+        end = zipfile._EndRecData(f)  # type: ignore[attr-defined]
+    if end is not None and end[zipfile._ECD_ENTRIES_TOTAL] != len(z.infolist()):  # type: ignore[attr-defined]
+        n = len(z.infolist())
+        z.close()
+        raise zipfile.BadZipFile(f"the end record counts {end[zipfile._ECD_ENTRIES_TOTAL]} members, the directory lists {n}")  # type: ignore[attr-defined]
+    return z
 
 
 class CappedReader:

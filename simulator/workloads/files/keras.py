@@ -9,12 +9,17 @@ optional ``h5py`` package.
 from __future__ import annotations
 
 import io
-import zipfile
 from pathlib import Path
 
 import numpy as np
 
-from .guard import DEFLATE_MAX_RATIO, claimed_bytes, zip_member_size
+from .guard import (
+    DEFLATE_MAX_RATIO,
+    ZIP_ERRORS,
+    claimed_bytes,
+    open_zip,
+    zip_member_size,
+)
 
 __all__ = ["load_keras_h5", "HDF5_MAGIC"]
 
@@ -27,10 +32,10 @@ def _source(path: Path) -> io.BytesIO | Path:
         head = f.read(8)
     if head.startswith(b"PK\x03\x04"):
         try:
-            with zipfile.ZipFile(path) as z:
+            with open_zip(path) as z:
                 zip_member_size(path, z, "model.weights.h5")
                 return io.BytesIO(z.read("model.weights.h5"))
-        except (zipfile.BadZipFile, KeyError, OSError, EOFError) as e:
+        except (*ZIP_ERRORS, KeyError) as e:
             raise ValueError(f"{path}: a .keras archive must hold a readable model.weights.h5 ({e})") from None
     if head != HDF5_MAGIC:
         raise ValueError(f"{path}: wrong magic {head!r}: expected an HDF5 file starting with {HDF5_MAGIC!r}")
@@ -49,6 +54,8 @@ def load_keras_h5(path: Path) -> dict[str, np.ndarray]:
     def visit(name: str, obj: object) -> None:
         if not (isinstance(obj, h5py.Dataset) and obj.dtype.kind in "fiub" and obj.shape is not None):
             return
+        if not isinstance(name, str):  # h5py hands back bytes for a name that is not UTF-8
+            raise ValueError(f"{path}: HDF5 dataset name {name!r:.60} is not valid UTF-8")
         claimed = claimed_bytes(obj.shape, obj.dtype.itemsize)
         stored = obj.id.get_storage_size()
         if claimed > stored * DEFLATE_MAX_RATIO + 4096:

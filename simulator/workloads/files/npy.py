@@ -8,14 +8,14 @@ arrays are refused.
 """
 from __future__ import annotations
 
-import zipfile
 from pathlib import Path
+from tokenize import TokenError
 from typing import BinaryIO
 
 import numpy as np
 from numpy.lib import format as npformat
 
-from .guard import claimed_bytes, require_bytes, zip_member_size
+from .guard import ZIP_ERRORS, claimed_bytes, open_zip, require_bytes, zip_member_size
 
 __all__ = ["load_npy", "load_npz", "NPY_MAGIC"]
 
@@ -27,13 +27,15 @@ def _read_array(f: BinaryIO, present: int, path: Path, what: str) -> np.ndarray:
     start = f.tell()
     try:
         version = npformat.read_magic(f)
+        if version not in ((1, 0), (2, 0), (3, 0)):
+            raise ValueError(f"format version {version} is not 1.0, 2.0 or 3.0")
         if version == (1, 0):
             shape, fortran, dtype = npformat.read_array_header_1_0(f)
         elif version == (2, 0):
             shape, fortran, dtype = npformat.read_array_header_2_0(f)
         else:
             shape, fortran, dtype = npformat._read_array_header(f, version)
-    except (ValueError, SyntaxError, TypeError, EOFError, OverflowError) as e:
+    except (ValueError, SyntaxError, TypeError, EOFError, OverflowError, TokenError, RecursionError, MemoryError) as e:
         raise ValueError(f"{path}: {what}: not a valid .npy header ({e})") from None
     if dtype.hasobject or dtype.kind not in "biufc":
         raise ValueError(f"{path}: {what}: dtype {dtype} refused: only numeric arrays (object arrays would unpickle)")
@@ -62,7 +64,7 @@ def load_npy(path: Path) -> dict[str, np.ndarray]:
 def load_npz(path: Path) -> dict[str, np.ndarray]:
     """Every array of a .npz archive (stored or deflated), in archive order, CRCs checked."""
     try:
-        with zipfile.ZipFile(path) as z:
+        with open_zip(path) as z:
             out: dict[str, np.ndarray] = {}
             for name in z.namelist():
                 if not name.endswith(".npy"):
@@ -74,5 +76,5 @@ def load_npz(path: Path) -> dict[str, np.ndarray]:
                         raise ValueError(f"{path}: .npz member {name!r} holds bytes past its array")
                 out[name[: -len(".npy")]] = arr
             return out
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, NotImplementedError) as e:
+    except ZIP_ERRORS as e:
         raise ValueError(f"{path}: cannot read as a numpy .npz archive ({e}); is it truncated or not a .npz file?") from None

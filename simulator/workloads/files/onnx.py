@@ -94,6 +94,8 @@ def load_onnx(path: Path) -> dict[str, np.ndarray]:
     transpose = weight_orientation(graph)
     out: dict[str, np.ndarray] = {}
     for name, t in tensors:
+        if not isinstance(name, str):  # protobuf hands back bytes for a name that is not UTF-8
+            raise ValueError(f"{path}: ONNX tensor name {name!r:.60} is not valid UTF-8")
         arr = _to_array(path, t, onnx)
         out[name] = np.ascontiguousarray(arr.T) if arr.ndim == 2 and transpose.get(name, False) else arr
     return out

@@ -11,20 +11,31 @@ from __future__ import annotations
 import io
 import struct
 import tarfile
-import zipfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import BinaryIO
 
 import numpy as np
 
-from .guard import CappedReader, bf16_to_f32, require_bytes, zip_member_size
-from .unpickler import UNPICKLE_ERRORS, ForbiddenPickle, StorageRef, TensorRef, TorchUnpickler
+from .guard import (
+    ZIP_ERRORS,
+    CappedReader,
+    bf16_to_f32,
+    open_zip,
+    require_bytes,
+    zip_member_size,
+)
+from .unpickler import (
+    UNPICKLE_ERRORS,
+    ForbiddenPickle,
+    StorageRef,
+    TensorRef,
+    TorchUnpickler,
+)
 
 __all__ = ["load_torch", "TORCH_LEGACY_MAGIC"]
 
 TORCH_LEGACY_MAGIC = 0x1950A86A20F9469CFC6C  # first pickle of a pre-1.6 torch.save stream
-_ZIP_ERRORS = (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, NotImplementedError)
 
 
 def _unpickle(f: BinaryIO, path: Path, legacy: bool) -> tuple[object, TorchUnpickler]:
@@ -50,8 +61,8 @@ def _storage_array(raw: bytes, ref: StorageRef, byteorder: str, path: Path) -> n
 
 def _load_zip(path: Path) -> object:
     try:
-        z = zipfile.ZipFile(path)
-    except _ZIP_ERRORS as e:
+        z = open_zip(path)
+    except ZIP_ERRORS as e:
         raise ValueError(f"{path}: not a valid PyTorch zip archive ({e}); is the file truncated?") from None
     with z:
         names = z.namelist()
@@ -74,7 +85,7 @@ def _load_zip(path: Path) -> object:
                     raise ValueError(f"{path}: storage {key!r} is missing: no member {member!r} in the archive")
                 zip_member_size(path, z, member)
                 ref.data = _storage_array(z.read(member), ref, byteorder, path)
-        except _ZIP_ERRORS as e:  # CRC errors, truncated members
+        except ZIP_ERRORS as e:  # CRC errors, truncated members
             raise ValueError(f"{path}: cannot read a member of the archive ({e}); is the file truncated?") from None
     return obj
 

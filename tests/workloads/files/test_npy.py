@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from simulator.workloads.files import load_weights, tensor_layout
+from simulator.workloads.files import load_weights
 
 
 def test_npy_and_npz(tmp_path):
