@@ -18,7 +18,7 @@ very large layers) come from a seeded generator, so the same call gives the same
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -29,6 +29,7 @@ __all__ = [
     "prune_magnitude",
     "global_threshold",
     "prune_global",
+    "prune_at",
     "quantize_uniform",
     "quantize_kmeans",
     "quantize",
@@ -90,6 +91,19 @@ def global_threshold(mats: Iterable[np.ndarray], sparsity: float) -> tuple[float
     return float(t), k - below
 
 
+def prune_at(W: np.ndarray, threshold: float, n_ties: int) -> tuple[np.ndarray, int]:
+    """(copy of W with every |w| < threshold and its first ``n_ties`` entries |w| == threshold zeroed,
+    ties still to place). The one tie loop of global pruning: ties go to the earlier layers first."""
+    W = W.copy()
+    a = np.abs(W)
+    W[a < threshold] = 0
+    if n_ties:
+        ties = np.flatnonzero(a.ravel() == threshold)[:n_ties]
+        W.reshape(-1)[ties] = 0
+        n_ties -= len(ties)
+    return W, n_ties
+
+
 def prune_global(mats: Mapping[str, np.ndarray], sparsity: float) -> dict[str, np.ndarray]:
     """Prune all matrices with one magnitude threshold so that exactly ``sparsity`` of all weights are 0."""
     names = list(mats)
@@ -97,14 +111,7 @@ def prune_global(mats: Mapping[str, np.ndarray], sparsity: float) -> dict[str, n
     t, n_ties = global_threshold(checked.values(), sparsity)
     out: dict[str, np.ndarray] = {}
     for n in names:
-        W = checked[n].copy()
-        a = np.abs(W)
-        W[a < t] = 0
-        if n_ties:
-            ties = np.flatnonzero(a.ravel() == t)[:n_ties]  # ties go to the earlier layers first
-            W.reshape(-1)[ties] = 0
-            n_ties -= len(ties)
-        out[n] = W
+        out[n], n_ties = prune_at(checked[n], t, n_ties)
     return out
 
 
@@ -254,7 +261,9 @@ def quantize(W: np.ndarray, K: int, method: str = "kmeans", seed: int = 0, itera
 class CompressionSpec:
     """How to compress a network: prune to ``sparsity`` (per 'layer' or 'global'), quantize to ``K``.
 
-    ``sparsity=None`` skips pruning; ``K=None`` skips quantization.
+    ``sparsity=None`` skips pruning; ``K=None`` skips quantization. The one compression spec:
+    the experiment spec uses this type for a workload's ``compress:`` (pydantic validates a
+    dataclass field by field and runs ``__post_init__``, whose errors name the field).
     """
 
     sparsity: float | None = None
@@ -273,6 +282,10 @@ class CompressionSpec:
             raise ValueError(f"method {self.method!r}: expected 'kmeans' or 'uniform'")
         if self.K is not None:
             _check_K(self.K)
+        for name in ("iterations", "seed"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < (1 if name == "iterations" else 0):
+                raise ValueError(f"{name} {v!r}: expected an integer >= {1 if name == 'iterations' else 0}")
 
 
 def compress(W: np.ndarray, spec: CompressionSpec, seed: int | None = None) -> np.ndarray:
@@ -300,14 +313,8 @@ def compress_layers(mats: Mapping[str, np.ndarray], spec: CompressionSpec) -> It
     for i, n in enumerate(names):
         W = check_matrix(mats[n], n)
         if threshold is not None:
-            W = W.copy()
-            a = np.abs(W)
-            W[a < threshold[0]] = 0
-            if n_ties:
-                ties = np.flatnonzero(a.ravel() == threshold[0])[:n_ties]
-                W.reshape(-1)[ties] = 0
-                n_ties -= len(ties)
-            layer_spec = CompressionSpec(None, "layer", spec.K, spec.method, spec.iterations, spec.seed)
+            W, n_ties = prune_at(W, threshold[0], n_ties)
+            layer_spec = replace(spec, sparsity=None, scope="layer")
         else:
             layer_spec = spec
         yield n, compress(W, layer_spec, seed=int(seeds[i]))

@@ -171,3 +171,13 @@ def test_pipeline_report_and_summary(W):
     w = report["size"] / report["size"].sum()
     assert s["entropy_bits"] == pytest.approx(float((report["entropy_bits"] * w).sum()))
     np.testing.assert_array_equal(compress(W, CompressionSpec()), W)
+
+
+def test_compression_spec_validates_as_a_spec_field():
+    pydantic = pytest.importorskip("pydantic")
+    adapter = pydantic.TypeAdapter(CompressionSpec)
+    assert adapter.validate_python({"sparsity": 0.5, "K": 4}) == CompressionSpec(0.5, K=4)
+    with pytest.raises(pydantic.ValidationError, match=r"scope 'net': expected 'layer' or 'global'"):
+        adapter.validate_python({"sparsity": 0.5, "scope": "net"})
+    with pytest.raises(ValueError, match=r"iterations 0: expected an integer >= 1"):
+        CompressionSpec(iterations=0)
