@@ -17,13 +17,14 @@ very large layers) come from a seeded generator, so the same call gives the same
 """
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
 
 from ..stats import check_matrix, matrix_stats
+from .layers import Layer
 
 __all__ = [
     "prune_magnitude",
@@ -36,6 +37,7 @@ __all__ = [
     "CompressionSpec",
     "compress",
     "compress_layers",
+    "compress_network",
     "stats_report",
     "weighted_summary",
 ]
@@ -320,6 +322,14 @@ def compress_layers(mats: Mapping[str, np.ndarray], spec: CompressionSpec) -> It
         yield n, compress(W, layer_spec, seed=int(seeds[i]))
 
 
+def compress_network(layers: Sequence[Layer], spec: CompressionSpec) -> Iterator[Layer]:
+    """``compress_layers`` over ``Layer`` objects: each layer back with its compressed matrix,
+    its columns and geometry kept."""
+    by_name = {layer.name: layer for layer in layers}
+    for name, W in compress_layers({layer.name: layer.matrix for layer in layers}, spec):
+        yield replace(by_name[name], matrix=W)
+
+
 def stats_report(mats: Iterable[tuple[str, np.ndarray]] | Mapping[str, np.ndarray]) -> pd.DataFrame:
     """One row per layer: rows, cols, size, K, p0, entropy_bits (H), nnz (``simulator.stats.matrix_stats``)."""
     items = mats.items() if isinstance(mats, Mapping) else mats
@@ -343,16 +353,19 @@ def stats_report(mats: Iterable[tuple[str, np.ndarray]] | Mapping[str, np.ndarra
 
 
 def weighted_summary(report: pd.DataFrame) -> dict[str, float]:
-    """Network-level p0, H and K: layer values weighted by layer size (the paper's per-network figures)."""
+    """Network-level p0, H and K: layer values weighted by layer size (the paper's per-network
+    figures), computed as ``size / size.sum() @ column`` in float64, the experiment's network row."""
     if report.empty:
         raise ValueError("weighted_summary: empty report")
-    w = report["size"].to_numpy(dtype=np.float64)
-    w = w / w.sum()
+    size = report["size"].to_numpy(dtype=np.float64)
+    w = size / size.sum()
+    col = {c: report[c].to_numpy(dtype=np.float64) for c in ("p0", "entropy_bits", "K", "nnz", "segments")}
     return {
         "layers": int(len(report)),
-        "weights": int(report["size"].sum()),
-        "p0": float((report["p0"] * w).sum()),
-        "entropy_bits": float((report["entropy_bits"] * w).sum()),
-        "K": float((report["K"] * w).sum()),
-        "nnz": int(report["nnz"].sum()),
+        "weights": int(size.sum()),
+        "p0": float(w @ col["p0"]),
+        "entropy_bits": float(w @ col["entropy_bits"]),
+        "K": float(w @ col["K"]),
+        "nnz": int(col["nnz"].sum()),
+        "segments": int(col["segments"].sum()),
     }

@@ -121,6 +121,14 @@ class Layer:
         """Dense multiply-accumulates per forward pass (rows * cols * L)."""
         return None if self.columns is None else self.size * self.columns
 
+    @classmethod
+    def fc(cls, name: str, matrix: np.ndarray, columns: int | None = 1) -> Layer:
+        """A fully connected layer from its (out, in) matrix: Y = W @ X with X of ``columns`` columns."""
+        W = np.asarray(matrix)
+        if W.ndim != 2:
+            raise ValueError(f"layer {name!r}: expected a 2-D matrix, got shape {W.shape}")
+        return cls(name, "fc", (int(W.shape[0]), int(W.shape[1])), columns, matrix=W, tensor_shape=tuple(W.shape))
+
     def group_matrices(self) -> list[np.ndarray]:
         """The per-group blocks (out/groups, in/groups*kh*kw) of a grouped convolution."""
         if self.matrix is None:

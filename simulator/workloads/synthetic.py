@@ -94,8 +94,12 @@ def feasible_entropy_range(K: int, p0: float) -> tuple[float, float]:
 
 
 def geometric_distribution(K: int, p0: float, ratio: float) -> np.ndarray:
-    """Probabilities of Omega[0] (p0) and K - 1 further values with p_k ∝ ratio^(k-1)."""
-    K, p0 = _check_K_p0(K, p0)
+    """Probabilities of Omega[0] (p0, 0 allowed) and K - 1 further values with p_k ∝ ratio^(k-1)."""
+    if isinstance(K, bool) or not isinstance(K, (int, np.integer)) or K < 1 or not 0.0 <= float(p0) <= 1.0:
+        raise ValueError(f"K {K!r}, p0 {p0!r}: expected an integer K >= 1 and a probability p0 in [0, 1]")
+    if K == 1 and p0 != 1.0:
+        raise ValueError(f"p0: with K=1 the only value is Omega[0], so p0 must be 1.0, got {p0!r}")
+    K, p0 = int(K), float(p0)
     if not 0.0 <= float(ratio) <= 1.0:
         raise ValueError(f"ratio: expected a number in [0, 1], got {ratio!r}")
     return _geometric(K, p0, float(ratio)) if K > 1 else np.ones(1)
