@@ -2,8 +2,9 @@
 
 ONNX stores a weight in whatever orientation the node consuming it expects: ``MatMul``'s B
 is (in, out), ``Gemm``'s B is (in, out) unless ``transB=1``, ``Conv`` is (out, in/groups,
-*kernel). The matrix a format prices is (out, in), so the orientation is read from the
-consuming node and (in, out) weights are transposed. Sizes are checked (``raw_data`` length
+*kernel), ``ConvTranspose`` (in, out/groups, *kernel). The matrix a format prices is (out, in),
+so the orientation is read from the consuming node: (in, out) weights are transposed, and an
+ungrouped ``ConvTranspose`` kernel has its first two axes swapped. Sizes are checked (``raw_data`` length
 against the dims) before a tensor is built; weights in external files are refused rather
 than followed to paths the model names. Needs the optional ``onnx`` package.
 """
@@ -25,18 +26,21 @@ def _attr(node, name: str, default: int) -> int:
     return default
 
 
-def weight_orientation(graph) -> dict[str, bool]:
-    """``{tensor name: needs transposing}`` for 2-D weights consumed as a product's operand."""
-    out: dict[str, bool] = {}
+def weight_orientation(graph) -> dict[str, int]:
+    """``{tensor name: ndim}``: weights of that many dimensions whose first two axes are
+    (in, out) for the node consuming them, so they are swapped to (out, in)."""
+    out: dict[str, int] = {}
     for node in graph.node:
         inputs = list(node.input)
         if node.op_type == "MatMul" and len(inputs) == 2:
             # Y = A @ B: a weight as B is (in, out); a weight as A multiplies from the left: (out, in)
-            out.setdefault(inputs[1], True)
-            out.setdefault(inputs[0], False)
+            out.setdefault(inputs[1], 2)
+            out.setdefault(inputs[0], 0)
         elif node.op_type == "Gemm" and len(inputs) >= 2:
-            out.setdefault(inputs[1], not _attr(node, "transB", 0))
-            out.setdefault(inputs[0], bool(_attr(node, "transA", 0)))
+            out.setdefault(inputs[1], 0 if _attr(node, "transB", 0) else 2)
+            out.setdefault(inputs[0], 2 if _attr(node, "transA", 0) else 0)
+        elif node.op_type == "ConvTranspose" and len(inputs) >= 2 and _attr(node, "group", 1) == 1:
+            out.setdefault(inputs[1], -1)  # any kernel rank: (in, out, *k)
     return out
 
 
@@ -97,5 +101,7 @@ def load_onnx(path: Path) -> dict[str, np.ndarray]:
         if not isinstance(name, str):  # protobuf hands back bytes for a name that is not UTF-8
             raise ValueError(f"{path}: ONNX tensor name {name!r:.60} is not valid UTF-8")
         arr = _to_array(path, t, onnx)
-        out[name] = np.ascontiguousarray(arr.T) if arr.ndim == 2 and transpose.get(name, False) else arr
+        rank = transpose.get(name, 0)
+        swap = arr.ndim >= 2 and (rank == arr.ndim or (rank == -1 and arr.ndim > 2))
+        out[name] = np.ascontiguousarray(np.swapaxes(arr, 0, 1)) if swap else arr
     return out

@@ -46,6 +46,13 @@ def test_matmul_gemm_conv_and_constant_read_out_in(tmp_path):
         assert out[name].flags.c_contiguous
 
 
+def test_conv_transpose_kernel_read_out_in(tmp_path):
+    k = np.arange(3 * 5 * 2 * 2, dtype=np.float32).reshape(3, 5, 2, 2)  # (in=3, out=5, kh, kw)
+    nodes = [helper.make_node("ConvTranspose", ["x", "up.w"], ["y"])]
+    out = load_weights(_model(tmp_path, nodes, [numpy_helper.from_array(k, "up.w")]))
+    np.testing.assert_array_equal(out["up.w"], k.transpose(1, 0, 2, 3))
+
+
 def test_raw_data_shorter_than_dims_refused(tmp_path):
     t = numpy_helper.from_array(np.ones((2, 2), np.float32), "w")
     del t.dims[:]
