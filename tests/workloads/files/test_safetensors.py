@@ -94,3 +94,10 @@ def test_safetensors_garbage_header(tmp_path):
     (tmp_path / "g.safetensors").write_bytes(struct.pack("<Q", 4) + b"{{{{")
     with pytest.raises(ValueError, match="not valid UTF-8 JSON"):
         load_weights(tmp_path / "g.safetensors")
+
+
+def test_safetensors_header_nesting_bomb(tmp_path):
+    header = b"[" * 100_000 + b"]" * 100_000
+    (tmp_path / "deep.safetensors").write_bytes(struct.pack("<Q", len(header)) + header)
+    with pytest.raises(ValueError, match=r"deep\.safetensors: safetensors header is not valid UTF-8 JSON \(RecursionError"):
+        load_weights(tmp_path / "deep.safetensors")

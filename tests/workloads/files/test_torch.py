@@ -113,3 +113,16 @@ def test_torch_cyclic_container(tmp_path, writers):
     lst.append(lst)
     writers.torch_zip(tmp_path / "c.pth", {"l": lst})
     assert list(load_weights(tmp_path / "c.pth")) == ["l.0"]
+
+
+def test_legacy_storage_claiming_more_than_the_file(torch_files):
+    import struct
+
+    tmp, expected = torch_files
+    raw = (tmp / "old.pth").read_bytes()
+    first = struct.pack("<q", 12) + expected["fc.weight"].tobytes()[:8]  # storage '0': 12 floats
+    at = raw.index(first)
+    (tmp / "claim.pth").write_bytes(raw[:at] + struct.pack("<q", 10**12) + raw[at + 8:])
+    with pytest.raises(ValueError, match=r"claim\.pth: storage '0' at byte \d+ needs 4000000000000 bytes but \d+ are present"):
+        load_weights(tmp / "claim.pth")
+
