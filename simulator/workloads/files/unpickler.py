@@ -70,6 +70,7 @@ _FUNCTIONS = {
     ("torch._utils", "_rebuild_tensor_v2"): "rebuild_tensor",
     ("torch._utils", "_rebuild_tensor_v3"): "rebuild_tensor_v3",
     ("torch._utils", "_rebuild_parameter"): "rebuild_parameter",
+    ("torch._utils", "_rebuild_parameter_with_state"): "rebuild_parameter",
     ("torch.nn.parameter", "Parameter"): "rebuild_parameter",
 }
 
