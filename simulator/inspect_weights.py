@@ -1,7 +1,8 @@
 """`dotsim inspect`: statistics and per-format storage of every matrix in a weight file.
 
-Any file ``simulator.workloads.loaders.load_weights`` reads (.npy/.npz, safetensors, ONNX,
+Any file ``simulator.workloads.files.load_weights`` reads (.npy/.npz, safetensors, ONNX,
 Keras HDF5, PyTorch .pth); convolution kernels are shown as their (out, in/groups*kh*kw) matrices.
+Every registered format (``simulator.formats.FORMATS``) gets a column pair.
 """
 from __future__ import annotations
 
@@ -13,30 +14,9 @@ import pandas as pd
 from .counts.analytic import ExpectedStructure, storage_bits_from_structure
 from .formats import FORMATS, encode_many
 from .stats import code_values, stats_from_coding
-from .workloads.layers import Layer, SkippedTensor, layers_from_tensors
-from .workloads.loaders import load_weights, tensor_layout
+from .workloads.from_file import load_layers, load_matrices
 
-
-def _layers(path: Path) -> tuple[list[Layer], list[SkippedTensor], list[str]]:
-    """Matrix layers, skipped tensors and the file's tensor order."""
-    tensors = load_weights(path)
-    plain = path.suffix.lower() in (".npy", ".npz")
-    layers, skipped = layers_from_tensors(tensors, tensor_layout(path), name_rules=not plain)
-    return layers, skipped, list(tensors)
-
-
-def load_matrices(path: str | Path) -> dict[str, np.ndarray]:
-    """Named 2-D matrices of any supported weight file (see ``simulator.workloads.loaders``).
-
-    Fully connected tensors come as they are, convolution kernels as (out, in/groups*kh*kw);
-    tensors that are not matrix products (biases, norms, scalars) are left out.
-    """
-    path = Path(path)
-    layers, skipped, _ = _layers(path)
-    if not layers:
-        kinds = "; ".join(f"{s.name} {s.shape}: {s.reason}" for s in skipped[:5])
-        raise ValueError(f"{path}: holds no weight matrices ({kinds})")
-    return {layer.name: layer.matrix for layer in layers}
+__all__ = ["inspect_file", "load_matrices", "storage_row", "CER_ENCODE_MAX_SLOTS_PER_ENTRY"]
 
 
 #: CER pads each row up to its highest value rank; on unquantized weights (K ~ size) the padded
@@ -68,11 +48,11 @@ def storage_row(W: np.ndarray, value_bits: int | None = None) -> dict:
     return row
 
 
-def inspect_file(path: str | Path, value_bits: int | None = None) -> pd.DataFrame:
+def inspect_file(path: str | Path, value_bits: int | None = None, cast: str = "auto") -> pd.DataFrame:
     """One row per tensor, in file order: matrices with shape, statistics and storage per format;
     other tensors with a note saying why they were skipped."""
     path = Path(path)
-    layers, skipped, order = _layers(path)
+    layers, skipped, order = load_layers(path, cast)
     rows: dict[str, dict] = {}
     for layer in layers:
         try:

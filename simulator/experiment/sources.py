@@ -206,7 +206,7 @@ class SyntheticSource(WorkloadSource):
 @lru_cache(maxsize=1)
 def _file_matrices(path: str) -> dict[str, np.ndarray]:
     """A weight file's matrices, read once for all its cells (cells of one file run in a row)."""
-    from ..inspect_weights import load_matrices
+    from ..workloads.from_file import load_matrices
 
     return load_matrices(path)
 

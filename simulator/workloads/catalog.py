@@ -197,11 +197,19 @@ def network_layers(name: str, batch: int = 1) -> list[Layer]:
 
 @dataclass(frozen=True)
 class LayerTarget:
-    """Statistics a synthetic layer is drawn for: share of zeros p0, K values, optional entropy H."""
+    """Statistics a synthetic layer is drawn for: share of zeros p0, K values, optional entropy H.
+
+    The one per-layer target type: the experiment spec can use it for ``layer_stats:``
+    (pydantic validates a dataclass field by field and runs the checks here)."""
 
     p0: float
     K: int
     entropy_bits: float | None = None
+
+    def __post_init__(self) -> None:
+        from .synthetic import value_distribution  # checks K, p0 and that H is reachable, naming each
+
+        value_distribution(self.K, self.p0, self.entropy_bits)
 
 
 TargetSpec = LayerTarget | Mapping[str, LayerTarget] | Callable[[Layer], LayerTarget]

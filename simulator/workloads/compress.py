@@ -17,24 +17,27 @@ very large layers) come from a seeded generator, so the same call gives the same
 """
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
 
 from ..stats import check_matrix, matrix_stats
+from .layers import Layer
 
 __all__ = [
     "prune_magnitude",
     "global_threshold",
     "prune_global",
+    "prune_at",
     "quantize_uniform",
     "quantize_kmeans",
     "quantize",
     "CompressionSpec",
     "compress",
     "compress_layers",
+    "compress_network",
     "stats_report",
     "weighted_summary",
 ]
@@ -90,6 +93,19 @@ def global_threshold(mats: Iterable[np.ndarray], sparsity: float) -> tuple[float
     return float(t), k - below
 
 
+def prune_at(W: np.ndarray, threshold: float, n_ties: int) -> tuple[np.ndarray, int]:
+    """(copy of W with every |w| < threshold and its first ``n_ties`` entries |w| == threshold zeroed,
+    ties still to place). The one tie loop of global pruning: ties go to the earlier layers first."""
+    W = W.copy()
+    a = np.abs(W)
+    W[a < threshold] = 0
+    if n_ties:
+        ties = np.flatnonzero(a.ravel() == threshold)[:n_ties]
+        W.reshape(-1)[ties] = 0
+        n_ties -= len(ties)
+    return W, n_ties
+
+
 def prune_global(mats: Mapping[str, np.ndarray], sparsity: float) -> dict[str, np.ndarray]:
     """Prune all matrices with one magnitude threshold so that exactly ``sparsity`` of all weights are 0."""
     names = list(mats)
@@ -97,14 +113,7 @@ def prune_global(mats: Mapping[str, np.ndarray], sparsity: float) -> dict[str, n
     t, n_ties = global_threshold(checked.values(), sparsity)
     out: dict[str, np.ndarray] = {}
     for n in names:
-        W = checked[n].copy()
-        a = np.abs(W)
-        W[a < t] = 0
-        if n_ties:
-            ties = np.flatnonzero(a.ravel() == t)[:n_ties]  # ties go to the earlier layers first
-            W.reshape(-1)[ties] = 0
-            n_ties -= len(ties)
-        out[n] = W
+        out[n], n_ties = prune_at(checked[n], t, n_ties)
     return out
 
 
@@ -254,7 +263,9 @@ def quantize(W: np.ndarray, K: int, method: str = "kmeans", seed: int = 0, itera
 class CompressionSpec:
     """How to compress a network: prune to ``sparsity`` (per 'layer' or 'global'), quantize to ``K``.
 
-    ``sparsity=None`` skips pruning; ``K=None`` skips quantization.
+    ``sparsity=None`` skips pruning; ``K=None`` skips quantization. The one compression spec:
+    the experiment spec uses this type for a workload's ``compress:`` (pydantic validates a
+    dataclass field by field and runs ``__post_init__``, whose errors name the field).
     """
 
     sparsity: float | None = None
@@ -273,6 +284,10 @@ class CompressionSpec:
             raise ValueError(f"method {self.method!r}: expected 'kmeans' or 'uniform'")
         if self.K is not None:
             _check_K(self.K)
+        for name in ("iterations", "seed"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < (1 if name == "iterations" else 0):
+                raise ValueError(f"{name} {v!r}: expected an integer >= {1 if name == 'iterations' else 0}")
 
 
 def compress(W: np.ndarray, spec: CompressionSpec, seed: int | None = None) -> np.ndarray:
@@ -300,17 +315,19 @@ def compress_layers(mats: Mapping[str, np.ndarray], spec: CompressionSpec) -> It
     for i, n in enumerate(names):
         W = check_matrix(mats[n], n)
         if threshold is not None:
-            W = W.copy()
-            a = np.abs(W)
-            W[a < threshold[0]] = 0
-            if n_ties:
-                ties = np.flatnonzero(a.ravel() == threshold[0])[:n_ties]
-                W.reshape(-1)[ties] = 0
-                n_ties -= len(ties)
-            layer_spec = CompressionSpec(None, "layer", spec.K, spec.method, spec.iterations, spec.seed)
+            W, n_ties = prune_at(W, threshold[0], n_ties)
+            layer_spec = replace(spec, sparsity=None, scope="layer")
         else:
             layer_spec = spec
         yield n, compress(W, layer_spec, seed=int(seeds[i]))
+
+
+def compress_network(layers: Sequence[Layer], spec: CompressionSpec) -> Iterator[Layer]:
+    """``compress_layers`` over ``Layer`` objects: each layer back with its compressed matrix,
+    its columns and geometry kept."""
+    by_name = {layer.name: layer for layer in layers}
+    for name, W in compress_layers({layer.name: layer.matrix for layer in layers}, spec):
+        yield replace(by_name[name], matrix=W)
 
 
 def stats_report(mats: Iterable[tuple[str, np.ndarray]] | Mapping[str, np.ndarray]) -> pd.DataFrame:
@@ -336,16 +353,19 @@ def stats_report(mats: Iterable[tuple[str, np.ndarray]] | Mapping[str, np.ndarra
 
 
 def weighted_summary(report: pd.DataFrame) -> dict[str, float]:
-    """Network-level p0, H and K: layer values weighted by layer size (the paper's per-network figures)."""
+    """Network-level p0, H and K: layer values weighted by layer size (the paper's per-network
+    figures), computed as ``size / size.sum() @ column`` in float64, the experiment's network row."""
     if report.empty:
         raise ValueError("weighted_summary: empty report")
-    w = report["size"].to_numpy(dtype=np.float64)
-    w = w / w.sum()
+    size = report["size"].to_numpy(dtype=np.float64)
+    w = size / size.sum()
+    col = {c: report[c].to_numpy(dtype=np.float64) for c in ("p0", "entropy_bits", "K", "nnz", "segments")}
     return {
         "layers": int(len(report)),
-        "weights": int(report["size"].sum()),
-        "p0": float((report["p0"] * w).sum()),
-        "entropy_bits": float((report["entropy_bits"] * w).sum()),
-        "K": float((report["K"] * w).sum()),
-        "nnz": int(report["nnz"].sum()),
+        "weights": int(size.sum()),
+        "p0": float(w @ col["p0"]),
+        "entropy_bits": float(w @ col["entropy_bits"]),
+        "K": float(w @ col["K"]),
+        "nnz": int(col["nnz"].sum()),
+        "segments": int(col["segments"].sum()),
     }

@@ -17,6 +17,10 @@ Y = W @ X with X of n x L:
   The one thing the stacked matrix does not show is that X is ``groups`` times taller; ``Layer``
   records ``groups`` and ``input_rows`` for that. ``Layer.group_matrices()`` gives per-group
   blocks for anyone who wants them separately.
+- **float64 matrices** (what ``np.save`` writes by default): device profiles price float32 at
+  most, so a user's file is read with ``cast="auto"``, which casts them when every value survives the cast
+  exactly (the layer's note says so) and otherwise refuses, naming the option; ``cast="float32"``
+  rounds them (the note says how many values changed); ``cast="none"`` keeps them as stored.
 - everything else (biases, normalisation scales and running statistics, scalars, integer
   buffers, embedding tables, which are lookups rather than products) is listed with a reason
   and skipped.
@@ -35,7 +39,12 @@ __all__ = [
     "conv_output_size",
     "tensor_to_matrix",
     "layers_from_tensors",
+    "CASTS",
+    "cast_matrix",
 ]
+
+#: What ``layers_from_tensors(cast=...)`` does with float64 matrices (see the module docstring).
+CASTS = ("auto", "float32", "none")
 
 
 def _tuple(v, n: int, what: str) -> tuple[int, ...]:
@@ -112,6 +121,14 @@ class Layer:
         """Dense multiply-accumulates per forward pass (rows * cols * L)."""
         return None if self.columns is None else self.size * self.columns
 
+    @classmethod
+    def fc(cls, name: str, matrix: np.ndarray, columns: int | None = 1) -> Layer:
+        """A fully connected layer from its (out, in) matrix: Y = W @ X with X of ``columns`` columns."""
+        W = np.asarray(matrix)
+        if W.ndim != 2:
+            raise ValueError(f"layer {name!r}: expected a 2-D matrix, got shape {W.shape}")
+        return cls(name, "fc", (int(W.shape[0]), int(W.shape[1])), columns, matrix=W, tensor_shape=tuple(W.shape))
+
     def group_matrices(self) -> list[np.ndarray]:
         """The per-group blocks (out/groups, in/groups*kh*kw) of a grouped convolution."""
         if self.matrix is None:
@@ -158,6 +175,25 @@ def _skip_reason(name: str, t: np.ndarray, name_rules: bool) -> str | None:
     return None
 
 
+def cast_matrix(name: str, W: np.ndarray, cast: str = "auto") -> tuple[np.ndarray, str]:
+    """(matrix, note): a float64 matrix as float32 when ``cast`` allows it; others unchanged."""
+    if cast not in CASTS:
+        raise ValueError(f"cast {cast!r}: expected one of {list(CASTS)}")
+    if W.dtype.kind != "f" or W.dtype.itemsize <= 4 or cast == "none":
+        return W, ""
+    W32 = W.astype(np.float32)
+    changed = int(np.count_nonzero(~((W32.astype(W.dtype) == W) | (np.isnan(W) & np.isnan(W32)))))
+    if not changed:
+        return W32, f"{W.dtype} cast to float32 exactly (every value survives)"
+    if cast == "float32":
+        return W32, f"{W.dtype} rounded to float32 (cast: float32): {changed} of {W.size} values changed"
+    raise ValueError(
+        f"tensor {name!r}: {W.dtype} values that float32 cannot hold exactly ({changed} of {W.size}); "
+        "device profiles price float32 at most: set cast: float32 to round them, or cast: none to keep "
+        f"{W.dtype} (needs a profile that prices it)"
+    )
+
+
 def tensor_to_matrix(t: np.ndarray, layout: str = "torch", name: str = "") -> tuple[str, np.ndarray]:
     """(kind, matrix) of a 2-D fully connected or 3-D+ convolution tensor, in (out, ...) order."""
     if layout not in ("torch", "keras"):
@@ -180,6 +216,7 @@ def layers_from_tensors(
     keep_matrices: bool = True,
     skip: Mapping[str, str] | None = None,
     name_rules: bool = True,
+    cast: str = "none",
 ) -> tuple[list[Layer], list[SkippedTensor]]:
     """Split named tensors into matrix layers and skipped tensors (each with its reason).
 
@@ -188,6 +225,8 @@ def layers_from_tensors(
     leave out with a given reason (e.g. a pooler a model never runs). ``name_rules`` (for
     framework files) also skips integer buffers and tensors named like embedding tables; turn it
     off for plain numpy files, where every numeric array of 2+ dimensions is a matrix.
+    ``cast`` says what happens to float64 matrices (one of ``CASTS``; see the module docstring);
+    ``"none"`` here, ``"auto"`` where a user's file is read (``from_file.load_layers``).
     """
     geometry = geometry or {}
     skip = skip or {}
@@ -201,9 +240,10 @@ def layers_from_tensors(
             skipped.append(SkippedTensor(name, tuple(t.shape), str(t.dtype), reason))
             continue
         kind, W = tensor_to_matrix(t, layout, name)
+        W, cast_note = cast_matrix(name, W, cast)
         if kind == "fc":
             layers.append(
-                Layer(name, "fc", W.shape, fc_columns, 1, W if keep_matrices else None, tuple(W.shape))
+                Layer(name, "fc", W.shape, fc_columns, 1, W if keep_matrices else None, tuple(W.shape), note=cast_note)
             )
             continue
         full = t if layout == "torch" else _keras_to_torch(name, t)
@@ -248,7 +288,7 @@ def layers_from_tensors(
                 padding,
                 in_size,
                 out_size,
-                note,
+                "; ".join(n for n in (note, cast_note) if n),
             )
         )
     return layers, skipped

@@ -24,8 +24,14 @@ import importlib.util
 from dataclasses import dataclass
 from pathlib import Path
 
-from .layers import ConvGeometry, Layer, SkippedTensor, conv_output_size, layers_from_tensors
-from .loaders import load_weights, tensor_layout
+from .files import load_weights, tensor_layout
+from .layers import (
+    ConvGeometry,
+    Layer,
+    SkippedTensor,
+    conv_output_size,
+    layers_from_tensors,
+)
 
 __all__ = ["RealSource", "REAL_WEIGHTS", "find_real_weights", "load_real"]
 

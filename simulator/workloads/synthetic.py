@@ -39,6 +39,8 @@ __all__ = [
     "binary_entropy",
     "default_levels",
     "distribution_entropy",
+    "draw_matrix",
+    "geometric_distribution",
     "feasible_entropy_range",
     "synthetic_matrix",
     "value_distribution",
@@ -49,11 +51,13 @@ __all__ = [
 _RANGE_TOL = 1e-9
 
 
-def binary_entropy(p: float) -> float:
-    """h_b(p) in bits, with h_b(0) = h_b(1) = 0."""
-    if p <= 0.0 or p >= 1.0:
-        return 0.0
-    return float(-(p * np.log2(p) + (1.0 - p) * np.log2(1.0 - p)))
+def binary_entropy(p):
+    """h_b(p) in bits, with h_b(0) = h_b(1) = 0; a float for a number, an array for an array."""
+    a = np.asarray(p, dtype=np.float64)
+    inside = (a > 0.0) & (a < 1.0)
+    q = np.where(inside, a, 0.5)
+    h = np.where(inside, -(q * np.log2(q) + (1.0 - q) * np.log2(1.0 - q)), 0.0)
+    return float(h) if h.ndim == 0 else h
 
 
 def distribution_entropy(probs) -> float:
@@ -87,6 +91,18 @@ def feasible_entropy_range(K: int, p0: float) -> tuple[float, float]:
     lo = binary_entropy(p0)
     hi = lo + (1.0 - p0) * np.log2(K - 1) if K > 1 else lo
     return lo, float(hi)
+
+
+def geometric_distribution(K: int, p0: float, ratio: float) -> np.ndarray:
+    """Probabilities of Omega[0] (p0, 0 allowed) and K - 1 further values with p_k ∝ ratio^(k-1)."""
+    if isinstance(K, bool) or not isinstance(K, (int, np.integer)) or K < 1 or not 0.0 <= float(p0) <= 1.0:
+        raise ValueError(f"K {K!r}, p0 {p0!r}: expected an integer K >= 1 and a probability p0 in [0, 1]")
+    if K == 1 and p0 != 1.0:
+        raise ValueError(f"p0: with K=1 the only value is Omega[0], so p0 must be 1.0, got {p0!r}")
+    K, p0 = int(K), float(p0)
+    if not 0.0 <= float(ratio) <= 1.0:
+        raise ValueError(f"ratio: expected a number in [0, 1], got {ratio!r}")
+    return _geometric(K, p0, float(ratio)) if K > 1 else np.ones(1)
 
 
 def _geometric(K: int, p0: float, r: float) -> np.ndarray:
@@ -192,6 +208,10 @@ class SyntheticInfo:
         }
 
 
+#: Entries drawn per block: bounds the float64 uniforms held at once (32 MiB), whatever the size.
+DRAW_BLOCK = 1 << 22
+
+
 def _inverse_cdf_draw(rng: np.random.Generator, cuts: np.ndarray, levels: np.ndarray, size: int):
     """``levels[searchsorted(cuts, u, 'right')]`` for ``size`` uniforms u, and the count of each code.
 
@@ -204,18 +224,47 @@ def _inverse_cdf_draw(rng: np.random.Generator, cuts: np.ndarray, levels: np.nda
     edges = np.arange(T + 1, dtype=np.float64) / T
     lo = np.searchsorted(cuts, edges[:-1], side="right")
     hi = np.searchsorted(cuts, edges[1:], side="left")
-    u = rng.random(size)
-    bucket = (u * T).astype(np.int32 if T < 2**31 else np.int64)
-    W = levels[lo][bucket]
-    per_bucket = np.bincount(bucket, minlength=T)
     sure = lo == hi
-    counts = np.bincount(lo[sure], weights=per_bucket[sure], minlength=K).astype(np.int64)
-    unsure = np.flatnonzero(~sure[bucket])
-    if len(unsure):
-        codes = np.searchsorted(cuts, u[unsure], side="right")
-        W[unsure] = levels[codes]
-        counts += np.bincount(codes, minlength=K)
+    guide = levels[lo]
+    W = np.empty(size, dtype=levels.dtype)
+    counts = np.zeros(K, dtype=np.int64)
+    for start in range(0, size, DRAW_BLOCK):  # consecutive rng.random calls continue one stream
+        u = rng.random(min(DRAW_BLOCK, size - start))
+        bucket = (u * T).astype(np.int32 if T < 2**31 else np.int64)
+        block = guide[bucket]
+        per_bucket = np.bincount(bucket, minlength=T)
+        counts += np.bincount(lo[sure], weights=per_bucket[sure], minlength=K).astype(np.int64)
+        unsure = np.flatnonzero(~sure[bucket])
+        if len(unsure):
+            codes = np.searchsorted(cuts, u[unsure], side="right")
+            block[unsure] = levels[codes]
+            counts += np.bincount(codes, minlength=K)
+        W[start : start + len(u)] = block
     return W, counts
+
+
+def draw_matrix(
+    shape, probs, levels, seed: int | np.random.SeedSequence | np.random.Generator | None = 0
+) -> tuple[np.ndarray, np.ndarray]:
+    """(W, counts): an m x n matrix of i.i.d. entries ``levels[k]`` with probability ``probs[k]``.
+
+    The one draw every synthetic matrix comes from (``synthetic_matrix``, calibration designs,
+    benchmarks): any law, any levels (Omega[0] need not be 0), drawn in blocks so memory stays
+    near the matrix itself. ``seed`` may be a Generator, which is used (and advanced) as it is.
+    ``counts[k]`` is how many entries drew ``levels[k]``.
+    """
+    m, n = check_shape(shape)
+    p = np.asarray(probs, dtype=np.float64)
+    lv = np.asarray(levels)
+    if p.ndim != 1 or lv.shape != p.shape or len(p) == 0:
+        raise ValueError(f"probs and levels: expected two 1-D arrays of one length, got {p.shape} and {lv.shape}")
+    if (p < 0).any() or not np.isclose(p.sum(), 1.0):
+        raise ValueError(f"probs: expected non-negative probabilities summing to 1, got sum {p.sum():g}")
+    rng = np.random.default_rng(seed)
+    if len(p) == 1:
+        return np.full((m, n), lv[0], dtype=lv.dtype), np.array([m * n], dtype=np.int64)
+    W, counts = _inverse_cdf_draw(rng, np.cumsum(p)[:-1], lv, m * n)
+    return W.reshape(m, n), counts
 
 
 def synthetic_matrix(
@@ -245,15 +294,8 @@ def synthetic_matrix(
         levels = np.concatenate([[0], nz]).astype(dt)
         if (levels[1:] == 0).any() or len(np.unique(levels)) != K:
             raise ValueError(f"values: expected {K - 1} distinct non-zero levels in dtype {dt}, got {nz!r}")
-    rng = np.random.default_rng(seed)
-    size = m * n
-    if K == 1:
-        W = np.zeros(size, dtype=dt)
-        counts = np.array([size], dtype=np.int64)
-    else:
-        W, counts = _inverse_cdf_draw(rng, np.cumsum(probs)[:-1], levels, size)
-    W = W.reshape(m, n)
-    emp = counts / size
+    W, counts = draw_matrix((m, n), probs, levels, seed)
+    emp = counts / (m * n)
     info = SyntheticInfo(
         shape=(m, n),
         dtype=str(dt),

@@ -98,3 +98,10 @@ def test_synthetic_weights_per_layer_targets_seeded():
     np.testing.assert_array_equal(only_third[0].matrix, a[2][0].matrix)
     with pytest.raises(ValueError, match="no target"):
         next(synthetic_weights(small, {}, seed=0))
+
+
+def test_layer_target_checks_its_fields():
+    with pytest.raises(ValueError, match=r"p0: expected a probability in \(0, 1\], got 1.5"):
+        LayerTarget(1.5, 4)
+    with pytest.raises(ValueError, match=r"entropy_bits: target 9.0 bits is infeasible for K=4"):
+        LayerTarget(0.5, 4, 9.0)

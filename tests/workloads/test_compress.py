@@ -171,3 +171,28 @@ def test_pipeline_report_and_summary(W):
     w = report["size"] / report["size"].sum()
     assert s["entropy_bits"] == pytest.approx(float((report["entropy_bits"] * w).sum()))
     np.testing.assert_array_equal(compress(W, CompressionSpec()), W)
+
+
+def test_compression_spec_validates_as_a_spec_field():
+    pydantic = pytest.importorskip("pydantic")
+    adapter = pydantic.TypeAdapter(CompressionSpec)
+    assert adapter.validate_python({"sparsity": 0.5, "K": 4}) == CompressionSpec(0.5, K=4)
+    with pytest.raises(pydantic.ValidationError, match=r"scope 'net': expected 'layer' or 'global'"):
+        adapter.validate_python({"sparsity": 0.5, "scope": "net"})
+    with pytest.raises(ValueError, match=r"iterations 0: expected an integer >= 1"):
+        CompressionSpec(iterations=0)
+
+
+def test_compress_network_keeps_layers():
+    from simulator.workloads.compress import compress_network
+    from simulator.workloads.layers import Layer
+
+    rng = np.random.default_rng(0)
+    layers = [Layer.fc("a", rng.standard_normal((6, 5)).astype(np.float32), columns=7),
+              Layer.fc("b", rng.standard_normal((3, 6)).astype(np.float32), columns=2)]
+    spec = CompressionSpec(sparsity=0.5, scope="global", K=4)
+    out = list(compress_network(layers, spec))
+    want = dict(compress_layers({la.name: la.matrix for la in layers}, spec))
+    assert [(la.name, la.columns, la.shape) for la in out] == [("a", 7, (6, 5)), ("b", 2, (3, 6))]
+    for la in out:
+        np.testing.assert_array_equal(la.matrix, want[la.name])

@@ -123,3 +123,25 @@ def test_all_zero_law():
     assert not W.any() and info.K == 1 and info.p0 == 1.0 and info.entropy_bits == 0.0
     W, info = synthetic_matrix((8, 8), 1.0, 4, seed=0)
     assert not W.any() and info.K == 1
+
+
+def test_draw_matrix_any_law_any_levels_and_a_generator():
+    from simulator.workloads.synthetic import draw_matrix, geometric_distribution
+
+    probs = geometric_distribution(4, 0.6, 0.5)
+    np.testing.assert_allclose(probs, [0.6, 0.4 * 4 / 7, 0.4 * 2 / 7, 0.4 / 7])
+    levels = np.array([0.25, -1.0, 2.0, 3.0], np.float32)  # Omega[0] = 0.25, not 0
+    rng = np.random.default_rng(3)
+    W, counts = draw_matrix((300, 200), probs, levels, rng)
+    assert W.dtype == np.float32 and W.shape == (300, 200)
+    assert [int(np.count_nonzero(W == v)) for v in levels] == list(counts)
+    assert abs(counts[0] / W.size - 0.6) < 0.01
+    W2, _ = draw_matrix((300, 200), probs, levels, np.random.default_rng(3))
+    np.testing.assert_array_equal(W, W2)
+    with pytest.raises(ValueError, match="summing to 1"):
+        draw_matrix((2, 2), [0.5, 0.6], levels[:2])
+
+
+def test_binary_entropy_takes_arrays():
+    np.testing.assert_allclose(binary_entropy(np.array([0.0, 0.5, 1.0, 0.9])), [0, 1, 0, binary_entropy(0.9)])
+    assert isinstance(binary_entropy(0.3), float)
