@@ -138,7 +138,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("calibrate", help="time real kernels here, fit the time model, write a calibrated profile")
     s.add_argument("--quick", action="store_true", help="small design, under a minute")
-    s.add_argument("--out", type=_folder, default="calibration_out", help="folder for the report, plot and measurements")
+    s.add_argument("--out", type=_folder, default="calibration_out",
+                   help="folder for the report, plot and measurements")
     s.add_argument("--statistic", choices=["median", "min"], default="median", help="per-case timing statistic to fit")
     s.add_argument("--profile", default=None,
                    help="where to write the calibrated profile (default: hardware_profiles/calibrated/<host>.yaml "

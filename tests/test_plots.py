@@ -30,7 +30,8 @@ def results_frame(exact_like: bool = False) -> pd.DataFrame:
                     row = {"workload": "w", "cell": f"w/{p0}/{H}", "format": f, "profile": prof, "rows": 1000,
                            "cols": 1000, "K": 16, "p0": p0 + (rng.normal(0, 1e-4) if exact_like else 0.0),
                            "entropy_bits": H, **cost, "target_p0": p0, "target_K": 16}
-                    for g, c in (("storage_gain", "storage_bits"), ("energy_gain", "energy_j"), ("time_gain", "time_s")):
+                    gains = (("storage_gain", "storage_bits"), ("energy_gain", "energy_j"), ("time_gain", "time_s"))
+                    for g, c in gains:
                         row[g] = dense[c] / cost[c]
                     rows.append(row)
     return pd.DataFrame(rows)
@@ -79,7 +80,8 @@ def test_breakdown(tmp_path):
     rows = []
     for cell in ("c1", "c2"):
         for prof in ("horowitz-45nm", "mobile-gpu"):
-            for f, ops in (("dense", [("read", "values"), ("read", "x"), ("mul", "values"), ("add", "y"), ("write", "y")]),
+            for f, ops in (("dense", [("read", "values"), ("read", "x"), ("mul", "values"), ("add", "y"),
+                                      ("write", "y")]),
                            ("cser", [("read", "col_idx"), ("read", "omega_idx"), ("read", "omega_ptr"),
                                      ("read", "x"), ("add", "x"), ("mul", "omega"), ("add", "y")])):
                 for level in ("sram", "dram"):

@@ -22,10 +22,10 @@ def _per_product(bd: pd.DataFrame) -> tuple[pd.DataFrame, int]:
     cell_col = next((c for c in ("cell", "workload") if c in bd.columns and bd[c].nunique() > 1), None)
     keys = ["profile", "format", "action", "operand"]
     if cell_col is None:
-        return bd.groupby(keys, as_index=False)["energy_j"].sum(), 1
-    per_cell = bd.groupby([cell_col, *keys], as_index=False)["energy_j"].sum()
+        return bd.groupby(keys, as_index=False)[["energy_j"]].sum(), 1
+    per_cell = bd.groupby([cell_col, *keys], as_index=False)[["energy_j"]].sum()
     n_cells = per_cell[cell_col].nunique()
-    agg = per_cell.groupby(keys, as_index=False)["energy_j"].sum()
+    agg = per_cell.groupby(keys, as_index=False)[["energy_j"]].sum()
     agg["energy_j"] /= n_cells
     return agg, n_cells
 
@@ -41,7 +41,7 @@ def plot_breakdown(bd: pd.DataFrame, out_path_stem: str | os.PathLike[str]) -> l
     agg, n_cells = _per_product(bd)
     agg["part"] = agg["action"] + " " + agg["operand"]
     parts = sorted(agg["part"].unique(), key=lambda s: (_ACTION_ORDER.get(s.split(" ")[0], 9), s))
-    colors = dict(zip(parts, _PART_COLORS[: len(parts)]))
+    colors = {p: _PART_COLORS[i % len(_PART_COLORS)] for i, p in enumerate(parts)}
     profiles = list(dict.fromkeys(bd["profile"]))
     formats = format_order(agg["format"])
     totals = agg.groupby(["profile", "format"])["energy_j"].sum()
@@ -59,7 +59,7 @@ def plot_breakdown(bd: pd.DataFrame, out_path_stem: str | os.PathLike[str]) -> l
             v = table[part].to_numpy() / scale
             ax.bar(x, v, bottom=bottom, color=colors[part], width=0.65, edgecolor="white", linewidth=0.4)
             bottom += v
-        for xi, total in zip(x, bottom):
+        for xi, total in zip(x, bottom, strict=True):
             ax.annotate(f"{total:.3g}", (xi, total), ha="center", va="bottom", fontsize=8,
                         xytext=(0, 2), textcoords="offset points")
         ax.set_xticks(x, [f.upper() for f in table.index])

@@ -7,8 +7,20 @@ from pathlib import Path
 import pandas as pd
 from matplotlib.lines import Line2D
 
-from .style import (METRICS, REFERENCE_FORMAT, PlotDataError, figure, format_legend, format_order, format_palette,
-                    gain_axis, reference_line, require, save, target)
+from .style import (
+    METRICS,
+    REFERENCE_FORMAT,
+    PlotDataError,
+    figure,
+    format_legend,
+    format_order,
+    format_palette,
+    gain_axis,
+    reference_line,
+    require,
+    save,
+    target,
+)
 
 #: What the gains and winner-map figures read from the results table.
 RESULT_COLUMNS = ("workload", "format", "profile", "rows", "cols", "K", "p0", "entropy_bits",
@@ -29,7 +41,8 @@ def plot_gains(df: pd.DataFrame, out_path_stem: str | os.PathLike[str]) -> list[
     d["_p0"], d["_K"] = target(d, "p0"), target(d, "K", 0)
     d = d[d["format"] != REFERENCE_FORMAT]
     if d.empty:
-        raise PlotDataError(f"plot_gains: only {REFERENCE_FORMAT} rows; a gain over {REFERENCE_FORMAT} needs another format")
+        raise PlotDataError(f"plot_gains: only {REFERENCE_FORMAT} rows; a gain over {REFERENCE_FORMAT} "
+                            "needs another format")
     formats, profiles = format_order(d["format"]), list(dict.fromkeys(d["profile"]))
     palette = format_palette(formats)
     sparsities = sorted(d["_p0"].unique())
@@ -58,7 +71,9 @@ def plot_gains(df: pd.DataFrame, out_path_stem: str | os.PathLike[str]) -> list[
                 ax.set_ylabel(f"{'any profile' if prof is None else prof}\n{name} gain (×)")
     extra: list[Line2D] = []
     if len(Ks) > 1:
-        extra = [Line2D([], [], color="0.3", ls=_DASHES[i % len(_DASHES)], label=f"K = {K:g}") for i, K in enumerate(Ks)]
+        extra = [Line2D([], [], color="0.3", ls=_DASHES[i % len(_DASHES)], label=f"K = {K:g}")
+                 for i, K in enumerate(Ks)]
     format_legend(fig, formats, palette, extra=[*extra, reference_line()])
-    fig.suptitle(f"Gain over {REFERENCE_FORMAT} against entropy\n(gain = {REFERENCE_FORMAT} / format; higher is better)")
+    fig.suptitle(f"Gain over {REFERENCE_FORMAT} against entropy\n"
+                 f"(gain = {REFERENCE_FORMAT} / format; higher is better)")
     return save(fig, out_path_stem)

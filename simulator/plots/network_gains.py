@@ -6,18 +6,29 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from matplotlib.artist import Artist
 from matplotlib.axes import Axes
 from matplotlib.patches import Patch
 
-from .style import (METRICS, REFERENCE_FORMAT, PlotDataError, figure, format_order, format_palette, gain_axis,
-                    reference_line, require, save)
+from .style import (
+    METRICS,
+    REFERENCE_FORMAT,
+    PlotDataError,
+    figure,
+    format_order,
+    format_palette,
+    gain_axis,
+    reference_line,
+    require,
+    save,
+)
 
 #: What the network figure reads: one row per network x format x profile.
 NETWORK_COLUMNS = ("network", "format", "profile", "storage_gain", "time_gain", "energy_gain")
 
 
 def _label_bars(ax: Axes, xs: np.ndarray, vals: np.ndarray) -> None:
-    for xi, v in zip(xs, vals):
+    for xi, v in zip(xs, vals, strict=True):
         if np.isfinite(v):
             ax.annotate(f"{v:.3g}", (xi, v), ha="center", va="bottom", fontsize=7, xytext=(0, 1),
                         textcoords="offset points")
@@ -70,7 +81,7 @@ def plot_network_gains(df: pd.DataFrame, out_path_stem: str | os.PathLike[str]) 
                 ax.set_ylabel(f"{prof}\ngain (×)")
             if r == len(profiles) - 1:
                 ax.set_xlabel("network")
-    handles: list[object] = [Patch(color=palette[f], label=f.upper()) for f in formats]
+    handles: list[Artist] = [Patch(color=palette[f], label=f.upper()) for f in formats]
     handles.append(reference_line())
     fig.legend(handles=handles, title="format", loc="outside right upper", frameon=False)
     fig.suptitle(f"Per-network gain over {REFERENCE_FORMAT}\n(gain = {REFERENCE_FORMAT} / format; higher is better)")

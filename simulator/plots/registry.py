@@ -60,7 +60,7 @@ class Plot:
         """The frame this figure draws; PlotDataError saying what is missing when there is none."""
         if self.table == "breakdown" and breakdown is None:
             raise PlotDataError("no breakdown table (set `outputs: {breakdown: true}`)")
-        frame = self.rows(results if self.table == "results" else breakdown)
+        frame = self.rows(breakdown if breakdown is not None and self.table == "breakdown" else results)
         missing = [c for c in self.columns if c not in frame.columns]
         if missing:
             raise PlotDataError(f"the {self.table} table lacks columns {missing}")

@@ -15,6 +15,7 @@ import matplotlib
 import numpy as np
 import pandas as pd
 import seaborn as sns
+from matplotlib.artist import Artist
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
@@ -113,8 +114,8 @@ def target(df: pd.DataFrame, name: str, decimals: int = 3) -> pd.Series:
 
 
 def format_legend(fig: Figure, formats: Sequence[str], palette: dict[str, str], title: str = "format",
-                  extra: Sequence[object] = ()) -> None:
-    handles = [Line2D([], [], color=palette[f], marker="o", lw=2, label=f.upper()) for f in formats]
+                  extra: Sequence[Artist] = ()) -> None:
+    handles: list[Artist] = [Line2D([], [], color=palette[f], marker="o", lw=2, label=f.upper()) for f in formats]
     handles += list(extra)
     fig.legend(handles=handles, title=title, loc="outside right upper", frameon=False)
 
@@ -127,13 +128,13 @@ def save(fig: Figure, out_path_stem: str | os.PathLike[str]) -> list[Path]:
         stem = stem.with_suffix("")
     stem.parent.mkdir(parents=True, exist_ok=True)
     paths = []
-    for ext, kw in (("png", {"dpi": 150}), ("pdf", {})):
+    for ext, dpi in (("png", 150), ("pdf", None)):  # dpi None: the figure's own (vector output ignores it)
         path = stem.with_name(f"{stem.name}.{ext}")
         tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
         try:
             with os.fdopen(fd, "wb") as f:
-                fig.savefig(f, format=ext, bbox_inches="tight", **kw)
+                fig.savefig(f, format=ext, bbox_inches="tight", dpi=dpi if dpi else "figure")
             os.replace(tmp, path)
         finally:
             if tmp.exists():

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from matplotlib.artist import Artist
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
@@ -88,7 +89,7 @@ def plot_winner_map(df: pd.DataFrame, out_path_stem: str | os.PathLike[str]) -> 
             if c == 0:
                 kpart = f", K = {K:g}" if len(Ks) > 1 else ""
                 ax.set_ylabel(f"{prof}{kpart}\nentropy H (bits per entry)")
-    handles: list[object] = [Patch(color=pal[f], label=f.upper()) for f in format_order(seen)]
+    handles: list[Artist] = [Patch(color=pal[f], label=f.upper()) for f in format_order(seen)]
     handles.append(Line2D([], [], color="0.35", ls="--", label="feasible region bounds"))
     fig.legend(handles=handles, title="winner", loc="outside right upper", frameon=False)
     fig.suptitle("Cheapest format over the (p0, H) plane" + (f" (K = {Ks[0]:g})" if len(Ks) == 1 else ""))
