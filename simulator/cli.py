@@ -1,10 +1,48 @@
-"""The ``dotsim`` command line: one subcommand per job, each a thin wrapper over the library."""
+"""The ``dotsim`` command line: one subcommand per job, each a thin wrapper over the library.
+
+``main`` answers every failure a user can cause in one line instead of a traceback: bad input
+(ValueError, OSError and their kin) is ``dotsim <command>: error: ...`` with exit code 2, and
+Ctrl-C is ``interrupted; run the same command to resume`` with exit code 130 (runs keep what
+they finished, so the same command resumes).
+"""
 from __future__ import annotations
 
 import argparse
+import importlib.util
+import os
 import sys
+import warnings
+from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandas as pd
+from .resources import PROFILE_PATH_ENV, SHIPPED_EXPERIMENTS, profile_dirs, shipped_experiment
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+INTERRUPTED = "interrupted; run the same command to resume"
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, what a shell reports for a process stopped by Ctrl-C
+#: Errors that mean "this input (or this machine) cannot do that", never a bug worth a traceback.
+USER_ERRORS = (ValueError, OSError, RuntimeError, MemoryError)
+KERNELS_HINT = ('the calibration kernels need numba, which is not installed; install the "kernels" extra: '
+                'pip install -e ".[kernels]" in a checkout, or pip install "dotsim[kernels]"')
+PROFILES_EPILOG = f"""\
+Profiles named without a path are looked for in the folders of ${PROFILE_PATH_ENV} first
+(your own profiles; several folders separated by '{os.pathsep}'), then among the shipped ones
+and the calibrated ones (hardware_profiles/ and hardware_profiles/calibrated/ in a checkout,
+inside the package in a wheel). Example:
+  {PROFILE_PATH_ENV}=~/my-profiles dotsim profiles show my-board
+"""
+
+
+def _table(df: pd.DataFrame, short_floats: bool = False) -> str:
+    """A whole DataFrame as text, no column elided (floats to 3 significant digits if asked)."""
+    import pandas as pd
+
+    floats = "{:.3g}".format if short_floats else None
+    with pd.option_context("display.max_columns", None, "display.width", 200, "display.float_format", floats):
+        return df.to_string(index=False)
 
 
 def _cmd_formats(args: argparse.Namespace) -> int:
@@ -18,10 +56,20 @@ def _cmd_formats(args: argparse.Namespace) -> int:
 def _cmd_inspect(args: argparse.Namespace) -> int:
     from .inspect_weights import inspect_file
 
-    table = inspect_file(args.file, value_bits=args.value_bits)
-    with pd.option_context("display.max_columns", None, "display.width", 200):
-        print(table.to_string(index=False))
+    print(_table(inspect_file(args.file, value_bits=args.value_bits)))
     return 0
+
+
+def experiment_path(ref: str) -> Path:
+    """The experiment file ``ref`` names: a path when one exists, else a shipped experiment's name."""
+    path = Path(ref)
+    if path.exists():
+        return path
+    shipped = shipped_experiment(ref)
+    if shipped is not None:
+        return shipped
+    names = sorted(p.stem for p in SHIPPED_EXPERIMENTS.glob("*.yaml"))
+    raise ValueError(f"{ref}: no such file, and not the name of a shipped experiment ({', '.join(names)})")
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
@@ -30,11 +78,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from .experiment import run_experiment, summary_table
 
     t = time.perf_counter()
-    results = run_experiment(args.experiment, out_dir=args.out)
-    table = summary_table(results)
-    with pd.option_context("display.max_columns", None, "display.width", 200, "display.float_format", "{:.3g}".format):
-        print("Median gain over dense (dense / format; > 1 is better):")
-        print(table.to_string(index=False))
+    results = run_experiment(experiment_path(args.experiment), out_dir=args.out)
+    print("Median gain over dense (dense / format; > 1 is better):")
+    print(_table(summary_table(results), short_floats=True))
     out = results.attrs["out_dir"]
     print(f"\n{len(results)} rows in {time.perf_counter() - t:.1f} s; results in {out}/results.csv")
     for plot in results.attrs.get("plots", []):
@@ -47,50 +93,61 @@ def _cmd_profiles(args: argparse.Namespace) -> int:
 
     if args.action is None:
         print(list_profiles())
-    elif args.action == "show" and args.name:
+        print(f"\nsearched in order: {', '.join(str(d) for d in profile_dirs())}")
+        print(f"your own profiles: set {PROFILE_PATH_ENV} to their folder (see dotsim profiles --help)")
+    elif args.name:
         print(show_profile(args.name))
     else:
-        raise ValueError("usage: dotsim profiles [show NAME]")
+        raise ValueError("show needs a profile name or path: dotsim profiles show NAME")
     return 0
 
 
 def _cmd_calibrate(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
-    from .calibration.cli import calibrate, default_profile_path, summary  # sets single-thread variables
+    if importlib.util.find_spec("numba") is None:  # looked up, not imported: thread settings come first
+        raise ValueError(KERNELS_HINT)
+    from .calibration.cli import calibrate, default_profile_path, summary
 
     profile = args.profile
     if profile is None:  # a quick run must not replace the committed full-run profile
         full = default_profile_path()
         profile = Path(args.out) / f"{full.stem}-quick.yaml" if args.quick else full
     paths = calibrate(quick=args.quick, out_dir=args.out, profile_path=profile, statistic=args.statistic)
-    with pd.option_context("display.width", 200, "display.float_format", "{:.3g}".format):
-        print("Held-out accuracy of the calibrated profile:")
-        print(summary(paths).to_string(index=False))
+    print("Held-out accuracy of the calibrated profile:")
+    print(_table(summary(paths), short_floats=True))
     for name, path in paths.items():
         print(f"{name}: {path}")
     return 0
 
 
+def _folder(value: str) -> str:
+    """An output folder argument: any path but an empty one (which would mean the current folder)."""
+    if not value.strip():
+        raise argparse.ArgumentTypeError("an empty path; give a folder for the outputs")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="dotsim", description=__doc__)
+    p = argparse.ArgumentParser(prog="dotsim", description=__doc__.splitlines()[0])
     sub = p.add_subparsers(dest="command", required=True)
 
     s = sub.add_parser("run", help="run a YAML experiment and write results and plots")
-    s.add_argument("experiment", help="experiment YAML file, e.g. experiments/quickstart.yaml")
-    s.add_argument("--out", default=None, help="output folder (default: results/<experiment name>)")
+    s.add_argument("experiment", help="experiment YAML file (experiments/quickstart.yaml) or a shipped "
+                                      "experiment's name (quickstart)")
+    s.add_argument("--out", type=_folder, default=None, help="output folder (default: results/<experiment name>)")
     s.set_defaults(func=_cmd_run)
 
     s = sub.add_parser("calibrate", help="time real kernels here, fit the time model, write a calibrated profile")
     s.add_argument("--quick", action="store_true", help="small design, under a minute")
-    s.add_argument("--out", default="calibration_out", help="folder for the report, plot and measurements")
+    s.add_argument("--out", type=_folder, default="calibration_out",
+                   help="folder for the report, plot and measurements")
     s.add_argument("--statistic", choices=["median", "min"], default="median", help="per-case timing statistic to fit")
     s.add_argument("--profile", default=None,
                    help="where to write the calibrated profile (default: hardware_profiles/calibrated/<host>.yaml "
                         "for a full run, <out>/<host>-quick.yaml with --quick)")
     s.set_defaults(func=_cmd_calibrate)
 
-    s = sub.add_parser("profiles", help="list hardware profiles, or show one with every number and its source")
+    s = sub.add_parser("profiles", help="list hardware profiles, or show one with every number and its source",
+                       epilog=PROFILES_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     s.add_argument("action", nargs="?", choices=["show"], help="show one profile")
     s.add_argument("name", nargs="?", help="profile name or path")
     s.set_defaults(func=_cmd_profiles)
@@ -106,12 +163,27 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    """Run one command; returns its exit code (0, 2 for bad input or usage, 130 when interrupted)."""
+    command = "?"
     try:
-        return args.func(args)
-    except (ValueError, OSError) as e:
-        print(f"dotsim {args.command}: error: {e}", file=sys.stderr)
-        return 2
+        try:
+            args = build_parser().parse_args(argv)
+        except SystemExit as e:  # --help (0) or a usage error (2, already printed)
+            return e.code if isinstance(e.code, int) else EXIT_USAGE
+        command = args.command
+        with warnings.catch_warnings():
+            warnings.showwarning = lambda message, *_, **__: print(f"dotsim {command}: warning: {message}",
+                                                                   file=sys.stderr)
+            return int(args.func(args))
+    except KeyboardInterrupt:
+        print(INTERRUPTED, file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:  # `dotsim profiles | head`: the reader left; nothing more to say
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
+    except USER_ERRORS as e:
+        print(f"dotsim {command}: error: {e}", file=sys.stderr)
+        return EXIT_USAGE
 
 
 if __name__ == "__main__":

@@ -1,13 +1,19 @@
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
 
 from simulator.plots import (
-    PLOTTERS,
+    PLOTS,
+    PlotNotDrawn,
+    format_palette,
     plot_breakdown,
     plot_gains,
     plot_network_gains,
     plot_winner_map,
+    render,
+    winners,
 )
 
 
@@ -24,7 +30,8 @@ def results_frame(exact_like: bool = False) -> pd.DataFrame:
                     row = {"workload": "w", "cell": f"w/{p0}/{H}", "format": f, "profile": prof, "rows": 1000,
                            "cols": 1000, "K": 16, "p0": p0 + (rng.normal(0, 1e-4) if exact_like else 0.0),
                            "entropy_bits": H, **cost, "target_p0": p0, "target_K": 16}
-                    for g, c in (("storage_gain", "storage_bits"), ("energy_gain", "energy_j"), ("time_gain", "time_s")):
+                    gains = (("storage_gain", "storage_bits"), ("energy_gain", "energy_j"), ("time_gain", "time_s"))
+                    for g, c in gains:
                         row[g] = dense[c] / cost[c]
                     rows.append(row)
     return pd.DataFrame(rows)
@@ -63,11 +70,9 @@ def test_winner_map(tmp_path):
 
 
 def test_winners_pick_largest_gain_or_dense():
-    from simulator.plots import _winners
-
     df = pd.DataFrame({"cell": ["a", "a", "b", "b"], "format": ["csr", "cser", "csr", "cser"],
                        "time_gain": [2.0, 3.0, 0.5, 0.9]})
-    best = _winners(df, "time_gain", ["cell"]).set_index("cell")["format"]
+    best = winners(df, "time_gain", ["cell"]).set_index("cell")["format"]
     assert best.to_dict() == {"a": "cser", "b": "dense"}
 
 
@@ -75,7 +80,8 @@ def test_breakdown(tmp_path):
     rows = []
     for cell in ("c1", "c2"):
         for prof in ("horowitz-45nm", "mobile-gpu"):
-            for f, ops in (("dense", [("read", "values"), ("read", "x"), ("mul", "values"), ("add", "y"), ("write", "y")]),
+            for f, ops in (("dense", [("read", "values"), ("read", "x"), ("mul", "values"), ("add", "y"),
+                                      ("write", "y")]),
                            ("cser", [("read", "col_idx"), ("read", "omega_idx"), ("read", "omega_ptr"),
                                      ("read", "x"), ("add", "x"), ("mul", "omega"), ("add", "y")])):
                 for level in ("sram", "dram"):
@@ -95,8 +101,66 @@ def test_network_gains(tmp_path):
     check_written(plot_network_gains(pd.DataFrame(rows), str(stem) + ".png"), stem)
 
 
-def test_plotters_cover_the_spec_names():
-    assert set(PLOTTERS) == {"gains", "winner_map", "breakdown", "network_gains"}
+def test_registry_covers_the_spec_names():
+    from simulator.experiment.spec import PLOTS as SPEC_PLOTS
+
+    assert set(PLOTS) == set(SPEC_PLOTS) == {"gains", "winner_map", "breakdown", "network_gains"}
+    assert all(p.name == name and p.columns for name, p in PLOTS.items())
+
+
+def test_render_writes_readable_files(tmp_path):
+    results = results_frame().assign(layers=pd.NA)
+    paths = render(["gains", "winner_map"], results, None, tmp_path / "plots")
+    assert [p.name for p in paths] == ["gains.png", "gains.pdf", "winner_map.png", "winner_map.pdf"]
+    for p in paths:
+        assert p.stat().st_mode & 0o777 == 0o644  # like results.csv (umask 022), not tempfile's 0600
+
+
+@pytest.mark.parametrize("name, results, breakdown, words", [
+    ("network_gains", results_frame().assign(layers=pd.NA), None, "no network workloads"),
+    ("gains", results_frame().assign(target_p0=float("nan")), None, "no synthetic sweep cells"),
+    ("gains", results_frame().drop(columns=["target_p0"]), None, "no 'target_p0' column"),
+    ("winner_map", results_frame().drop(columns=["entropy_bits"]), None, "lacks columns ['entropy_bits']"),
+    ("breakdown", results_frame(), None, "no breakdown table"),
+    ("breakdown", results_frame(), pd.DataFrame(columns=["format", "profile", "action", "operand", "energy_j"]),
+     "breakdown table has no rows"),
+    ("gains", results_frame().query("format == 'dense'"), None, "only dense rows"),
+])
+def test_render_says_why_a_plot_is_not_drawn(name, results, breakdown, words, tmp_path):
+    with pytest.warns(PlotNotDrawn, match=f"plot {name!r} not drawn: .*{re.escape(words)}"):
+        assert render([name], results, breakdown, tmp_path) == []
+    assert not list(tmp_path.iterdir())
+
+
+def test_render_refuses_unknown_names(tmp_path):
+    with pytest.raises(ValueError, match=r"unknown plots \['pie'\]"):
+        render(["pie"], results_frame(), None, tmp_path)
+
+
+def test_a_registered_format_gets_its_own_colour(tmp_path):
+    import simulator.formats as formats
+
+    from simulator.formats.csr import CSRMatrix
+
+    class NewFormat(CSRMatrix):
+        name = "newfmt"
+        description = "CSR under another name, registered by this test"
+
+    formats.register(NewFormat)
+    try:
+        _draws_the_new_format_in_its_own_colour(formats, tmp_path)
+    finally:
+        formats.unregister("newfmt")
+
+
+def _draws_the_new_format_in_its_own_colour(formats, tmp_path):
+    palette = format_palette(list(formats.FORMATS))
+    assert palette["dense"] == "#7f7f7f"
+    assert len(set(palette.values())) == len(palette)  # every format its own colour
+    df = results_frame()
+    new = df[df["format"] == "csr"].assign(format="newfmt")
+    stem = tmp_path / "gains"
+    check_written(plot_gains(pd.concat([df, new]), stem), stem)
 
 
 @pytest.mark.parametrize("fn", [plot_gains, plot_winner_map, plot_breakdown, plot_network_gains])

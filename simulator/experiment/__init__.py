@@ -1,7 +1,7 @@
 """Experiments: a YAML spec (``spec``), one plug-in class per workload source (``sources``),
 counting of a cell (``counting``), the runner (``runner``) and the output directory with its
 lock, checkpoint and atomic writer (``store``)."""
-from .runner import GAIN_OF, batch_rows, expand_cells, render_plots, run_experiment, summary_table
+from .runner import GAIN_OF, batch_rows, expand_cells, run_experiment, summary_table
 from .sources import SOURCES, Cell, WorkloadSource, register_source, source_for
 from .spec import MAX_CELL_ENTRIES, ExperimentSpec, Workload, load_spec
 from .store import LOCK, PARTIAL, Checkpoint, OutputLock, OutputLocked, write_atomic
@@ -9,5 +9,5 @@ from .store import LOCK, PARTIAL, Checkpoint, OutputLock, OutputLocked, write_at
 __all__ = [
     "GAIN_OF", "LOCK", "MAX_CELL_ENTRIES", "PARTIAL", "SOURCES", "Cell", "Checkpoint", "ExperimentSpec",
     "OutputLock", "OutputLocked", "Workload", "WorkloadSource", "batch_rows", "expand_cells", "load_spec",
-    "register_source", "render_plots", "run_experiment", "source_for", "summary_table", "write_atomic",
+    "register_source", "run_experiment", "source_for", "summary_table", "write_atomic",
 ]

@@ -189,40 +189,15 @@ def _write_outputs(spec: ExperimentSpec, spec_path: Path, out: Path, cells: list
     if spec.outputs.breakdown:
         breakdown = _gather(checkpoint.done, "breakdown", position)
         write_atomic(out / "breakdown.csv", lambda p: breakdown.to_csv(p, index=False))
-    plots = render_plots(spec.outputs.plots, results, breakdown, out / "plots")
+    from .. import plots as figures
+
+    plots = figures.render(spec.outputs.plots, results, breakdown, out / "plots")
     resolved = {"spec_file": str(spec_path), "run_key": checkpoint.key, "inputs": checkpoint.inputs,
                 "cells": len(cells), **spec.model_dump(mode="json")}
     write_text_atomic(out / "spec.resolved.yaml", yaml.safe_dump(resolved, sort_keys=False))
     results.attrs["out_dir"] = str(out)
     results.attrs["plots"] = [str(p) for p in plots]
     return results, breakdown
-
-
-def render_plots(names: list[str], results: pd.DataFrame, breakdown: pd.DataFrame | None, folder: Path) -> list[Path]:
-    """The figures asked for, each as PNG and PDF: the one seam between the runner and ``plots``."""
-    from .. import plots
-
-    written: list[Path] = []
-    if not names:
-        return written
-    folder.mkdir(exist_ok=True)
-    networks = results[results.layers.notna()]
-    matrices = results[results.target_p0.notna()]  # synthetic sweeps: the cells that lie on the (p0, H) plane
-    for name in names:
-        stem = folder / name
-        if name == "gains" and len(matrices):
-            written += plots.plot_gains(matrices, stem)
-        elif name == "winner_map" and len(matrices):
-            written += plots.plot_winner_map(matrices, stem)
-        elif name == "breakdown" and breakdown is not None and len(breakdown):
-            written += plots.plot_breakdown(breakdown, stem)
-        elif name == "network_gains" and len(networks):
-            written += plots.plot_network_gains(networks.rename(columns={"workload": "network"}), stem)
-        else:
-            log.warning("plot %s not drawn: the results hold no %s", name,
-                        "network cells" if name == "network_gains" else "breakdown" if name == "breakdown"
-                        else "synthetic-sweep cells")
-    return written
 
 
 def _profile_ref(name: str, spec_path: Path) -> str | Path:
