@@ -12,11 +12,13 @@ values uniform. For each N and L in {1, 64}:
   (the blocks as float32 arrays prepared once, as dense's W is);
 - ``mpd-noperm``: the block products alone, to show what the gather and scatter cost.
 
-Ratios printed: ``dense/mpd`` and ``bsr/mpd`` (> 1: MPD faster), ``ideal`` = N (what N times
+Times are the minimum of the samples by default (``--median`` for medians): on a shared VM
+preemption inflates medians by whole scheduler slices. Ratios printed: ``dense/mpd`` and ``bsr/mpd`` (> 1: MPD faster), ``ideal`` = N (what N times
 fewer multiply-adds would give), and ``model`` = the dense/MPD time ratio the cost model predicts
 on the calibrated profile of this VM (``hardware_profiles/calibrated/vm.yaml``; its fitted
 coefficients name the shipped formats' operands, so ``x_perm``, ``y_perm``, ``col_perm`` and
-``row_perm`` fall back to derived times).
+``row_perm`` fall back to derived times), and ``model_xy``, the same with ``x_perm`` and
+``y_perm`` priced by ``x``'s and ``y``'s coefficients.
 
 Run: ``.venv/bin/python benchmarks/bench_mpd.py [--quick] [--size 2048]``.
 """
@@ -99,24 +101,33 @@ def cases_for(W: np.ndarray, N: int, X: np.ndarray, tag: str) -> list[Case]:
             Case(f"{tag}|mpd-noperm", lambda reps: mpd(reps, perm=False))]
 
 
-def modelled_ratio(W: np.ndarray, N: int, L: int) -> float:
+def modelled_ratios(W: np.ndarray, N: int, L: int) -> tuple[float, float]:
+    """dense/MPD time on calibrated/vm.yaml: as priced, and with x_perm / y_perm priced as x / y
+    (what a fitted-time lookup falling back to the operand's role would give)."""
     if not VM.exists():
-        return float("nan")
+        return float("nan"), float("nan")
     prof = sim.load_profile(VM)
     enc = sim.encode(W, "mpd", blocks=N, permutations="seed", seed=N)
-    dense = sim.encode(W, "dense")
-    return sim.estimate(dense, prof, columns=L).time_s / sim.estimate(enc, prof, columns=L).time_s
+    dense = sim.estimate(sim.encode(W, "dense"), prof, columns=L).time_s
+    counts = enc.counts(columns=L)
+    as_xy = counts.assign(operand=counts["operand"].replace({"x_perm": "x", "y_perm": "y"}))
+    return dense / sim.estimate(counts, prof).time_s, dense / sim.estimate(as_xy, prof).time_s
 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="N in {2, 8, 64}, fewer samples")
     ap.add_argument("--size", type=int, default=2048, help="m = n (a multiple of 64)")
+    ap.add_argument("--samples", type=int, default=15, help="samples per case (default 15)")
+    ap.add_argument("--median", action="store_true", help="ratios of medians (default: of minima, robust on a "
+                    "shared machine where preemption inflates medians)")
+    ap.add_argument("--model-only", action="store_true", help="print the modelled ratios, time nothing")
     args = ap.parse_args(argv)
     print(pin() + "; " + load_average())
     size = args.size
     Ns = (2, 8, 64) if args.quick else (2, 4, 8, 16, 32, 64)
-    samples = 5 if args.quick else 9
+    samples = 5 if args.quick else args.samples
+    stat = "median_s" if args.median else "min_s"
     rng = np.random.default_rng(0)
     cases, meta = [], []
     for N in Ns:
@@ -126,21 +137,26 @@ def main(argv=None) -> int:
             X = rng.standard_normal((size, L)).astype(np.float32)
             tag = f"N={N} L={L}"
             cases += cases_for(W, N, X, tag)
-            meta.append((N, L, tag, modelled_ratio(W, N, L)))
+            meta.append((N, L, tag, *modelled_ratios(W, N, L)))
+    if args.model_only:
+        print(pd.DataFrame(meta, columns=["N", "L", "tag", "model", "model_xy"]).drop(columns="tag").round(3).to_string(index=False))
+        return 0
     timings = {t.key: t for t in time_cases(cases, samples=samples)}
     print(load_average() + " at the end")
     rows = []
-    for N, L, tag, model in meta:
-        t = {k: timings[f"{tag}|{k}"].median_s for k in ("numpy-dense", "scipy-bsr", "mpd", "mpd-noperm")}
+    for N, L, tag, model, model_xy in meta:
+        t = {k: getattr(timings[f"{tag}|{k}"], stat) for k in ("numpy-dense", "scipy-bsr", "mpd", "mpd-noperm")}
         rows.append({"N": N, "L": L, "dense_ms": t["numpy-dense"] * 1e3, "bsr_ms": t["scipy-bsr"] * 1e3,
                      "mpd_ms": t["mpd"] * 1e3, "noperm_ms": t["mpd-noperm"] * 1e3,
                      "dense/mpd": t["numpy-dense"] / t["mpd"], "bsr/mpd": t["scipy-bsr"] / t["mpd"],
-                     "perm_share": 1 - t["mpd-noperm"] / t["mpd"], "ideal": N, "model": model,
-                     "iqr_%_mpd": 100 * timings[f"{tag}|mpd"].iqr_rel})
+                     "perm_share": 1 - t["mpd-noperm"] / t["mpd"], "ideal": N, "model": model, "model_xy": model_xy,
+                     "iqr_%_mpd": 100 * timings[f"{tag}|mpd"].iqr_rel,
+                     "mpd_median_ms": timings[f"{tag}|mpd"].median_s * 1e3})
     df = pd.DataFrame(rows)
-    print(f"{size} x {size} float32 under mpd_mask(N, seed=N); one thread; median of {samples} samples")
+    print(f"{size} x {size} float32 under mpd_mask(N, seed=N); one thread; {stat[:-2]} of {samples} samples")
     print("dense/mpd, bsr/mpd: speed-up of MPD (>1: faster); perm_share: share of MPD time in gather + scatter;"
-          " model: dense/mpd time the cost model predicts on calibrated/vm.yaml")
+          " model: dense/mpd time the cost model predicts on calibrated/vm.yaml; model_xy: the same with x_perm"
+          " and y_perm priced by x's and y's fitted coefficients")
     with pd.option_context("display.width", 200, "display.max_columns", None):
         print(df.round(3).to_string(index=False))
     return 0

@@ -67,7 +67,7 @@ class MPDParams(FormatParams):
     blocks: int | None = Field(None, ge=1)
     block_format: str = "dense"
     permutations: Literal["stored", "seed"] = "stored"
-    seed: int | None = Field(None, ge=0)
+    seed: int | None = Field(None, ge=0, le=2**64 - 1)  # stored as one uint64
 
     @field_validator("block_format")
     @classmethod
