@@ -1,7 +1,7 @@
 """Matrix formats: ``encode(W, "cser")``, the registry, and format parameters.
 
 A format is one module with one ``EncodedMatrix`` subclass and a ``register`` (shipped:
-dense, csr, cer, cser; others register at run time or through the ``dotsim.formats``
+dense, csr, cer, cser, mpd; others register at run time or through the ``dotsim.formats``
 entry-point group). A format with parameters is written ``(name, {param: value})`` and
 labelled ``"name(param=value)"``.
 """
@@ -15,7 +15,7 @@ from .base import EncodedMatrix, FormatParams
 from .registry import FORMATS, capabilities, format_class, formats_supporting, register, unregister
 
 # isort: off
-from . import dense, csr, cer, cser  # noqa: E402, F401  (each registers its format; this order is the registry's)
+from . import dense, csr, cer, cser, mpd  # noqa: E402, F401  (each registers its format; this order is the registry's)
 # isort: on
 
 FormatSpec = str | tuple[str, Mapping[str, Any]] | Mapping[str, Any]

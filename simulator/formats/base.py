@@ -55,11 +55,14 @@ class EncodedMatrix(ABC):
             return cls.Params(**dict(params or {}))
         except ValidationError as e:
             fields = list(cls.Params.model_fields)
-            problems = "; ".join(
-                f"unknown parameter {'.'.join(map(str, err['loc']))!r}" if err["type"] == "extra_forbidden"
-                else f"parameter {'.'.join(map(str, err['loc']))!r}: {err['msg']}"
-                for err in e.errors()
-            )
+            def problem(err) -> str:
+                where = ".".join(map(str, err["loc"]))
+                msg = err["msg"].removeprefix("Value error, ")
+                if err["type"] == "extra_forbidden":
+                    return f"unknown parameter {where!r}"
+                return f"parameter {where!r}: {msg}" if where else f"parameters: {msg}"  # no loc: a check across fields
+
+            problems = "; ".join(problem(err) for err in e.errors())
             raise ValueError(f"format {cls.name!r}: {problems} (it takes {fields or 'no parameters'})") from None
 
     @classmethod

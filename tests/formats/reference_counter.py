@@ -8,7 +8,9 @@ row or slot); ``footprint_bytes`` is the whole array's size; the matrix's arrays
 whatever L is; x is gathered (``indirect``) when its row comes from ``col_idx``, and so is the
 arithmetic that consumes a gathered x; everything else is ``sequential``. dtypes: values as
 stored at ``value_bits``; x in ``x_dtype`` (the value dtype when it is a float, else float32);
-arithmetic and y in numpy's promotion of the two.
+arithmetic and y in numpy's promotion of the two. MPD: a gather into ``x_perm``, each block
+walked by its own format's loop on the buffers ``x_perm`` / ``y_perm`` and the MPD's
+concatenated arrays, then a scatter from ``y_perm``.
 """
 from __future__ import annotations
 
@@ -28,7 +30,7 @@ class Tally:
         xdt = np.dtype(x_dtype) if x_dtype is not None else (vdt if vdt.kind == "f" else np.dtype(np.float32))
         ar = np.result_type(vdt, xdt)
         m, n = enc.shape
-        self.enc, self.L = enc, columns
+        self.enc, self.L, self.x_dtype = enc, columns, x_dtype
         self.value = (vdt.name, int(enc.value_bits))
         self.x = (xdt.name, xdt.itemsize * 8, n * columns * xdt.itemsize)
         self.ar = (ar.name, ar.itemsize * 8, m * columns * ar.itemsize)
@@ -133,7 +135,81 @@ def _segments(t: Tally, cer: bool) -> None:
             t.write_y()
 
 
-LOOPS = {"dense": _dense, "csr": _csr, "cer": lambda t: _segments(t, cer=True), "cser": lambda t: _segments(t, cer=False)}
+class _BlockTally(Tally):
+    """One MPD block's loop, tallied into its MPD's counts: x and y are the ``x_perm`` and ``y_perm``
+    buffers (whole-buffer footprints); an array is the MPD array that concatenates it across blocks
+    (its name, or ``<name>_<dtype>`` where blocks store it at different widths)."""
+
+    def __init__(self, parent: Tally, block):
+        super().__init__(block, parent.L, parent.x_dtype)
+        self.parent, self.counts = parent, parent.counts
+        self.x, self.ar = parent.x, parent.ar
+
+    def _array(self, name: str, role: str, value: bool = False) -> tuple:
+        mpd = self.parent.enc
+        own = self.enc.arrays[name]
+        key = name if name in mpd.arrays else f"{name}_{own.dtype.name}"
+        if key in ("row_perm", "col_perm", "row_split", "col_split", "perm_seed"):
+            key = f"block_{key}"
+        a = mpd.arrays[key]
+        assert a.dtype == own.dtype, (key, a.dtype, own.dtype)
+        dtype, bits = self.value if value else (a.dtype.name, a.dtype.itemsize * 8)
+        return key, role, dtype, bits, math.ceil(a.size * bits / 8)
+
+    def read_x(self, access: str) -> None:
+        self.counts[("read", "x_perm", "input", self.x[0], self.x[1], self.x[2], access)] += 1
+
+    def add_x(self, access: str) -> None:
+        self.counts[("add", "x_perm", "input", self.x[0], self.x[1], 0, access)] += 1
+
+    def arith(self, action: str, operand: str, role: str, access: str = SEQ) -> None:
+        if operand == "y":
+            operand = "y_perm"
+        elif operand in self.enc.arrays:
+            operand = self._array(operand, role)[0]
+        self.counts[(action, operand, role, self.ar[0], self.ar[1], 0, access)] += 1
+
+    def write_y(self) -> None:
+        self.counts[("write", "y_perm", "output", self.ar[0], self.ar[1], self.ar[2], SEQ)] += 1
+
+
+def _mpd(t: Tally) -> None:
+    """Gather x by col_perm into x_perm, each block's own loop on its slices, scatter y_perm by row_perm.
+
+    With ``permutations: seed`` the permutations and splits are not stored: they are the arrays
+    the decoder regenerated (``enc.layout``), read from memory all the same.
+    """
+    enc = t.enc
+    m, n = enc.shape
+
+    def own(name: str):
+        a = enc.arrays[name] if name in enc.arrays else getattr(enc.layout, name)
+        return name, a.dtype.name, a.dtype.itemsize * 8, math.ceil(a.size * a.dtype.itemsize)
+
+    def tally(action, array, role, access=SEQ):
+        name, dtype, bits, fp = own(array)
+        t.counts[(action, name, role, dtype, bits, fp, access)] += 1
+
+    for _j in range(n):
+        tally("read", "col_perm", "index")
+        for _l in range(t.L):
+            t.read_x(IND)
+            t.counts[("write", "x_perm", "input", t.x[0], t.x[1], t.x[2], SEQ)] += 1
+    splits = enc.arrays.get("row_split", enc.layout.row_split)
+    for _b in range(len(splits)):
+        tally("read", "row_split", "pointer")
+        tally("read", "col_split", "pointer")
+    for block in enc.blocks:
+        LOOPS[block.name](_BlockTally(t, block))
+    for _i in range(m):
+        tally("read", "row_perm", "index")
+        for _l in range(t.L):
+            t.counts[("read", "y_perm", "output", t.ar[0], t.ar[1], t.ar[2], SEQ)] += 1
+            t.counts[("write", "y", "output", t.ar[0], t.ar[1], t.ar[2], IND)] += 1
+
+
+LOOPS = {"dense": _dense, "csr": _csr, "cer": lambda t: _segments(t, cer=True), "cser": lambda t: _segments(t, cer=False),
+         "mpd": _mpd}
 
 
 def reference_counts(enc, columns: int = 1, x_dtype=None) -> list[tuple]:

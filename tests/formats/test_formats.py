@@ -131,7 +131,8 @@ def test_counts_schema_and_L_scaling(worked_W):
         for key in [("read", "x"), ("write", "y"), ("mul", c1.query("action == 'mul'").operand.iloc[0])]:
             assert x3[key] == 3 * x1[key]
         # the matrix's own arrays are read once whatever L is
-        assert x3[("read", "col_idx" if fmt != "dense" else "values")] == x1[("read", "col_idx" if fmt != "dense" else "values")]
+        own = {"dense": "values", "mpd": "values"}.get(fmt, "col_idx")
+        assert x3[("read", own)] == x1[("read", own)]
 
 
 def test_footprints_are_the_array_sizes(worked_W):
@@ -161,7 +162,8 @@ def test_access_column(worked_W):
         assert set(c.access) <= {"sequential", "indirect"}
         ind = set(map(tuple, c.loc[c.access == "indirect", ["action", "operand"]].values))
         want = {"dense": set(), "csr": {("read", "x"), ("mul", "values"), ("add", "y")},
-                "cer": {("read", "x"), ("add", "x")}, "cser": {("read", "x"), ("add", "x")}}[fmt]
+                "cer": {("read", "x"), ("add", "x")}, "cser": {("read", "x"), ("add", "x")},
+                "mpd": {("read", "x"), ("write", "y")}}[fmt]  # mpd: the gather and the scatter
         assert ind == want, fmt
         assert not c.duplicated(["action", "operand", "dtype", "bits", "footprint_bytes", "access"]).any()
         if fmt in ("cer", "cser"):  # gathered and colsum reads of x stay two rows

@@ -132,8 +132,10 @@ def test_parameters_labels_and_encode_many(coo, worked_W):
         sim.encode(worked_W, "csr", blocks=8)
     with pytest.raises(ValueError, match="format 'cser'.*blocks"):
         encode_many(worked_W, [("cser", {"blocks": 8})])
-    with pytest.raises(ValueError, match="unknown format 'mpd'"):
-        format_label("mpd", {"blocks": 8})
+    assert format_label("mpd", {"blocks": 8}) == "mpd(blocks=8)"
+    assert format_label("mpd", {"blocks": 8, "block_format": "dense"}) == "mpd(blocks=8)"
+    with pytest.raises(ValueError, match="unknown format 'bsr'"):
+        format_label("bsr", {"blocks": 8})
 
 
 def test_capabilities_and_analytic_refusal(coo):
