@@ -113,6 +113,8 @@ def encode_uints(values: np.ndarray, width: int) -> Code:
         raise ValueError(f"packed width must be in [1, 16], got {width}")
     if arr.size and (arr.min() < 0 or arr.max() >= 2**width):
         raise ValueError(f"values must lie in [0, {2**width}) for {width}-bit packing")
+    if width == 1:
+        return Code("uints", np.packbits(arr.astype(np.uint8)).tobytes(), arr.size, arr.size, 1)
     bits = np.empty((arr.size, width), dtype=np.uint8)
     for j in range(width):
         bits[:, j] = (arr >> (width - 1 - j)) & 1
@@ -121,6 +123,8 @@ def encode_uints(values: np.ndarray, width: int) -> Code:
 
 def decode_uints(code: Code) -> np.ndarray:
     data = _check_bytes(code, "uints", code.count * code.width)
+    if code.width == 1:
+        return np.unpackbits(data, count=code.count).astype(np.int64)
     bits = np.unpackbits(data, count=code.nbits).reshape(code.count, code.width)
     value = np.zeros(code.count, dtype=np.int64)
     for column in bits.T:
