@@ -16,9 +16,8 @@ from simulator.training.study import MethodSpec, StudyConfig, run_method, summar
 
 METHODS = [
     MethodSpec("dense"),
-    MethodSpec("dense", 1, {"bits": 16}),
     MethodSpec("fedavg", 10),
-    MethodSpec("signsgd"),
+    MethodSpec("signsgd", 1, {"error_feedback": True}),
     MethodSpec("topk", 1, {"p": 0.01}),
     MethodSpec("stc", 1, {"p": 0.01}),
     MethodSpec("sbc", 10, {"p": 0.01}),

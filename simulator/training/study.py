@@ -145,7 +145,10 @@ def run_method(config: StudyConfig, spec: MethodSpec, data: Dataset | None = Non
                 optimizer.step()
                 losses.append(loss.item())
             local = get_weights(model)
-            message = compressors[c].compress({k: local[k] - global_w[k] for k in global_w})
+            try:
+                message = compressors[c].compress({k: local[k] - global_w[k] for k in global_w})
+            except ValueError as exc:
+                raise ValueError(f"{spec.label}, round {r}, client {c}: {exc} (training diverged; lower lr?)") from exc
             up_bits += message.nbits
             decoded.append(compressors[c].decode(message))
         broadcast = encode_broadcast(compressors[chosen[0]].aggregate(decoded), config.downstream)

@@ -64,7 +64,7 @@ class Compressor(ABC):
 
     @abstractmethod
     def encode_tensor(self, flat: np.ndarray) -> dict[str, Payload]:
-        """Encode one flat float64 tensor into named payloads."""
+        """Encode one flat float tensor (float64 when it carries a residual) into named payloads."""
 
     @abstractmethod
     def decode_tensor(self, codes: Mapping[str, Payload], size: int) -> np.ndarray:
@@ -74,10 +74,12 @@ class Compressor(ABC):
         """Encode an update; with error feedback, add it to the residual first and keep what was not sent."""
         tensors = {}
         for name, tensor in update.items():
-            x = check_finite(name, np.asarray(tensor, dtype=np.float64))
-            flat = x.ravel()
-            if self.error_feedback:
-                flat = flat + self.residual.get(name, 0.0)
+            x = np.asarray(tensor)
+            if not np.issubdtype(x.dtype, np.floating):
+                x = x.astype(np.float64)
+            flat = check_finite(name, x).ravel()
+            if self.error_feedback:  # accumulate in float64 so the residual loses nothing
+                flat = flat.astype(np.float64) + self.residual.get(name, 0.0)
             codes = self.encode_tensor(flat)
             if self.error_feedback:
                 self.residual[name] = flat - self.decode_tensor(codes, flat.size)
@@ -96,7 +98,13 @@ class Compressor(ABC):
         """Server rule: the mean of the clients' decoded updates."""
         if not decoded:
             raise ValueError("aggregate needs at least one decoded update")
-        return {name: np.mean([d[name] for d in decoded], axis=0, dtype=np.float64).astype(np.float32) for name in decoded[0]}
+        out = {}
+        for name in decoded[0]:
+            total = decoded[0][name].astype(np.float64)
+            for d in decoded[1:]:
+                total += d[name]
+            out[name] = (total / len(decoded)).astype(np.float32)
+        return out
 
     def residual_norm(self) -> float:
         return float(np.sqrt(sum(float(np.dot(r, r)) for r in self.residual.values())))
