@@ -68,3 +68,9 @@ def test_bad_config():
         MethodSpec("gzip")
     with pytest.raises(ValueError, match="downstream must be one of"):
         StudyConfig(downstream="multicast")
+
+
+def test_divergence_names_method_and_round(mnist):
+    cfg = StudyConfig(clients=1, iterations=30, lr=1e6, train_subset=500, eval_every=30)
+    with pytest.raises(ValueError, match=r"dense n=1, round \d+, client 0: tensor '.*' has \d+ NaN or Inf.*diverged"):
+        run_method(cfg, MethodSpec("dense"), mnist)
