@@ -35,6 +35,7 @@ def main() -> None:
     ap.add_argument("--downstream", default="dense")
     ap.add_argument("--lr", type=float, default=0.1)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--methods", help="comma-separated method names to run (default: all)")
     ap.add_argument("--csv", help="write every round's record here")
     args = ap.parse_args()
     config = StudyConfig(clients=args.clients, iterations=args.iterations, lr=args.lr, participation=args.participation,
@@ -42,7 +43,8 @@ def main() -> None:
     print(config)
     data = load_mnist()
     results = []
-    for spec in METHODS:
+    wanted = set(args.methods.split(",")) if args.methods else None
+    for spec in (m for m in METHODS if wanted is None or m.method in wanted):
         t0 = time.perf_counter()
         results.append(run_method(config, spec, data))
         print(f"  {spec.label:<22} {time.perf_counter() - t0:6.1f} s  accuracy {results[-1].final.test_accuracy:.4f}", flush=True)
