@@ -120,8 +120,6 @@ def check_positions(positions: np.ndarray, length: int) -> np.ndarray:
             bad = int(np.flatnonzero(steps <= 0)[0])
             kind = "duplicate" if steps[bad] == 0 else "unsorted"
             raise ValueError(f"positions must be strictly increasing: {kind} at index {bad + 1} ({arr[bad]} then {arr[bad + 1]})")
-        if arr[0] < 0:
-            raise ValueError(f"positions must be >= 0, got {arr[0]}")
     return arr
 
 
