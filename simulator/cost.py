@@ -117,7 +117,7 @@ def _fitted_memory_time(bd: pd.DataFrame, counts: pd.DataFrame, profile: Profile
     coefficient; with ``fitted_time.spill`` a row near a capacity is split between its level and
     the next nearer one (``simulator.hardware.placement.place_time_shares``)."""
     far, near, share = place_time_shares(counts, profile)
-    ops = bd["operand"].to_numpy()
+    ops = bd["role"].to_numpy()
     acc = bd["access"].to_numpy()
     ft = profile.fitted_time
     sec = np.full(len(bd), np.nan)

@@ -203,7 +203,7 @@ def _q(ns: float) -> dict:
 
 
 def test_fitted_time_by_access(tmp_path: Path):
-    """Time levels: memory by (level, operand, access), arithmetic by (op, kind, bits, access);
+    """Time levels: memory by (level, role, access), arithmetic by (op, kind, bits, access);
     a single quantity serves both accesses; energy ignores access."""
     child = {
         "name": "fit-access", "inherits": "horowitz-45nm",
@@ -213,7 +213,7 @@ def test_fitted_time_by_access(tmp_path: Path):
                            "mul": {"float": {32: _q(2)}}},
             "levels": [{"name": "L1", "capacity": {"value": 1, "unit": "KiB", "source": "t", "confidence": "low"}},
                        {"name": "DRAM"}],
-            "memory": {"L1": {"x": {"sequential": _q(0.5), "indirect": _q(4)}, "values": _q(0.25)}},
+            "memory": {"L1": {"input": {"sequential": _q(0.5), "indirect": _q(4)}, "value": _q(0.25)}},
         },
     }
     path = tmp_path / "fit-access.yaml"
@@ -233,9 +233,9 @@ def test_fitted_time_by_access(tmp_path: Path):
     seq = df.assign(access="sequential")
     assert estimate(seq, "horowitz-45nm").energy_j == pytest.approx(cost.energy_j)
     assert estimate(seq, "horowitz-45nm").time_s == pytest.approx(estimate(df, "horowitz-45nm").time_s)
-    bad = {**child, "fitted_time": {**child["fitted_time"], "memory": {"L1": {"x": {"gather": _q(1)}}}}}
+    bad = {**child, "fitted_time": {**child["fitted_time"], "memory": {"L1": {"input": {"gather": _q(1)}}}}}
     path.write_text(yaml.safe_dump(bad))
-    with pytest.raises(ValueError, match=r"fitted_time\.memory\.L1\.x\.gather.*unknown access 'gather'"):
+    with pytest.raises(ValueError, match=r"fitted_time\.memory\.L1\.input\.gather.*unknown access 'gather'"):
         load_profile(path)
 
 
@@ -260,7 +260,7 @@ def _levels_profile(tmp_path: Path, **extra) -> Path:
             "source": "test fit",
             "levels": [{"name": "near", "capacity": {"value": 100, "unit": "B", "source": "t", "confidence": "low"}},
                        {"name": "far"}],
-            "memory": {"near": {"values": _q(1), "x": _q(1)}, "far": {"values": _q(3), "x": _q(3)}},
+            "memory": {"near": {"value": _q(1), "input": _q(1)}, "far": {"value": _q(3), "input": _q(3)}},
             **extra,
         },
     }

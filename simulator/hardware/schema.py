@@ -125,7 +125,7 @@ from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from ..counts import ACCESSES
+from ..counts import ACCESSES, ROLES
 
 Confidence = Literal["high", "medium", "low"]
 Kind = Literal["int", "float"]
@@ -308,9 +308,6 @@ class TimeModel(_Strict):
         return self
 
 
-OPERANDS = ("x", "y", "values", "col_idx", "row_ptr", "omega", "omega_ptr", "omega_idx")
-
-
 class TimeLevel(_Strict):
     """A level of the time hierarchy of ``fitted_time`` (the measured machine's caches)."""
 
@@ -425,8 +422,8 @@ class FittedTime(_Strict):
             if lv not in names:
                 raise LocatedError(("memory", lv), f"unknown time level {lv!r}; expected one of {names} (fitted_time.levels)")
             for k in per:
-                if k not in OPERANDS:
-                    raise LocatedError(("memory", lv, k), f"unknown operand {k!r}; expected one of {list(OPERANDS)}")
+                if k not in ROLES:
+                    raise LocatedError(("memory", lv, k), f"unknown role {k!r}; expected one of {list(ROLES)}")
         return self
 
 
