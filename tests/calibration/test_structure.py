@@ -53,23 +53,19 @@ def test_one_core_sets_and_restores():
 
 
 def _imports(path: Path) -> set[str]:
-    """Modules of the calibration package that ``path`` imports (at any depth, lazily or not)."""
-    rel = path.relative_to(PACKAGE).with_suffix("")
-    pkg = list(rel.parts[:-1]) if rel.name != "__init__" else list(rel.parts[:-1])
-    here = [*pkg, rel.name] if rel.name != "__init__" else pkg
+    """Modules of the calibration package that ``path`` imports (at any depth, lazily or not),
+    as dotted names relative to the package (``kernels.base``)."""
+    pkg = list(path.relative_to(PACKAGE).parts[:-1])  # the sub-package holding ``path``
     out = set()
     for node in ast.walk(ast.parse(path.read_text())):
-        if isinstance(node, ast.ImportFrom) and node.level:
-            base = (here if rel.name == "__init__" else pkg)[: len(here if rel.name == "__init__" else pkg) - node.level + 1]
-            if node.level > len(pkg) + 1:
-                continue  # outside the package (simulator.*)
-            target = [*base, *(node.module.split(".") if node.module else [])]
-            names = [a.name for a in node.names]
-            for n in names:  # "from . import kernels" names a module
-                if (PACKAGE.joinpath(*target, n).with_suffix(".py").is_file() or PACKAGE.joinpath(*target, n).is_dir()):
-                    out.add(".".join([*target, n]))
-            if target:
-                out.add(".".join(target))
+        if not (isinstance(node, ast.ImportFrom) and node.level) or node.level > len(pkg) + 1:
+            continue  # absolute, or above the calibration package (simulator.*)
+        target = [*pkg[: len(pkg) - node.level + 1], *(node.module.split(".") if node.module else [])]
+        if target:
+            out.add(".".join(target))
+        for a in node.names:  # "from . import kernels" names a module
+            if PACKAGE.joinpath(*target, a.name).with_suffix(".py").is_file() or PACKAGE.joinpath(*target, a.name).is_dir():
+                out.add(".".join([*target, a.name]))
     return out
 
 
@@ -79,7 +75,6 @@ def test_no_import_circle():
         rel = p.relative_to(PACKAGE).with_suffix("")
         name = ".".join(rel.parts[:-1] if rel.name == "__init__" else rel.parts)
         modules[name] = {m for m in _imports(p) if m != name}
-    # a package's __init__ importing its own submodules is not a circle unless they import it back
     seen, stack = set(), []
 
     def visit(m):

@@ -33,10 +33,11 @@ def register_kernel(kernel: Kernel) -> Kernel:
 
 
 def _check(enc, X) -> tuple[Kernel, np.ndarray, bool]:
-    kernel = kernel_for(getattr(enc, "name", None))
+    name = getattr(enc, "name", None)
+    kernel = kernel_for(name) if isinstance(name, str) else None
     if kernel is None:
-        raise ValueError(f"enc: expected an EncodedMatrix in a format with a kernel ({sorted(KERNELS)}), "
-                         f"got {type(enc).__name__} {getattr(enc, 'name', '')!r}".rstrip(" '"))
+        what = type(enc).__name__ + (f" of format {name!r}" if isinstance(name, str) else "")
+        raise ValueError(f"enc: expected an EncodedMatrix in a format with a kernel {sorted(KERNELS)}, got {what}")
     if enc.dtype not in (np.float32, np.float64):
         raise ValueError(f"enc.dtype: kernels take float32 or float64 weights, got {enc.dtype}")
     X = np.asarray(X)
