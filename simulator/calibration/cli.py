@@ -5,7 +5,7 @@ timed, all cases interleaved, on one pinned thread (timing.py) -> linear models 
 split (fit.py) -> the calibrated profile written (profile.py) and reloaded through
 ``simulator.hardware.load_profile``, its ``simulator.cost.estimate`` compared with the
 measurements -> report.md, plot and CSVs in ``out_dir`` (report.py). Quick mode takes about a
-minute, the full design several on 2 cores. ``dotsim calibrate`` (simulator/cli.py) calls
+minute, the full design several minutes. ``dotsim calibrate`` (simulator/cli.py) calls
 ``calibrate``, ``default_profile_path`` and ``summary`` from here.
 """
 from __future__ import annotations

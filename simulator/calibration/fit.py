@@ -70,12 +70,15 @@ falls linearly. A shared last-level cache keeps part of an array a little larger
 capacity, so hard boundaries (r = 1) misprice sizes just past it; ``choose_time_model`` takes the
 ratio with the lower FIT-set error."""
 
-TIED_ROLES = ("pointer",)
-"""Roles priced by one coefficient at every time level. A pointer is read once per row or segment
-and its bytes are negligible; what its coefficient prices is the per-row or per-segment work those
-reads delimit (the loop exit and the horizontal sum of vector accumulators), which does not depend
-on where the matrix sits. Fitted per level, such a coefficient absorbs other terms level by level
-and misprices products near a level boundary."""
+TIED_ROLES: tuple[str, ...] = ()
+"""Roles priced by one coefficient at every time level (``tie_levels``); none by default.
+
+Tying suits an operand whose coefficient prices loop work rather than bytes: a CSR row pointer,
+read once per row, stands for the row's loop exit and horizontal sum, which do not depend on
+where the matrix sits. But the ``pointer`` role also holds the CER/CSER segment pointers, read
+once per segment, whose cost does follow the level; the role cannot tell the two apart, and tying
+it over levels fitted CER/CSER markedly worse than pricing pointers per level. The option stays
+for a role that is loop work only."""
 
 
 def tie_levels(feats: dict[Feature, float], roles=TIED_ROLES) -> dict[Feature, float]:
@@ -90,10 +93,11 @@ def tie_levels(feats: dict[Feature, float], roles=TIED_ROLES) -> dict[Feature, f
 
 def choose_time_model(counts: list[pd.DataFrame], times: np.ndarray, fit_rows: np.ndarray,
                       levels: list[TimeLevel], llc_candidates: list[float] = (),
-                      spills=SPILLS) -> tuple[list[TimeLevel], float, "LinearTimeModel", list[dict], str]:
+                      spills=SPILLS, tied: tuple[str, ...] = TIED_ROLES
+                      ) -> tuple[list[TimeLevel], float, "LinearTimeModel", list[dict], str]:
     """Pick the last-level cache size and the spill ratio by the FIT split's median |error|.
 
-    Placement is always ``working_set``; the ``TIED_ROLES`` features are merged over levels.
+    Placement is always ``working_set``; the ``tied`` roles' features are merged over levels.
     Candidates: the probed LLC size and the smaller ones in ``llc_candidates``, times ``spills``.
     Returns (levels, spill, model, features, note)."""
     llc = [levels[-2][1], *[c for c in llc_candidates if c < levels[-2][1]]] if len(levels) > 1 else []
@@ -106,7 +110,7 @@ def choose_time_model(counts: list[pd.DataFrame], times: np.ndarray, fit_rows: n
             lv[-2] = (name, float(cap), f"{src}; {cap / 2**20:g} MiB chosen by the fit-set error among probe sizes "
                                         f"up to the probed one")
         for r in spills:
-            feats = [tie_levels(time_features(c, lv, True, r)) for c in counts]
+            feats = [tie_levels(time_features(c, lv, True, r), tied) for c in counts]
             model = LinearTimeModel("time").fit([f for f, k in zip(feats, fit_rows) if k], times[fit_rows])
             err = float(np.median(np.abs(model.predict([f for f, k in zip(feats, fit_rows) if k]) / times[fit_rows] - 1)))
             tried.append(f"{'' if cap is None else f'{cap / 2**20:g} MiB'} r={r:g}: {100 * err:.1f} %")

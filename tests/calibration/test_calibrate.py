@@ -12,8 +12,6 @@ from simulator.calibration.probe import machine_caches
 from simulator.calibration.timing import Case, time_cases
 from simulator.counts import ROLES
 
-synthetic_matrix = design_matrix
-
 
 def test_design_matrix_seeded():
     a = design_matrix(30, 40, 0.8, 5, seed=3)
@@ -79,7 +77,7 @@ def test_time_features_follow_place_time():
     from simulator.hardware import profile_from_dict, load_profile
 
     levels = [("L1", 1024.0, "t"), ("L2", 8192.0, "t"), ("DRAM", float("inf"), "t")]
-    enc = encode(synthetic_matrix(40, 300, 0.7, 6, seed=2), "cser")
+    enc = encode(design_matrix(40, 300, 0.7, 6, seed=2), "cser")
     counts = enc.counts(columns=4)
     f = time_features(counts, levels)
     base = load_profile("horowitz-45nm").model_dump(exclude={"path", "lineage", "inherits"}, mode="json")
@@ -136,7 +134,7 @@ def test_calibrate_tiny(tmp_path):
     # energy comes from the reference profile unchanged
     ref = load_profile("horowitz-45nm")
     assert prof.arithmetic["mul"]["float"][32].energy.si == ref.arithmetic["mul"]["float"][32].energy.si
-    W = synthetic_matrix(16, 24, 0.5, 4, seed=1)
+    W = design_matrix(16, 24, 0.5, 4, seed=1)
     assert estimate(encode(W, "cser"), prof).time_s > 0
     report = paths["report"].read_text()
     assert_valid_tables(report)
@@ -158,12 +156,12 @@ def test_calibrate_tiny(tmp_path):
 
 
 def test_tied_roles_one_coefficient_every_level():
-    """Pointers (TIED_ROLES) are one feature over levels, written at every level of the profile."""
+    """A tied role (here pointer) is one feature over levels, written at every level of the profile."""
     from simulator.calibration.fit import tie_levels
     from simulator.calibration.profile import profile_yaml
 
     f = tie_levels({("overhead",): 1.0, ("mem", "L1", "pointer", "sequential"): 3.0,
-                    ("mem", "L2", "pointer", "sequential"): 2.0, ("mem", "L2", "input", "indirect"): 5.0})
+                    ("mem", "L2", "pointer", "sequential"): 2.0, ("mem", "L2", "input", "indirect"): 5.0}, ("pointer",))
     assert f == {("overhead",): 1.0, ("mem", "*", "pointer", "sequential"): 5.0, ("mem", "L2", "input", "indirect"): 5.0}
     model = LinearTimeModel("t", keys=sorted(f, key=str), coef=np.array([1e-9, 2e-9, 0.0]))
     levels = [("L1", 1024.0, "t"), ("L2", 8192.0, "t"), ("DRAM", float("inf"), "t")]
