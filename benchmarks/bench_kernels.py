@@ -2,16 +2,17 @@
 
 One run, one thread everywhere, all cases interleaved (simulator.calibration.timing):
 - 4096 x 4096 float32, p0 = 0.9, K in {4, 16, 64}, and one DRAM-resident matrix
-  (16384 x 8192, 512 MiB dense, far beyond the ~32-64 MiB of last-level cache this VM
-  effectively gets);
+  (16384 x 8192, 512 MiB dense, beyond the last-level cache of a typical core), drawn by
+  ``simulator.workloads.synthetic.synthetic_matrix``; every format that has a kernel
+  (``simulator.calibration.kernels.kernel_for``);
 - times per matvec (L = 1) as ratios: each kernel / scipy CSR and numpy dense / each kernel;
 - the bandwidth bound: bytes a kernel must move (its stored arrays + x + y, each once)
   divided by a streaming bandwidth measured in the same run (numpy copy of 512 MiB: read +
   write bytes / time), against its measured time.
 
-The process is pinned to one CPU (the last one it may use) for the whole run, and the load
-average is printed at the start and the end: on a shared 2-core VM the other core's jobs
-still share the last-level cache and memory bandwidth.
+The timed part runs single-threaded and pinned to one CPU (``timing.one_core``), and the load
+average is printed at the start and the end: other jobs on the machine still share the
+last-level cache and memory bandwidth.
 
 Run: ``.venv/bin/python benchmarks/bench_kernels.py [--quick]``. Target: CSER not slower
 than scipy CSR for K <= 16, and >= 1.5x faster than numpy dense.
@@ -21,10 +22,9 @@ from __future__ import annotations
 import os
 import sys
 
+if __name__ == "__main__":  # BLAS reads its thread count once, when numpy loads it: the numpy baseline on one thread
+    os.environ.update(dict.fromkeys(("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"), "1"))
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from simulator.calibration.timing import Case, single_thread_env, time_cases  # noqa: E402
-
-single_thread_env()
 
 import argparse  # noqa: E402
 
@@ -32,12 +32,11 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import scipy.sparse as sp  # noqa: E402
 
-from benchmarks._common import pruned_quantized  # noqa: E402
-from simulator.calibration.cli import pin_to_one_core, load_average  # noqa: E402
+from simulator.calibration.design import design_formats  # noqa: E402
 from simulator.calibration.kernels import runner  # noqa: E402
+from simulator.calibration.timing import Case, load_average, one_core, time_cases  # noqa: E402
 from simulator.formats import encode  # noqa: E402
-
-FORMATS = ("dense", "csr", "cer", "cser")
+from simulator.workloads.synthetic import synthetic_matrix  # noqa: E402
 
 
 def stream_bandwidth(nbytes: int = 512 * 2**20, samples: int = 7) -> float:
@@ -52,15 +51,27 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="only 4096 x 4096, fewer samples")
     args = ap.parse_args(argv)
-    print(pin_to_one_core() + "; " + load_average())
+    with one_core() as pinned:
+        print(pinned + "; " + load_average())
+        df = measure(args.quick)
+        print(load_average() + " at the end")
+    report(df)
+    return 0
+
+
+def measure(quick: bool) -> pd.DataFrame:
+    """Every kernel and baseline on every matrix, interleaved; one row per (matrix, kernel)."""
+    formats, skipped = design_formats()
+    for note in skipped:
+        print(note)
     configs = [(4096, 4096, 0.9, K) for K in (4, 16, 64)]
-    if not args.quick:
+    if not quick:
         configs.append((16384, 8192, 0.9, 16))
-    samples = 5 if args.quick else 9
+    samples = 5 if quick else 9
 
     cases, meta = [], []
     for m, n, p0, K in configs:
-        W = pruned_quantized(m, n, p0, K, seed=K)
+        W, _ = synthetic_matrix((m, n), p0, K, seed=K)
         x = np.random.default_rng(1).standard_normal(n).astype(np.float32)
         tag = f"{m}x{n} p0={p0} K={K}"
         S = sp.csr_matrix(W)
@@ -68,7 +79,7 @@ def main(argv=None) -> int:
         cases.append(Case(f"{tag}|numpy-dense", lambda reps, W=W, x=x: [W @ x for _ in range(reps)]))
         meta += [(tag, "scipy-csr", S.data.nbytes + S.indices.nbytes + S.indptr.nbytes + 4 * (m + n)),
                  (tag, "numpy-dense", W.nbytes + 4 * (m + n))]
-        for fmt in FORMATS:
+        for fmt in formats:
             enc = encode(W, fmt)
             fn, _ = runner(enc, x)
             cases.append(Case(f"{tag}|{fmt}", fn))
@@ -85,7 +96,13 @@ def main(argv=None) -> int:
     base = df.set_index(["matrix", "kernel"])["time_ms"]
     df["vs_scipy_csr"] = [base[(r.matrix, "scipy-csr")] / r.time_ms for r in df.itertuples()]
     df["vs_numpy_dense"] = [base[(r.matrix, "numpy-dense")] / r.time_ms for r in df.itertuples()]
-    print(load_average() + " at the end")
+    df.attrs["bandwidth"] = (bw, bw_after)
+    return df
+
+
+def report(df: pd.DataFrame) -> None:
+    """Print the table and the target check."""
+    bw, bw_after = df.attrs["bandwidth"]
     print(f"streaming bandwidth (numpy copy, 512 MiB): {bw / 1e9:.1f} GB/s before, {bw_after / 1e9:.1f} GB/s after")
     print("vs_*: speed-up of the kernel over the baseline (>1: faster); time/bound: measured / bandwidth bound")
     with pd.option_context("display.width", 200, "display.max_columns", None):
@@ -96,7 +113,6 @@ def main(argv=None) -> int:
         ok_csr = r.vs_scipy_csr >= 1.0 if K <= 16 else None
         print(f"  {r.matrix}: {r.vs_scipy_csr:.2f}x scipy CSR{'' if ok_csr is None else (' OK' if ok_csr else ' MISSED')}, "
               f"{r.vs_numpy_dense:.2f}x numpy dense{' OK' if r.vs_numpy_dense >= 1.5 else ' MISSED'}")
-    return 0
 
 
 if __name__ == "__main__":

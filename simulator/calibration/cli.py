@@ -1,46 +1,47 @@
 """``calibrate(quick, out_dir)``: time the kernels, fit, write the profile and the report.
 
-The steps: the design (design.py) -> every point encoded in every format and timed, all cases
-interleaved (timing.py) -> two linear models fitted on the fit split (fit.py) -> the
-calibrated profile written and reloaded through ``simulator.hardware.load_profile``, its
-``simulator.cost.estimate`` compared with the measurements -> report.md, plot and CSVs in
-``out_dir``. Quick mode finishes in under a minute, the full design in under ten on 2 cores.
+The steps: the design (design.py) -> every point encoded in every format that has a kernel and
+timed, all cases interleaved, on one pinned thread (timing.py) -> linear models fitted on the fit
+split (fit.py) -> the calibrated profile written (profile.py) and reloaded through
+``simulator.hardware.load_profile``, its ``simulator.cost.estimate`` compared with the
+measurements -> report.md, plot and CSVs in ``out_dir`` (report.py). Quick mode takes about a
+minute, the full design several minutes. ``dotsim calibrate`` (simulator/cli.py) calls
+``calibrate``, ``default_profile_path`` and ``summary`` from here.
 """
 from __future__ import annotations
 
-from .timing import single_thread_env
+import time
+from pathlib import Path
 
-single_thread_env()  # before numba/BLAS pools start, wherever this module is imported first
+import numpy as np
+import pandas as pd
 
-import os  # noqa: E402
-import time  # noqa: E402
-from pathlib import Path  # noqa: E402
-
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-
-from .design import FORMATS, Point, make_design, synthetic_matrix  # noqa: E402
-from .fit import (LinearTimeModel, accuracy, choose_time_model, host_name, profile_yaml, time_features,  # noqa: E402,F401
-                  time_levels, write_profile)
-from .timing import Case, time_cases  # noqa: E402
+from .accuracy import summary
+from .design import Point, design_formats, design_matrix, make_design
+from .fit import choose_time_model
+from .probe import time_levels
+from .profile import host_name, profile_yaml, write_profile
+from .report import plot_predicted, write_report
+from .timing import Case, load_average, one_core, time_cases
 
 DEFAULT_OUT = Path("calibration_out")
 
 
 def default_profile_path() -> Path:
+    """hardware_profiles/calibrated/<host>.yaml, where ``load_profile`` finds it by name."""
     from ..hardware import PROFILE_DIR
 
     return PROFILE_DIR / "calibrated" / f"{host_name()}.yaml"
 
 
-def _cases(points: list[Point], formats=FORMATS):
+def _cases(points: list[Point], formats: list[str]) -> tuple[list[Case], list[dict]]:
     """Encode every point in every format; the timing cases and one record per case."""
     from ..formats import encode
     from .kernels import runner
 
     cases, records = [], []
     for p in points:
-        W = synthetic_matrix(p.m, p.n, p.p0, p.K, seed=p.seed, dtype=p.dtype, omega0=p.omega0)
+        W = design_matrix(p.m, p.n, p.p0, p.K, seed=p.seed, dtype=p.dtype, omega0=p.omega0)
         X = np.random.default_rng(p.seed + 10_000).standard_normal((p.n, p.L)).astype(p.dtype)
         for fmt in formats:
             enc = encode(W, fmt)
@@ -53,24 +54,6 @@ def _cases(points: list[Point], formats=FORMATS):
     return cases, records
 
 
-def pin_to_one_core() -> str:
-    """Pin this process to the last CPU it may run on, so samples do not migrate between cores
-    (another job may use the others); returns what was done, for the report."""
-    try:
-        cpus = sorted(os.sched_getaffinity(0))
-        os.sched_setaffinity(0, {cpus[-1]})
-        return f"pinned to CPU {cpus[-1]} (of {len(cpus)})"
-    except (AttributeError, OSError) as e:  # not Linux, or not permitted
-        return f"not pinned ({e.__class__.__name__})"
-
-
-def load_average() -> str:
-    try:
-        return "load average " + " / ".join(f"{v:.2f}" for v in os.getloadavg()) + " (1 / 5 / 15 min)"
-    except OSError:
-        return "load average unavailable"
-
-
 def calibrate(quick: bool = True, out_dir: str | Path = DEFAULT_OUT, profile_path: str | Path | None = None,
               tiny: bool = False, samples: int | None = None, min_sample_s: float | None = None,
               progress: bool = True, seed: int = 0, statistic: str = "median") -> dict[str, Path]:
@@ -80,20 +63,12 @@ def calibrate(quick: bool = True, out_dir: str | Path = DEFAULT_OUT, profile_pat
     cache-size probe). ``profile_path`` defaults to hardware_profiles/calibrated/<host>.yaml.
     ``statistic``: "median" of the samples (default), or "min" (best of the samples: the
     estimate to use when other jobs share the machine and the median is mostly their noise).
-    The process is pinned to one CPU for the run and unpinned afterwards.
+    The run is single-threaded and pinned to one CPU (``timing.one_core``), undone afterwards.
     """
     if statistic not in ("median", "min"):
         raise ValueError(f"statistic: expected 'median' or 'min', got {statistic!r}")
-    try:
-        affinity = os.sched_getaffinity(0)
-    except AttributeError:
-        affinity = None
-    pinned = pin_to_one_core()
-    try:
+    with one_core() as pinned:
         return _calibrate(quick, out_dir, profile_path, tiny, samples, min_sample_s, progress, seed, statistic, pinned)
-    finally:
-        if affinity is not None:
-            os.sched_setaffinity(0, affinity)
 
 
 def _calibrate(quick, out_dir, profile_path, tiny, samples, min_sample_s, progress, seed, statistic,
@@ -113,7 +88,8 @@ def _calibrate(quick, out_dir, profile_path, tiny, samples, min_sample_s, progre
 
     levels = time_levels(probe=not tiny)
     points = make_design(quick=quick, tiny=tiny, seed=seed)
-    cases, records = _cases(points)
+    formats, skipped = design_formats()
+    cases, records = _cases(points, formats)
     bar = tqdm(total=len(cases) + samples, desc="calibrate", unit="step", disable=not progress)
     timings = time_cases(cases, samples=samples, min_sample_s=min_sample_s, seed=seed, progress=bar.update)
     bar.close()
@@ -142,29 +118,13 @@ def _calibrate(quick, out_dir, profile_path, tiny, samples, min_sample_s, progre
     coef = model.table()
     coef.to_csv(out / "coefficients.csv", index=False)
     plot_path = out / "predicted_vs_measured.png"
-    from .report import plot_predicted, write_report
-
     plot_predicted(df, plot_path)
     write_report(df, coef, report_path, plot_path, profile_path, levels, quick=quick, tiny=tiny, spill=spill,
-                 choice=note,
+                 choice=note, skipped=skipped,
                  elapsed_s=time.perf_counter() - t_start, samples=samples, min_sample_s=min_sample_s,
                  statistic=statistic, conditions=f"{pinned}; {load_before} at the start, {load_average()} at the end")
     return {"profile": profile_path, "report": report_path, "plot": plot_path,
             "measurements": out / "measurements.csv", "coefficients": out / "coefficients.csv"}
 
 
-def summary(df: pd.DataFrame | dict | str | Path, column: str = "pred_profile_s", split: str = "holdout") -> pd.DataFrame:
-    """Accuracy per format (and all) of one prediction column on one split.
-
-    ``df``: the measurements table, or what ``calibrate`` returned (its measurements.csv is
-    read), or the path of a measurements.csv; ``dotsim calibrate`` prints ``summary(paths)``."""
-    if isinstance(df, dict):
-        df = df["measurements"]
-    if isinstance(df, (str, Path)):
-        df = pd.read_csv(df)
-    rows = []
-    d = df[df["split"] == split]
-    for fmt in [*FORMATS, "all"]:
-        s = d if fmt == "all" else d[d["format"] == fmt]
-        rows.append({"format": fmt, **accuracy(s["measured_s"].to_numpy(), s[column].to_numpy())})
-    return pd.DataFrame(rows)
+__all__ = ["DEFAULT_OUT", "calibrate", "default_profile_path", "summary"]

@@ -14,9 +14,10 @@ Points are drawn from these grids by a seeded generator; each point is timed in 
 Roughly a third of the points, drawn at random, are held out: the report's accuracy is
 measured on them only.
 
-Synthetic matrices come from ``synthetic_matrix`` here (i.i.d. entries with a geometric
-value distribution), not from ``simulator.workloads``: calibration needs only the
-structure the cost terms see, and stays independent of the workload generator.
+Matrices come from the one synthetic generator, ``simulator.workloads.synthetic``: i.i.d.
+entries, 0 with probability p0, the other K - 1 values with geometric probabilities (ratio
+``GEOMETRIC_RATIO``, given to the generator as the entropy of that law). The formats timed are
+those of the format registry that have a kernel (``kernels.kernel_for``).
 """
 from __future__ import annotations
 
@@ -24,7 +25,19 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-FORMATS = ("dense", "csr", "cer", "cser")
+GEOMETRIC_RATIO = 0.7
+"""Ratio of successive non-zero value probabilities: a few frequent values and a long tail, as in
+pruned and quantised layers, so K spans segments per row from a few to many."""
+
+
+def design_formats() -> tuple[list[str], list[str]]:
+    """(formats to time, one note per registered format skipped because it has no kernel)."""
+    from ..formats import FORMATS
+    from .kernels import kernel_for
+
+    timed = [f for f in FORMATS if kernel_for(f) is not None]
+    notes = [f"{f}: skipped (no calibration kernel)" for f in FORMATS if kernel_for(f) is None]
+    return timed, notes
 
 
 @dataclass(frozen=True)
@@ -47,26 +60,19 @@ class Point:
         return asdict(self)
 
 
-def synthetic_matrix(m: int, n: int, p0: float, K: int, seed: int = 0, dtype="float32",
-                     omega0: float = 0.0, ratio: float = 0.7) -> np.ndarray:
-    """An m x n matrix: omega0 with probability p0, else one of K-1 other distinct values
-    with geometric probabilities (ratio ``ratio``), entries i.i.d. from a seeded generator."""
-    if not (0 <= p0 <= 1):
-        raise ValueError(f"p0: expected a probability from 0 to 1, got {p0}")
-    if K < 1 or (K == 1 and p0 < 1):
-        raise ValueError(f"K: expected K >= 2 distinct values when p0 < 1, got {K}")
-    rng = np.random.default_rng(seed)
-    dt = np.dtype(dtype)
-    # K-1 distinct values away from omega0: random magnitudes, random signs, rounded to the dtype
-    others = (omega0 + np.sign(rng.standard_normal(K - 1) + 1e-12) * (0.05 + np.arange(1, K) * 0.01
-                                                                        + rng.random(K - 1) * 0.001)).astype(dt)
-    probs = ratio ** np.arange(K - 1)
-    probs = (1 - p0) * probs / probs.sum()
-    cdf = np.cumsum(np.r_[p0, probs])
-    cdf[-1] = 1.0
-    values = np.r_[np.array([omega0], dtype=dt), others]
-    u = rng.random(m * n, dtype=np.float32 if m * n > 1 << 20 else np.float64)
-    return values[np.searchsorted(cdf, u, side="right").clip(0, K - 1)].reshape(m, n)
+def design_matrix(m: int, n: int, p0: float, K: int, seed: int = 0, dtype="float32",
+                  omega0: float = 0.0) -> np.ndarray:
+    """An m x n matrix for one design point: ``simulator.workloads.synthetic.synthetic_matrix``
+    with geometric value probabilities (``GEOMETRIC_RATIO``), shifted by ``omega0`` so that the most
+    frequent value is omega0 (omega0 != 0 exercises the column-sum path of CER/CSER)."""
+    from ..workloads.synthetic import distribution_entropy, synthetic_matrix
+
+    entropy = None  # K = 1 or bad input: the generator says what is wrong
+    if K > 1 and 0 < p0 <= 1:
+        tail = GEOMETRIC_RATIO ** np.arange(K - 1)
+        entropy = distribution_entropy(np.r_[p0, (1 - p0) * tail / tail.sum()])
+    W, _ = synthetic_matrix((m, n), p0, K, entropy_bits=entropy, seed=seed, dtype=dtype)
+    return W + W.dtype.type(omega0) if omega0 else W
 
 
 def _points(shapes, per, p0s, Ks, Ls, rng, seed0: int, split: str) -> list[Point]:

@@ -7,7 +7,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-FORMATS = ("dense", "csr", "cer", "cser")
+from .accuracy import format_order, summary
+
 PRED_COLUMNS = {
     "pred_profile_s": "calibrated profile through simulator.cost.estimate (what users get)",
 }
@@ -26,12 +27,13 @@ def plot_predicted(df: pd.DataFrame, path: Path, column: str = "pred_profile_s")
     g = np.geomspace(lo, hi, 50)
     ax.fill_between(g, g * 0.9, g * 1.1, color="0.85", label="±10 %")
     ax.plot(g, g, color="0.4", lw=0.8)
-    colors = dict(zip(FORMATS, ("tab:gray", "tab:blue", "tab:orange", "tab:green")))
-    for fmt in FORMATS:
+    cycle = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    for i, fmt in enumerate(format_order(df["format"])):
+        color = cycle[i % len(cycle)]
         d = df[df["format"] == fmt]
         fit, hold = d[d["split"] == "fit"], d[d["split"] == "holdout"]
-        ax.scatter(fit["measured_s"], fit[column], s=10, color=colors[fmt], alpha=0.25, marker="o")
-        ax.scatter(hold["measured_s"], hold[column], s=22, color=colors[fmt], label=f"{fmt} (held out)", marker="D")
+        ax.scatter(fit["measured_s"], fit[column], s=10, color=color, alpha=0.25, marker="o")
+        ax.scatter(hold["measured_s"], hold[column], s=22, color=color, label=f"{fmt} (held out)", marker="D")
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlim(lo, hi)
@@ -46,23 +48,21 @@ def plot_predicted(df: pd.DataFrame, path: Path, column: str = "pred_profile_s")
     return path
 
 
-def _md(df: pd.DataFrame) -> str:
-    cols = list(df.columns)
-    out = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
-    for r in df.itertuples(index=False):
-        cells = []
-        for v in r:
-            if isinstance(v, float):
-                cells.append(f"{v:.3g}" if abs(v) < 1e-2 or abs(v) >= 1e3 else f"{v:.3f}")
-            else:
-                cells.append(str(v))
-        out.append("| " + " | ".join(cells) + " |")
-    return "\n".join(out)
+def _cell(v) -> str:
+    """One table cell: floats at 3 significant digits, ``|`` escaped so it cannot split the cell."""
+    if isinstance(v, float):
+        v = f"{v:.3g}" if abs(v) < 1e-2 or abs(v) >= 1e3 else f"{v:.3f}"
+    return str(v).replace("|", "\\|")
+
+
+def markdown_table(df: pd.DataFrame) -> str:
+    """A GitHub-Markdown pipe table of ``df`` (header, rule, one line per row)."""
+    row = lambda cells: "| " + " | ".join(_cell(c) for c in cells) + " |"  # noqa: E731
+    return "\n".join([row(df.columns), "|" + "---|" * len(df.columns), *(row(r) for r in df.itertuples(index=False))])
 
 
 def accuracy_table(df: pd.DataFrame, column: str, split: str = "holdout") -> pd.DataFrame:
-    from .cli import summary
-
+    """``summary`` in percent, with the column names the report prints."""
     t = summary(df, column, split)
     for c in ("median_abs_err", "within_10", "within_15"):
         t[c] = (100 * t[c]).round(1)
@@ -76,7 +76,7 @@ def by_L(df: pd.DataFrame, column: str = "pred_profile_s", split: str = "holdout
     g = d.groupby(["format", "L"], sort=False)["err"]
     out = pd.DataFrame({"median err %": g.median(), "median |err| %": g.apply(lambda e: e.abs().median()),
                         "n": g.size()}).reset_index()
-    out["format"] = pd.Categorical(out["format"], FORMATS, ordered=True)
+    out["format"] = pd.Categorical(out["format"], format_order(out["format"]), ordered=True)
     out = out.sort_values(["format", "L"]).reset_index(drop=True)
     out["format"] = out["format"].astype(str)
     return out.round(1)
@@ -85,7 +85,8 @@ def by_L(df: pd.DataFrame, column: str = "pred_profile_s", split: str = "holdout
 def write_report(df, coef, path: Path, plot: Path, profile_path: Path, levels, *, quick: bool, tiny: bool,
                  elapsed_s: float, samples: int, min_sample_s: float,
                  statistic: str = "median", conditions: str = "", spill: float | None = None,
-                 choice: str = "") -> Path:
+                 choice: str = "", skipped: list[str] = ()) -> Path:
+    """report.md: conditions of the run, accuracy tables (held-out first), coefficients, the model."""
     mode = "tiny (test)" if tiny else "quick" if quick else "full"
     agree = float(np.max(np.abs(df["pred_profile_s"] / df["pred_model_s"] - 1))) if len(df) else 0.0
     lv_text = "; ".join(f"{n}: {'unbounded' if c == float('inf') else f'{c / 2**10:g} KiB'} ({src})" for n, c, src in levels)
@@ -107,38 +108,37 @@ def write_report(df, coef, path: Path, plot: Path, profile_path: Path, levels, *
         f"- profile written: `{profile_path}` (reloaded with simulator.hardware.load_profile; its "
         f"simulator.cost.estimate matches the fitted model within {100 * agree:.2g} %)",
         f"- plot: `{plot.name}`; raw data: `measurements.csv`, `coefficients.csv`",
+        *(f"- {note}" for note in skipped),
         "",
         "Accuracy is measured on the held-out cases only: draws the fit never saw, including shapes and K "
         "values absent from the fit set.",
         "",
     ]
     for col, what in PRED_COLUMNS.items():
-        lines += [f"## Held-out accuracy: {what}", "", _md(accuracy_table(df, col)), ""]
-    lines += ["## Fit-set accuracy (calibrated profile)", "", _md(accuracy_table(df, "pred_profile_s", "fit")), ""]
+        lines += [f"## Held-out accuracy: {what}", "", markdown_table(accuracy_table(df, col)), ""]
+    lines += ["## Fit-set accuracy (calibrated profile)", "", markdown_table(accuracy_table(df, "pred_profile_s", "fit")), ""]
     lines += ["## Held-out error by format and L", "",
               "Median signed error (predicted / measured - 1, %) and median |error| (%) per format and number of "
-              "columns L, held-out cases.", "", _md(by_L(df)), ""]
+              "columns L, held-out cases.", "", markdown_table(by_L(df)), ""]
     c = coef.copy()
     c["ns"] = c["seconds"] * 1e9
     lines += ["## Fitted coefficients (calibrated profile)", "",
-              "Seconds per action (memory: per access by time level / operand / access; arithmetic: per op "
+              "Seconds per action (memory: per access by time level / role / access; arithmetic: per op "
               "by op / kind / bits / access); `overhead` once per product.",
-              "", _md(c[["feature", "ns"]]), "",
-              "Operands the design never placed at a level take the nearest fitted level's coefficient (low "
+              "", markdown_table(c[["feature", "ns"]]), "",
+              "Roles the design never placed at a level take the nearest fitted level's coefficient (low "
               "confidence in the profile); other arithmetic widths keep the inherited profile's derived times.",
               ""]
     lines += ["## Model", "",
               "time = overhead + sum over count rows of count x coefficient(row); a memory row's coefficient is "
-              "looked up by (time level, operand, access), the time level being the smallest of this machine's "
-              "cache levels that holds the array (weight arrays: the product's whole working set), blended with "
-              "the next nearer level near its capacity (spill), except row_ptr, one coefficient at every level "
-              "(`mem/*/row_ptr`: it prices the per-row loop work, not bytes; simulator/calibration/fit.py "
-              "TIED_OPERANDS); an arithmetic row's by (op, kind, bits, access). "
-              "`access` is "
-              "`indirect` for the gathered x reads of csr/cer/cser and the operations consuming them, "
-              "`sequential` otherwise (simulator/formats/counting.py). Coefficients: scipy.optimize.nnls on "
-              "residuals relative to the measured time. Kernels: simulator/calibration/kernels.py (numba, single "
-              "thread). Every sample starts from warm caches (three untimed products first), the regime the placement "
+              "looked up by (time level, role, access) (roles: simulator.counts.ROLES), the time level being "
+              "the smallest of this machine's cache levels that holds the array (weight arrays: the product's "
+              "whole working set), blended with the next nearer level near its capacity (spill); a role "
+              "tied over levels (simulator/calibration/fit.py TIED_ROLES, none by default) has one "
+              "coefficient, `mem/*/<role>`, at every level; an arithmetic row's by (op, kind, bits, access). `access` is `indirect` for gathered input reads and the "
+              "operations consuming them, `sequential` otherwise (the count table's `access` column). "
+              "Coefficients: scipy.optimize.nnls on residuals relative to the measured time. Kernels: "
+              "simulator/calibration/kernels/ (numba, one per format, single thread). Every sample starts from warm caches (three untimed products first), the regime the placement "
               "rule assumes; a cold first product of an LLC-sized matrix runs at DRAM speed.", ""]
     path.write_text("\n".join(lines))
     return path

@@ -1,36 +1,34 @@
-"""Timing harness: warm-up, interleaved repetitions, median and spread, one thread everywhere.
+"""Timing harness: one pinned thread, warm-up, interleaved repetitions, median and spread.
 
 Why each piece:
-- One thread: calibration prices a single core. ``single_thread_env()`` sets the thread-count
-  variables every pool reads at import (numba, OpenMP, OpenBLAS, MKL, BLIS, numexpr); call it
-  before numpy/numba are first imported (``simulator.calibration.cli`` and the benchmark do).
-  threadpoolctl, when installed, also clamps pools already running; it is not a dependency.
-- Repeats inside compiled code: each timed sample calls the kernel ``reps`` times from a
-  numba loop (``kernels.prepare``), with ``reps`` chosen so one sample lasts at least
-  ``min_sample_s`` (1 ms by default, a thousand times the timer's resolution), so neither the
-  timer nor the interpreter's call overhead shows in the time per product.
+- One thread on one core: calibration prices a single core. ``one_core()`` is entered when timing
+  starts (never at import): it sets the thread-count variables pools read when they start (numba,
+  OpenMP, OpenBLAS, MKL, BLIS, numexpr), clamps pools already running when threadpoolctl is
+  installed (not a dependency), and pins the process to one CPU so samples do not migrate
+  between cores; all of it is undone on exit. The kernels are single-threaded by construction.
+- Repeats inside compiled code: each timed sample calls the kernel ``reps`` times from a numba
+  loop (the kernel's driver), with ``reps`` chosen so one sample lasts at least ``min_sample_s``
+  (1 ms by default, a thousand times the timer's resolution), so neither the timer nor the
+  interpreter's call overhead shows in the time per product.
 - Interleaving: sample r of every case is taken before sample r+1 of any case, in a shuffled
-  order, so slow drift of the machine (frequency, neighbours on the host) spreads over all
-  cases instead of biasing the ones timed last.
-- Warm caches before every sample: each sample starts with ``warm`` (3) untimed products of
-  its own kernel, so the arrays sit in whichever cache level holds them, as the cost model
-  assumes (an array lives in the smallest level that holds its footprint). Without it a case
-  taking one product per sample ran cold (the interleaved cases before it had evicted its
-  arrays) while a shorter case of the same size ran warm: a 16-32 MB dense matrix was timed at
-  DRAM speed but priced at L3 speed (the -23 % dense L = 1 residual of the first
-  calibrations). Three, not one: on the VM's Xeon the last-level cache fills over several
-  passes after a large array streamed through (a 16 MB dense matvec: 0.28 ns per entry after
-  one warm pass, 0.15 after three, 0.14 back to back), a fill policy the probe in
-  ``fit.effective_llc`` also sees, since it streams each size several times.
-- Median and IQR/median: the median resists the occasional preempted sample; the relative IQR
-  is the noise the report shows.
+  order, so slow drift of the machine (frequency, neighbours on the host) spreads over all cases
+  instead of biasing the ones timed last.
+- Warm caches before every sample: each sample starts with ``warm`` (3) untimed products of its
+  own kernel, so the arrays sit in whichever cache level holds them, as the cost model assumes
+  (an array lives in the smallest level that holds its footprint). Without it a case timed after
+  others that evicted its arrays runs cold while a shorter case of the same size runs warm. Three
+  passes, not one, because a last-level cache may fill over several passes after a large array
+  streamed through (the probe in ``probe.effective_llc`` streams each size several times too).
+- Median and IQR/median: the median resists the occasional preempted sample; the relative IQR is
+  the noise the report shows.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from dataclasses import dataclass
-from typing import Callable, Sequence
+from typing import Callable, Iterator, Sequence
 
 import numpy as np
 
@@ -38,17 +36,61 @@ THREAD_VARS = ("NUMBA_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "
                "BLIS_NUM_THREADS", "NUMEXPR_NUM_THREADS", "VECLIB_MAXIMUM_THREADS")
 
 
-def single_thread_env() -> dict[str, str]:
-    """Set every thread-pool size variable to 1 (effective for pools not yet started)."""
-    for v in THREAD_VARS:
-        os.environ[v] = "1"
-    try:  # optional: clamps pools that already started (not a dependency of dotsim)
-        from threadpoolctl import threadpool_limits
+@contextlib.contextmanager
+def single_thread() -> Iterator[None]:
+    """Thread-pool sizes set to 1 for the duration (pools started inside, and with threadpoolctl
+    those already running); the variables are restored afterwards."""
+    saved = {v: os.environ.get(v) for v in THREAD_VARS}
+    os.environ.update(dict.fromkeys(THREAD_VARS, "1"))
+    with contextlib.ExitStack() as stack:
+        try:  # optional: clamps pools that already started (not a dependency of dotsim)
+            from threadpoolctl import threadpool_limits
 
-        threadpool_limits(1)
-    except ImportError:
-        pass
-    return {v: os.environ[v] for v in THREAD_VARS}
+            stack.enter_context(threadpool_limits(1))
+        except ImportError:
+            pass
+        try:
+            yield
+        finally:
+            for v, old in saved.items():
+                if old is None:
+                    os.environ.pop(v, None)
+                else:
+                    os.environ[v] = old
+
+
+@contextlib.contextmanager
+def pinned_to_one_core() -> Iterator[str]:
+    """Pin this process to the last CPU it may run on (another job may use the others) for the
+    duration; yields what was done, for the report, and restores the affinity afterwards."""
+    before: set[int] | None = None
+    try:
+        before = os.sched_getaffinity(0)
+        cpu = sorted(before)[-1]
+        os.sched_setaffinity(0, {cpu})
+        note = f"pinned to CPU {cpu} (of {len(before)})"
+    except (AttributeError, OSError) as e:  # not Linux, or not permitted
+        before, note = None, f"not pinned ({e.__class__.__name__})"
+    try:
+        yield note
+    finally:
+        if before is not None:
+            os.sched_setaffinity(0, before)
+
+
+@contextlib.contextmanager
+def one_core() -> Iterator[str]:
+    """``single_thread()`` and ``pinned_to_one_core()`` together: the conditions timing runs under."""
+    with single_thread(), pinned_to_one_core() as pinned:
+        yield pinned
+
+
+def load_average() -> str:
+    """The 1 / 5 / 15 minute load average as text, for the report (other jobs share the machine)."""
+    try:
+        return "load average " + " / ".join(f"{v:.2f}" for v in os.getloadavg()) + " (1 / 5 / 15 min)"
+    except OSError:
+        return "load average unavailable"
 
 
 @dataclass
@@ -62,6 +104,8 @@ class Case:
 
 @dataclass(frozen=True)
 class Timing:
+    """What ``time_cases`` measured for one case (seconds per product)."""
+
     key: str
     median_s: float  # per product
     min_s: float

@@ -2,10 +2,10 @@
 import numpy as np
 import pytest
 
-from simulator.calibration.kernels import run_kernel
+from simulator.calibration.kernels import KERNELS, run_kernel
 from simulator.formats import encode
 
-FORMATS = ["dense", "csr", "cer", "cser"]
+FORMATS = list(KERNELS)
 
 
 def _matrix(m, n, dtype, omega0=0.0, seed=0):
@@ -57,6 +57,16 @@ def test_bad_input():
         run_kernel(enc, np.ones(4, dtype=np.float32))
     with pytest.raises(ValueError, match="dtype"):
         run_kernel(encode(np.eye(3, dtype=np.int32), "csr"), np.ones(3))
+    with pytest.raises(ValueError, match="format with a kernel.*got ndarray"):
+        run_kernel(np.eye(3), np.ones(3))
+
+
+@pytest.mark.parametrize("fmt", ["csr", "cer", "cser"])
+def test_more_columns_than_one_block(fmt):
+    """L > 16 runs in column blocks of 16 and the rest (a 16-wide and a 4-wide generated kernel)."""
+    W = _matrix(23, 31, np.float32, omega0=0.5 if fmt != "csr" else 0.0)
+    X = np.random.default_rng(3).standard_normal((31, 20)).astype(np.float32)
+    np.testing.assert_allclose(run_kernel(encode(W, fmt), X), W.astype(np.float64) @ X, rtol=1e-4, atol=1e-3)
 
 
 @pytest.mark.parametrize("n", [1, 2, 3, 4, 5, 9])

@@ -1,0 +1,52 @@
+"""Accuracy of a time prediction against measured kernel times, per format, as nn-Meter reports it.
+
+Its own module so that the pipeline (``cli``) and the report both use it without importing each other.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+
+def accuracy(measured: np.ndarray, predicted: np.ndarray) -> dict[str, float]:
+    """R² (on times and on log times), median |relative error|, shares within ±10 % / ±15 %."""
+    measured, predicted = np.asarray(measured, float), np.asarray(predicted, float)
+    rel = predicted / measured - 1
+    def r2(a, b):
+        ss = ((a - a.mean()) ** 2).sum()
+        return float(1 - ((a - b) ** 2).sum() / ss) if ss > 0 else float("nan")
+    return {
+        "n": int(len(measured)),
+        "r2": r2(measured, predicted),
+        "r2_log": r2(np.log(measured), np.log(np.maximum(predicted, 1e-15))),
+        "median_abs_err": float(np.median(np.abs(rel))) if len(rel) else float("nan"),
+        "within_10": float(np.mean(np.abs(rel) <= 0.10)) if len(rel) else float("nan"),
+        "within_15": float(np.mean(np.abs(rel) <= 0.15)) if len(rel) else float("nan"),
+    }
+
+
+def format_order(formats) -> list[str]:
+    """Formats in registry order (``simulator.formats.FORMATS``), then any others by name."""
+    from ..formats import FORMATS
+
+    present = list(dict.fromkeys(formats))
+    return [f for f in FORMATS if f in present] + sorted(f for f in present if f not in FORMATS)
+
+
+def summary(df: pd.DataFrame | dict | str | Path, column: str = "pred_profile_s", split: str = "holdout") -> pd.DataFrame:
+    """Accuracy per format (and all) of one prediction column on one split.
+
+    ``df``: the measurements table, or what ``calibrate`` returned (its measurements.csv is
+    read), or the path of a measurements.csv; ``dotsim calibrate`` prints ``summary(paths)``."""
+    if isinstance(df, dict):
+        df = df["measurements"]
+    if isinstance(df, (str, Path)):
+        df = pd.read_csv(df)
+    rows = []
+    d = df[df["split"] == split]
+    for fmt in [*format_order(df["format"]), "all"]:
+        s = d if fmt == "all" else d[d["format"] == fmt]
+        rows.append({"format": fmt, **accuracy(s["measured_s"].to_numpy(), s[column].to_numpy())})
+    return pd.DataFrame(rows)
