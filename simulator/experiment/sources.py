@@ -259,6 +259,12 @@ class FileSource(WorkloadSource):
         return [self.path]
 
 
+def _compress_problems(w: Workload, options: Options) -> list[Problem]:
+    """K shared values of ``compress`` must fit in ``value_bits``."""
+    K = w.compress.K if w.compress is not None else None
+    return [] if K is None else [(("compress", name), msg) for name, msg in _law_problems(K, K, options, "the network")]
+
+
 class _NetworkSource(WorkloadSource):
     network = True
 
@@ -298,7 +304,7 @@ class CatalogNetworkSource(_NetworkSource):
         except ValueError as e:
             name, rest = _field_of(str(e), {"K": "K", "p0": "p0", "entropy_bits": "entropy_bits", "": ""})
             out.append((("layer_stats", name) if name else ("layer_stats",), rest))
-        return out
+        return out + _compress_problems(w, options)
 
     def layers(self, cell: Cell, seed: int) -> Iterator[LayerMatrix]:
         from ..workloads.catalog import network_layers, synthetic_weights
@@ -332,10 +338,7 @@ class RealNetworkSource(_NetworkSource):
         except ValueError as e:
             known = "" if w.real in REAL_WEIGHTS else f" (known: {sorted(REAL_WEIGHTS)})"
             return [(("real",), f"{e}{known}")]
-        K = w.compress.K if w.compress is not None else None
-        if K is not None:
-            return [(("compress", name), msg) for name, msg in _law_problems(K, K, options, "the network")]
-        return []
+        return _compress_problems(w, options)
 
     def layers(self, cell: Cell, seed: int) -> Iterator[LayerMatrix]:
         from ..workloads.compress import compress_network

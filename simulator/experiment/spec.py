@@ -8,7 +8,12 @@ workloads:
     synthetic: {shape: [1024, 1024], p0: [0.8, 0.9], K: 16, entropy_bits: null}
   - name: mlp
     file: ../examples/pruned_mlp.npz        # relative to this file
-formats: [dense, csr, cer, cser]
+    cast: auto                              # float64 files: auto | float32 | none
+  - name: alexnet-mpd8
+    network: alexnet
+    layer_stats: {p0: 0.001, K: 256}        # catalog.LayerTarget
+    compress: {mpd: {blocks: 8, seed: 0}}   # compress.CompressionSpec (also sparsity, K, ...)
+formats: [dense, csr, cer, cser, {name: mpd, blocks: 8}]   # left out: all that can run in `counting`
 profiles: [horowitz-45nm, embedded-cpu]
 options: {columns: 1, value_bits: null, seed: 0, counting: exact, max_cell_entries: 268435456}
 outputs: {plots: [gains], breakdown: true}
@@ -24,6 +29,11 @@ Numbers are strict: a boolean is never a number, every number is finite, an inte
 integers. ``options.max_cell_entries`` bounds the entries of a matrix counted exactly (it is
 materialised and encoded in every format, about 40 bytes per entry at peak); a larger cell is
 refused before the run starts, with the suggestion ``counting: analytic``.
+
+A format with parameters is a mapping (``format_choices``): checked by the format's ``Params``
+(field ``formats.N.<param>``); each distinct label is its own format in the results, whose
+``format`` column holds the name and ``format_params`` its parameters. ``compress.seed``
+defaults to ``options.seed``.
 """
 from __future__ import annotations
 

@@ -27,14 +27,12 @@ cannot hold N blocks and is left unmasked, which its ``note`` says.
 """
 from __future__ import annotations
 
-from typing import Annotated
-
-from pydantic import Strict  # strict numbers when an experiment spec validates this type
-
 import zlib
 from dataclasses import dataclass, replace
+from typing import Annotated
 
 import numpy as np
+from pydantic import Strict  # strict numbers when an experiment spec validates this type
 
 from .layers import Layer
 

@@ -4,8 +4,8 @@ import pytest
 
 from simulator.experiment import load_spec, run_experiment
 from simulator.experiment.format_choices import labels_of
-from simulator.workloads.compress import CompressionSpec
 from simulator.workloads.catalog import LayerTarget
+from simulator.workloads.compress import CompressionSpec
 from simulator.workloads.mpd_mask import MPDMaskSpec
 
 

@@ -46,10 +46,11 @@ def test_an_inexact_float64_file_is_refused_naming_the_option_and_runs_with_it(t
 def test_cast_takes_one_of_three_values_and_only_for_files(tmp_path):
     W = np.zeros((4, 4), np.float32)
     W[0, 0] = 1
-    with pytest.raises(ValueError, match=r"field workloads\.0\.cast \(line 6\): Input should be 'auto', 'float32' or 'none'"):
+    with pytest.raises(ValueError,
+                       match=r"field workloads\.0\.cast \(line 6\): Input should be 'auto', 'float32' or 'none'"):
         load_spec(_spec(tmp_path, W, "    cast: float16\n"))
     p = tmp_path / "net.yaml"
-    p.write_text(SPEC.format(cast="    cast: none\n").replace("    file: w.npy\n",
-                                                               "    network: alexnet\n    layer_stats: {p0: 0.9, K: 4}\n"))
+    network = "    network: alexnet\n    layer_stats: {p0: 0.9, K: 4}\n"
+    p.write_text(SPEC.format(cast="    cast: none\n").replace("    file: w.npy\n", network))
     with pytest.raises(ValueError, match=r"field workloads\.0 \(line 4\): cast: only valid with file"):
         load_spec(p)

@@ -69,13 +69,14 @@ def test_parameters_are_validated_by_the_format_naming_field_and_line(error, tmp
         "F: field formats.5.blocks (line 12): unknown parameter of format 'csr'; expected one of []")
     assert error(MASKED.replace("  - csr", "  - {blocks: 2}")).startswith(
         "F: field formats (line 6): entry 5: a format with parameters needs 'name: <format>'")
-    assert error(MASKED.replace("  - csr", "  - coo")).startswith("F: field formats (line 6): unknown format(s) ['coo']")
+    assert error(MASKED.replace("  - csr", "  - coo")).startswith(
+        "F: field formats (line 6): unknown format(s) ['coo']")
 
 
 def test_analytic_mode_refuses_a_format_without_analytic_counts_and_defaults_leave_it_out(error, tmp_path):
     assert error(SWEEP.replace("[dense, cser]", "[dense, mpd]")) == (
-        "F: field formats.1 (line 6): format 'mpd' cannot be counted analytically (options.counting: analytic); "
-        "expected one of ['dense', 'csr', 'cer', 'cser'], or options.counting: exact")
+        "F: field formats.1 (line 6): format 'mpd' cannot be counted analytically "
+        "(options.counting: analytic); expected one of ['dense', 'csr', 'cer', 'cser'], or options.counting: exact")
     p = tmp_path / "default.yaml"
     p.write_text(SWEEP.replace("formats: [dense, cser]\n", ""))
     assert load_spec(p)[0].formats == ["dense", "csr", "cer", "cser"]
@@ -85,7 +86,7 @@ def test_analytic_mode_refuses_a_format_without_analytic_counts_and_defaults_lea
 
 def test_entries_with_different_parameters_are_distinct_cells(masked, tmp_path):
     df = run_experiment(masked, tmp_path / "out", progress=False)
-    assert list(zip(df.format, df.format_params)) == [
+    assert list(zip(df.format, df.format_params, strict=True)) == [
         ("dense", ""), ("mpd", "blocks=4"), ("mpd", "blocks=4, block_format=cser"), ("mpd", ""), ("csr", "")]
     assert list(labels_of(df)) == ["dense", "mpd(blocks=4)", "mpd(blocks=4, block_format=cser)", "mpd", "csr"]
     by = df.set_index(labels_of(df))

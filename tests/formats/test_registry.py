@@ -202,7 +202,7 @@ def test_a_format_defined_here_runs_through_a_small_experiment(coo, worked_W, tm
     spec.write_text("version: 1\nname: coo\nworkloads:\n  - {name: w, file: w.npy}\n"
                     "formats: [dense, coo, {name: coo, order: col}]\nprofiles: [horowitz-45nm]\n")
     df = run_experiment(spec, tmp_path / "out", progress=False)
-    assert list(zip(df.format, df.format_params)) == [("dense", ""), ("coo", ""), ("coo", "order=col")]
+    assert list(zip(df.format, df.format_params, strict=True)) == [("dense", ""), ("coo", ""), ("coo", "order=col")]
     coo_rows = df[df.format == "coo"]
     assert (coo_rows.storage_bits == coo.encode(worked_W).storage_bits()).all()  # the order changes no size
     assert (coo_rows.energy_j > 0).all() and (coo_rows.storage_gain > 0).all()

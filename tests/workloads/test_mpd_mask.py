@@ -60,7 +60,7 @@ def test_the_step_comes_first_in_a_compression_spec_and_needs_layers():
     layers = [Layer.fc("fc1", _dense((32, 40))), _conv("c", 16, 8, 3, seed=2)]
     spec = CompressionSpec(K=4, mpd=MPDMaskSpec(blocks=4, seed=3))
     out = list(compress_network(layers, spec))
-    for before, after in zip(layers, out):
+    for before, after in zip(layers, out, strict=True):
         assert sim.matrix_stats(after.matrix).K <= 4
         assert sim.encode(after.matrix, "mpd").n_blocks == 4
         assert np.array_equal(after.matrix != 0, mask_layer(before, spec.mpd).matrix != 0)
