@@ -16,17 +16,21 @@ from ..counts import COLUMNS as COUNT_COLUMNS
 from ..formats import encode_many
 from ..inspect_weights import CER_ENCODE_MAX_SLOTS_PER_ENTRY
 from ..stats import code_values, stats_from_coding
+from .format_choices import FormatChoice
 from .sources import Cell
 
-PerFormat = dict[str, tuple[object, float]]  # format -> (count table or rows, storage bits)
+PerFormat = dict[str, tuple[object, float]]  # format label -> (count table or rows, storage bits)
+Formats = list[FormatChoice]
 
 
-def _encoded_counts(W: np.ndarray, name: str, formats: list[str], L: int, value_bits: int | None):
-    """(MatrixStats, {format: (count table, storage bits)}) of one real matrix."""
+def _encoded_counts(W: np.ndarray, name: str, formats: Formats, L: int, value_bits: int | None):
+    """(MatrixStats, {format label: (count table, storage bits)}) of one real matrix."""
     coding = code_values(W, name=name)
     st = stats_from_coding(coding)
-    padded = "cer" in formats and st.segments_cer > CER_ENCODE_MAX_SLOTS_PER_ENTRY * (st.size + st.shape[0])
-    encoded = encode_many(W, [f for f in formats if not (padded and f == "cer")], value_bits=value_bits, coding=coding)
+    labels = [f.label for f in formats]
+    padded = "cer" in labels and st.segments_cer > CER_ENCODE_MAX_SLOTS_PER_ENTRY * (st.size + st.shape[0])
+    encoded = encode_many(W, [f.spec for f in formats if not (padded and f.label == "cer")], value_bits=value_bits,
+                          coding=coding)
     out = {f: (e.counts(columns=L), e.storage_bits()) for f, e in encoded.items()}
     if padded:
         structure = ExpectedStructure(st.shape, st.K, st.nnz, int(np.count_nonzero(W)), st.segments,
@@ -35,16 +39,16 @@ def _encoded_counts(W: np.ndarray, name: str, formats: list[str], L: int, value_
         table = pd.DataFrame(rows, columns=list(COUNT_COLUMNS)).astype(
             {"bits": np.int64, "count": np.int64, "footprint_bytes": np.int64})
         out["cer"] = (table, int(storage_bits_from_structure("cer", structure, coding.dtype, value_bits)))
-    return st, {f: out[f] for f in formats}
+    return st, {f: out[f] for f in labels}
 
 
-def exact(cell: Cell, seed: int, formats: list[str], L: int, value_bits: int | None) -> tuple[dict, PerFormat]:
+def exact(cell: Cell, seed: int, formats: Formats, L: int, value_bits: int | None) -> tuple[dict, PerFormat]:
     W = cell.source.matrix(cell, seed)
     st, per_format = _encoded_counts(W, cell.key, formats, L, value_bits)
     return st.as_dict(), per_format
 
 
-def analytic(cell: Cell, formats: list[str], L: int, value_bits: int | None) -> tuple[dict, PerFormat]:
+def analytic(cell: Cell, formats: Formats, L: int, value_bits: int | None) -> tuple[dict, PerFormat]:
     """Expected counts of an i.i.d. matrix with the cell's value law: nothing is materialised."""
     from ..counts.analytic import expected_structure
     from ..workloads.synthetic import distribution_entropy
@@ -54,15 +58,16 @@ def analytic(cell: Cell, formats: list[str], L: int, value_bits: int | None) -> 
     stats = {"rows": shape[0], "cols": shape[1], "dtype": str(dt), "K": float(st.K), "omega0": 0.0,
              "p0": float(probs[0]), "entropy_bits": distribution_entropy(probs), "nnz": float(st.nnz),
              "segments": float(st.segments), "segments_cer": float(st.segments_cer)}
-    per_format = {f: (analytic_rows(f, st, L, dt, value_bits), storage_bits_from_structure(f, st, dt, value_bits))
-                  for f in formats}
+    per_format = {f.label: (analytic_rows(f.name, st, L, dt, value_bits),
+                            storage_bits_from_structure(f.name, st, dt, value_bits)) for f in formats}
     return stats, per_format
 
 
-def network(cell: Cell, seed: int, formats: list[str], value_bits: int | None) -> tuple[dict, PerFormat]:
+def network(cell: Cell, seed: int, formats: Formats, value_bits: int | None) -> tuple[dict, PerFormat]:
     """Network totals: layer counts stacked per format, storage summed, statistics weighted by layer size."""
-    per_layer: dict[str, list[tuple[str, pd.DataFrame]]] = {f: [] for f in formats}
-    bits = dict.fromkeys(formats, 0)
+    labels = [f.label for f in formats]
+    per_layer: dict[str, list[tuple[str, pd.DataFrame]]] = {f: [] for f in labels}
+    bits = dict.fromkeys(labels, 0)
     stats = []
     for name, W, L in cell.source.layers(cell, seed):
         st, per_format = _encoded_counts(W, f"{cell.key}/{name}", formats, L, value_bits)
@@ -76,7 +81,7 @@ def network(cell: Cell, seed: int, formats: list[str], value_bits: int | None) -
                "p0": float(weight @ p0), "entropy_bits": float(weight @ H), "nnz": int(nnz.sum()),
                "segments": int(seg.sum()), "layers": len(stats), "weights": int(size.sum())}
     per_format = {f: (pd.concat([c.assign(layer=n) for n, c in per_layer[f]], ignore_index=True), bits[f])
-                  for f in formats}
+                  for f in labels}
     return summary, per_format
 
 

@@ -19,6 +19,7 @@ from ..cost import PROVENANCE_COLUMNS, price, totals
 from ..engine import layer_plan, run_plans
 from ..hardware import load_profile
 from . import counting
+from .format_choices import REFERENCE, FormatChoice, labels_of, split_labels
 from .sources import Cell, source_for
 from .spec import ExperimentSpec, load_spec
 from .store import Checkpoint, OutputLock, columns_of, log, run_inputs, write_atomic, write_text_atomic
@@ -44,7 +45,7 @@ def _counting_of(cell: Cell, spec: ExperimentSpec) -> str:
     return spec.options.counting if cell.source.analytic else "exact"
 
 
-def _count_cell(cell: Cell, spec: ExperimentSpec, formats: list[str]) -> tuple[int | None, dict, dict]:
+def _count_cell(cell: Cell, spec: ExperimentSpec, formats: list[FormatChoice]) -> tuple[int | None, dict, dict]:
     """(L, statistics, per-format counts) of one cell; L is None for a network (per layer)."""
     o = spec.options
     if cell.source.network:
@@ -66,10 +67,12 @@ def _network_times(tot: pd.DataFrame, priced_rows: pd.DataFrame, networks: set[i
 
 def batch_rows(cells: list[Cell], spec: ExperimentSpec, profiles: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Results (and breakdown) of a batch of cells, priced in one vectorised pass per profile."""
-    formats = list(dict.fromkeys(["dense", *spec.formats]))  # dense is the reference of every gain
+    shown = spec.format_choices()
+    choices = list({c.label: c for c in [FormatChoice(REFERENCE), *shown]}.values())  # dense: every gain's reference
+    formats, wanted = [c.label for c in choices], [c.label for c in shown]
     heads, per_cell, networks = [], [], set()
     for i, cell in enumerate(cells):
-        L, stats, per_format = _count_cell(cell, spec, formats)
+        L, stats, per_format = _count_cell(cell, spec, choices)
         if cell.source.network:
             networks.add(i)
         heads.append({"cell_i": i, "workload": cell.workload.name, "cell": cell.key,
@@ -87,27 +90,29 @@ def batch_rows(cells: list[Cell], spec: ExperimentSpec, profiles: dict) -> tuple
         tot = totals(priced_rows, prof, keys=["cell_i", "format"])[["cell_i", "format", "energy_j", "time_s"]]
         tot = storage.merge(tot, on=["cell_i", "format"], how="left")
         _network_times(tot, priced_rows, networks, formats, prof)
-        dense = tot[tot.format == "dense"].set_index("cell_i")
+        dense = tot[tot.format == REFERENCE].set_index("cell_i")
         with np.errstate(divide="ignore"):
             for gain, col in GAIN_OF.items():
                 tot[gain] = dense[col].reindex(tot.cell_i).to_numpy() / tot[col].to_numpy()
-        priced.append(tot[tot.format.isin(spec.formats)].assign(profile=prof_name, profile_i=len(priced)))
+        priced.append(tot[tot.format.isin(wanted)].assign(profile=prof_name, profile_i=len(priced)))
         if spec.outputs.breakdown:
-            bd = priced_rows[priced_rows.format.isin(spec.formats)]
+            bd = priced_rows[priced_rows.format.isin(wanted)]
             bd = bd.groupby(["cell_i", "format", "action", "operand", "level", *PROVENANCE_COLUMNS], sort=False, as_index=False)[
                 ["count", "energy_j", "time_s"]].sum()
             breakdown.append(bd.assign(profile=prof_name, profile_i=len(breakdown)))
     head = pd.DataFrame(heads).reindex(columns=["cell_i", *HEAD_COLUMNS])  # same columns in every batch
-    order = {f: k for k, f in enumerate(spec.formats)}
+    order = {f: k for k, f in enumerate(wanted)}
 
     def tidy(frames: list[pd.DataFrame], first: list[str]) -> pd.DataFrame:
         df = pd.concat(frames, ignore_index=True)
         df = df.assign(format_i=df.format.map(order)).sort_values(["cell_i", "profile_i", "format_i"], kind="stable")
         df = head[["cell_i", *first]].merge(df, on="cell_i", how="right")
-        return df.drop(columns=["cell_i", "profile_i", "format_i"]).reset_index(drop=True)
+        df = df.drop(columns=["cell_i", "profile_i", "format_i"]).reset_index(drop=True)
+        return split_labels(df, shown)  # format: the name; format_params: its parameters
 
     results = tidy(priced, HEAD_COLUMNS)
-    results = results[[*HEAD_COLUMNS, "format", "profile", "storage_bits", "energy_j", "time_s", *GAIN_OF]]
+    results = results[[*HEAD_COLUMNS, "format", "format_params", "profile", "storage_bits", "energy_j", "time_s",
+                       *GAIN_OF]]
     bd = tidy(breakdown, ["workload", "cell"]) if breakdown else pd.DataFrame()
     return results, bd
 
@@ -191,7 +196,8 @@ def _write_outputs(spec: ExperimentSpec, spec_path: Path, out: Path, cells: list
         write_atomic(out / "breakdown.csv", lambda p: breakdown.to_csv(p, index=False))
     from .. import plots as figures
 
-    plots = figures.render(spec.outputs.plots, results, breakdown, out / "plots")
+    labelled = None if breakdown is None else breakdown.assign(format=labels_of(breakdown))
+    plots = figures.render(spec.outputs.plots, results.assign(format=labels_of(results)), labelled, out / "plots")
     resolved = {"spec_file": str(spec_path), "run_key": checkpoint.key, "inputs": checkpoint.inputs,
                 "cells": len(cells), **spec.model_dump(mode="json")}
     write_text_atomic(out / "spec.resolved.yaml", yaml.safe_dump(resolved, sort_keys=False))
@@ -207,8 +213,8 @@ def _profile_ref(name: str, spec_path: Path) -> str | Path:
 
 
 def summary_table(results: pd.DataFrame) -> pd.DataFrame:
-    """Median gains over dense per workload x format x profile (with the number of cells)."""
-    g = results.groupby(["workload", "format", "profile"], sort=False)
+    """Median gains over dense per workload x format (its label, with parameters) x profile (with the number of cells)."""
+    g = results.assign(format=labels_of(results)).groupby(["workload", "format", "profile"], sort=False)
     table = g[list(GAIN_OF)].median()
     table.insert(0, "cells", g.size())
     return table.reset_index()

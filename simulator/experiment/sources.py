@@ -204,11 +204,11 @@ class SyntheticSource(WorkloadSource):
 
 
 @lru_cache(maxsize=1)
-def _file_matrices(path: str) -> dict[str, np.ndarray]:
+def _file_matrices(path: str, cast: str = "auto") -> dict[str, np.ndarray]:
     """A weight file's matrices, read once for all its cells (cells of one file run in a row)."""
     from ..workloads.from_file import load_matrices
 
-    return load_matrices(path)
+    return load_matrices(path, cast=cast)
 
 
 @register_source
@@ -227,7 +227,7 @@ class FileSource(WorkloadSource):
         if not self.path.is_file():
             return [(("file",), f"{self.path} is a directory, expected a weight file")]
         try:  # read now (once: cells() reuses it) so that a bad file is named before the run starts
-            mats = _file_matrices(str(self.path))
+            mats = _file_matrices(str(self.path), self.workload.cast)
         except (ValueError, OSError) as e:
             return [(("file",), str(e))]
         out: list[Problem] = []
@@ -243,20 +243,26 @@ class FileSource(WorkloadSource):
         return out
 
     def cells(self) -> list[Cell]:
-        mats = _file_matrices(str(self.path))
+        mats = _file_matrices(str(self.path), self.workload.cast)
         names = list(mats) if self.workload.matrices is None else self.workload.matrices
-        return [self._cell(name, {"matrix": name, "file": str(self.path),
+        return [self._cell(name, {"matrix": name, "file": str(self.path), "cast": self.workload.cast,
                                   "entries": int(mats[name].size) if name in mats else 0}) for name in names]
 
     def matrix(self, cell: Cell, seed: int) -> np.ndarray:
         p = cell.params
-        mats = _file_matrices(p["file"])
+        mats = _file_matrices(p["file"], p["cast"])
         if p["matrix"] not in mats:
             raise ValueError(f"{p['file']}: no matrix named {p['matrix']!r}; it holds {sorted(mats)}")
         return mats[p["matrix"]]
 
     def inputs(self) -> list[Path]:
         return [self.path]
+
+
+def _compress_problems(w: Workload, options: Options) -> list[Problem]:
+    """K shared values of ``compress`` must fit in ``value_bits``."""
+    K = w.compress.K if w.compress is not None else None
+    return [] if K is None else [(("compress", name), msg) for name, msg in _law_problems(K, K, options, "the network")]
 
 
 class _NetworkSource(WorkloadSource):
@@ -298,14 +304,17 @@ class CatalogNetworkSource(_NetworkSource):
         except ValueError as e:
             name, rest = _field_of(str(e), {"K": "K", "p0": "p0", "entropy_bits": "entropy_bits", "": ""})
             out.append((("layer_stats", name) if name else ("layer_stats",), rest))
-        return out
+        return out + _compress_problems(w, options)
 
     def layers(self, cell: Cell, seed: int) -> Iterator[LayerMatrix]:
-        from ..workloads.catalog import LayerTarget, network_layers, synthetic_weights
+        from ..workloads.catalog import network_layers, synthetic_weights
+
+        from ..workloads.compress import compress_network
 
         w = self.workload
-        layers = network_layers(w.network, batch=w.batch)
-        for layer, _ in synthetic_weights(layers, LayerTarget(**w.layer_stats.model_dump()), seed=seed):
+        drawn = (layer for layer, _ in synthetic_weights(network_layers(w.network, batch=w.batch), w.layer_stats,
+                                                         seed=seed))
+        for layer in (drawn if w.compress is None else compress_network(list(drawn), w.compress)):
             yield layer.name, layer.matrix, layer.columns
 
     def _entries(self) -> int:
@@ -329,23 +338,16 @@ class RealNetworkSource(_NetworkSource):
         except ValueError as e:
             known = "" if w.real in REAL_WEIGHTS else f" (known: {sorted(REAL_WEIGHTS)})"
             return [(("real",), f"{e}{known}")]
-        K = w.compress.K if w.compress is not None else None
-        if K is not None:
-            return [(("compress", name), msg) for name, msg in _law_problems(K, K, options, "the network")]
-        return []
+        return _compress_problems(w, options)
 
     def layers(self, cell: Cell, seed: int) -> Iterator[LayerMatrix]:
-        from ..workloads.compress import CompressionSpec, compress_layers
+        from ..workloads.compress import compress_network
         from ..workloads.real import load_real
 
         w = self.workload
         layers, _ = load_real(w.real)
-        mats = {layer.name: layer.matrix for layer in layers}
-        columns = {layer.name: layer.columns * w.batch for layer in layers}
-        todo = compress_layers(mats, CompressionSpec(**w.compress.model_dump(), seed=seed)) \
-            if w.compress is not None else mats.items()
-        for name, W in todo:
-            yield name, W, columns[name]
+        for layer in (layers if w.compress is None else compress_network(layers, w.compress)):
+            yield layer.name, layer.matrix, layer.columns * w.batch
 
     def inputs(self) -> list[Path]:
         from ..workloads.real import find_real_weights

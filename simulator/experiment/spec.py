@@ -8,7 +8,12 @@ workloads:
     synthetic: {shape: [1024, 1024], p0: [0.8, 0.9], K: 16, entropy_bits: null}
   - name: mlp
     file: ../examples/pruned_mlp.npz        # relative to this file
-formats: [dense, csr, cer, cser]
+    cast: auto                              # float64 files: auto | float32 | none
+  - name: alexnet-mpd8
+    network: alexnet
+    layer_stats: {p0: 0.001, K: 256}        # catalog.LayerTarget
+    compress: {mpd: {blocks: 8, seed: 0}}   # compress.CompressionSpec (also sparsity, K, ...)
+formats: [dense, csr, cer, cser, {name: mpd, blocks: 8}]   # left out: all that can run in `counting`
 profiles: [horowitz-45nm, embedded-cpu]
 options: {columns: 1, value_bits: null, seed: 0, counting: exact, max_cell_entries: 268435456}
 outputs: {plots: [gains], breakdown: true}
@@ -24,6 +29,11 @@ Numbers are strict: a boolean is never a number, every number is finite, an inte
 integers. ``options.max_cell_entries`` bounds the entries of a matrix counted exactly (it is
 materialised and encoded in every format, about 40 bytes per entry at peak); a larger cell is
 refused before the run starts, with the suggestion ``counting: analytic``.
+
+A format with parameters is a mapping (``format_choices``): checked by the format's ``Params``
+(field ``formats.N.<param>``); each distinct label is its own format in the results, whose
+``format`` column holds the name and ``format_params`` its parameters. ``compress.seed``
+defaults to ``options.seed``.
 """
 from __future__ import annotations
 
@@ -36,8 +46,11 @@ from pydantic import (
     BaseModel, ConfigDict, Discriminator, Field, StrictBool, StrictInt, Tag, field_validator, model_validator,
 )
 
-from ..formats import FORMATS
+from ..workloads.catalog import LayerTarget
+from ..workloads.compress import CompressionSpec
+from ..workloads.layers import CASTS
 from ..yamlio import field_error, read_yaml, validate
+from .format_choices import FormatChoice, FormatEntry, check_entry_names, choose, default_formats, format_problems
 
 SPEC_VERSION = 1
 PLOTS = ("gains", "winner_map", "breakdown", "network_gains")
@@ -223,24 +236,6 @@ def as_shapes(shape: Any) -> list[tuple[int, int]]:
     return [tuple(s) for s in shape] if isinstance(shape, list) else [tuple(shape)]
 
 
-class LayerStats(_Strict):
-    """Per-layer target of the synthetic weights of a catalog network."""
-
-    p0: Float = Field(ge=0, le=1)
-    K: Int = Field(ge=1)
-    entropy_bits: Float | None = None
-
-
-class Compression(_Strict):
-    """Prune (magnitude, per layer or global) then quantize (k-means or uniform) real weights."""
-
-    sparsity: Float | None = Field(default=None, ge=0, le=1)
-    scope: Literal["layer", "global"] = "layer"
-    K: Int | None = Field(default=None, ge=1)
-    method: Literal["kmeans", "uniform"] = "kmeans"
-    iterations: Int = Field(default=10, ge=1)
-
-
 class Workload(_Strict):
     """One source of matrices: a synthetic sweep, a weight file, a catalog network or packaged real weights.
 
@@ -253,9 +248,10 @@ class Workload(_Strict):
     file: str | None = None
     matrices: list[str] | None = None
     network: str | None = None
-    layer_stats: LayerStats | None = None
+    layer_stats: LayerTarget | None = None
     real: str | None = None
-    compress: Compression | None = None
+    compress: CompressionSpec | None = None
+    cast: Literal[CASTS] = "auto"  # type: ignore[valid-type]  # float64 weight files: see workloads.layers
     batch: Int = Field(default=1, ge=1)
     columns: Int | None = Field(default=None, ge=1)
 
@@ -268,8 +264,10 @@ class Workload(_Strict):
             raise ValueError("matrices: only valid with file")
         if (self.network is None) != (self.layer_stats is None):
             raise ValueError("network and layer_stats go together: a catalog network has shapes, not weights")
-        if self.compress is not None and self.real is None:
-            raise ValueError("compress: only valid with real")
+        if self.compress is not None and self.real is None and self.network is None:
+            raise ValueError("compress: only valid with a network (real or network)")
+        if "cast" in self.model_fields_set and self.file is None:
+            raise ValueError("cast: only valid with file")
         return self
 
     @property
@@ -303,7 +301,7 @@ class ExperimentSpec(_Strict):
     name: str
     description: str = ""
     workloads: list[Workload] = Field(min_length=1)
-    formats: list[str] = Field(default_factory=lambda: list(FORMATS), min_length=1)
+    formats: list[FormatEntry] = Field(default=None, min_length=1)  # type: ignore[assignment]  # None: by counting
     profiles: list[str] = Field(min_length=1)
     options: Options = Field(default_factory=Options)
     outputs: Outputs = Field(default_factory=Outputs)
@@ -323,13 +321,32 @@ class ExperimentSpec(_Strict):
             raise ValueError(f"expected a plain file name (no '/', '..', leading or trailing spaces), got {v!r}")
         return v
 
+    @model_validator(mode="before")
+    @classmethod
+    def _compress_seed(cls, data: Any) -> Any:
+        """A workload's ``compress.seed`` defaults to ``options.seed`` (what seeded it before it had one)."""
+        if not isinstance(data, dict) or not isinstance(data.get("workloads"), list):
+            return data
+        options = data.get("options")
+        seed = options.get("seed", 0) if isinstance(options, dict) else 0
+        workloads = [{**w, "compress": {"seed": seed, **w["compress"]}}
+                     if isinstance(w, dict) and isinstance(w.get("compress"), dict) else w for w in data["workloads"]]
+        return {**data, "workloads": workloads}
+
     @field_validator("formats")
     @classmethod
     def _known_formats(cls, v):
-        bad = [f for f in v if f not in FORMATS]
-        if bad:
-            raise ValueError(f"unknown format(s) {bad}; expected some of {list(FORMATS)}")
-        return list(dict.fromkeys(v))
+        return None if v is None else check_entry_names(v)
+
+    @model_validator(mode="after")
+    def _default_formats(self):
+        if self.formats is None:
+            self.formats = list(default_formats(self.options.counting))
+        return self
+
+    def format_choices(self) -> list[FormatChoice]:
+        """The formats to price, validated and keyed by label (``format_choices.choose``)."""
+        return choose(self.formats)
 
 
 def load_spec(path: str | Path) -> tuple[ExperimentSpec, Path]:
@@ -352,7 +369,8 @@ def _check_semantics(spec: ExperimentSpec, path: Path, node) -> None:
     from ..hardware import find_profile
     from .sources import source_for
 
-    problems = []
+    problems = format_problems(spec.formats, spec.options.counting,
+                               any(source_for(w, path).analytic for w in spec.workloads), path, node)
     names = [w.name for w in spec.workloads]
     for dup in sorted({n for n in names if names.count(n) > 1}):
         problems.append(field_error(path, node, ("workloads",), f"workload name {dup!r} is used twice; names must be unique"))

@@ -19,7 +19,7 @@ matrix with no block structure (one component, or none) is one block. Within a b
 and columns keep their original order; blocks are ordered by their first row.
 
 ``permutations: seed`` (with ``blocks`` and ``seed``): W must be masked by
-``mpd_mask(shape, blocks, seed)`` (``simulator.formats.mpd_mask``); the layout is that mask's
+``mpd_mask(shape, blocks, seed)`` (``simulator.workloads.mpd_mask``); the layout is that mask's
 and only the 64-bit seed is stored in place of the permutations and splits. This assumes the
 decoder regenerates them with the same generator (``mpd_layout``: the PCG64 raw stream of the
 seed, argsorted) before the first product; a matrix with a nonzero outside that mask is
@@ -52,7 +52,7 @@ from pydantic import Field, field_validator, model_validator
 from ..stats import check_matrix, index_dtype
 from .base import EncodedMatrix, FormatParams
 from .counting import IDX, IN, IND, OUT, PTR, SEQ, Row, Types, check_value_bits, dtype_bits, footprint, index_type
-from .mpd_mask import MPDLayout, mpd_layout
+from ..workloads.mpd_mask import MPDLayout, mpd_layout
 from .registry import format_class, register
 
 _OWN = {"row_perm": "index", "col_perm": "index", "row_split": "pointer", "col_split": "pointer",

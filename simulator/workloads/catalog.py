@@ -33,6 +33,10 @@ skips them in real files.
 """
 from __future__ import annotations
 
+from typing import Annotated
+
+from pydantic import Strict  # strict numbers when an experiment spec validates this type
+
 import zlib
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
@@ -200,11 +204,13 @@ class LayerTarget:
     """Statistics a synthetic layer is drawn for: share of zeros p0, K values, optional entropy H.
 
     The one per-layer target type: the experiment spec can use it for ``layer_stats:``
-    (pydantic validates a dataclass field by field and runs the checks here)."""
+    (pydantic validates a dataclass field by field, strictly, and runs the checks here)."""
 
-    p0: float
-    K: int
-    entropy_bits: float | None = None
+    __pydantic_config__ = {"extra": "forbid"}
+
+    p0: Annotated[float, Strict()]
+    K: Annotated[int, Strict()]
+    entropy_bits: Annotated[float | None, Strict()] = None
 
     def __post_init__(self) -> None:
         from .synthetic import value_distribution  # checks K, p0 and that H is reachable, naming each

@@ -17,6 +17,10 @@ very large layers) come from a seeded generator, so the same call gives the same
 """
 from __future__ import annotations
 
+from typing import Annotated
+
+from pydantic import Strict  # strict numbers when an experiment spec validates this type
+
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 
@@ -25,6 +29,7 @@ import pandas as pd
 
 from ..stats import check_matrix, matrix_stats
 from .layers import Layer
+from .mpd_mask import MPDMaskSpec, mask_layer
 
 __all__ = [
     "prune_magnitude",
@@ -261,19 +266,24 @@ def quantize(W: np.ndarray, K: int, method: str = "kmeans", seed: int = 0, itera
 
 @dataclass(frozen=True)
 class CompressionSpec:
-    """How to compress a network: prune to ``sparsity`` (per 'layer' or 'global'), quantize to ``K``.
+    """How to compress a network: MPD-mask (``mpd``), prune to ``sparsity`` (per 'layer' or
+    'global'), quantize to ``K``, in that order.
 
-    ``sparsity=None`` skips pruning; ``K=None`` skips quantization. The one compression spec:
-    the experiment spec uses this type for a workload's ``compress:`` (pydantic validates a
-    dataclass field by field and runs ``__post_init__``, whose errors name the field).
+    ``sparsity=None`` skips pruning; ``K=None`` skips quantization; ``mpd=None`` skips the mask
+    (it needs layer geometry: ``compress_network``). The one compression spec: the experiment
+    spec uses this type for a workload's ``compress:`` (pydantic validates a dataclass field by
+    field, strictly, refusing unknown keys, and runs ``__post_init__``, whose errors name the field).
     """
 
-    sparsity: float | None = None
-    scope: str = "layer"
-    K: int | None = None
-    method: str = "kmeans"
-    iterations: int = 10
-    seed: int = 0
+    __pydantic_config__ = {"extra": "forbid"}
+
+    sparsity: Annotated[float | None, Strict()] = None
+    scope: Annotated[str, Strict()] = "layer"
+    K: Annotated[int | None, Strict()] = None
+    method: Annotated[str, Strict()] = "kmeans"
+    iterations: Annotated[int, Strict()] = 10
+    seed: Annotated[int, Strict()] = 0
+    mpd: MPDMaskSpec | None = None
 
     def __post_init__(self) -> None:
         if self.sparsity is not None:
@@ -306,6 +316,9 @@ def compress_layers(mats: Mapping[str, np.ndarray], spec: CompressionSpec) -> It
     With ``scope='global'`` the pruning threshold is found over all layers first (needs all
     magnitudes at once); per-layer pruning touches one layer at a time.
     """
+    if spec.mpd is not None:
+        raise ValueError("compress: an mpd mask needs each layer's geometry (convolutions are masked over "
+                         "channels); use compress_network")
     names = list(mats)
     threshold: tuple[float, int] | None = None
     if spec.sparsity is not None and spec.scope == "global":
@@ -324,7 +337,10 @@ def compress_layers(mats: Mapping[str, np.ndarray], spec: CompressionSpec) -> It
 
 def compress_network(layers: Sequence[Layer], spec: CompressionSpec) -> Iterator[Layer]:
     """``compress_layers`` over ``Layer`` objects: each layer back with its compressed matrix,
-    its columns and geometry kept."""
+    its columns and geometry kept; an ``mpd`` mask is applied first (``mpd_mask.mask_layer``)."""
+    if spec.mpd is not None:
+        layers = [mask_layer(layer, spec.mpd) for layer in layers]
+        spec = replace(spec, mpd=None)
     by_name = {layer.name: layer for layer in layers}
     for name, W in compress_layers({layer.name: layer.matrix for layer in layers}, spec):
         yield replace(by_name[name], matrix=W)

@@ -192,3 +192,20 @@ def test_entry_points_register_installed_formats_and_warn_on_broken_ones(tmp_pat
     finally:
         if "dense2" in registry._registered:
             unregister("dense2")
+
+
+def test_a_format_defined_here_runs_through_a_small_experiment(coo, worked_W, tmp_path):
+    from simulator.experiment import run_experiment
+
+    np.save(tmp_path / "w.npy", worked_W.astype(np.float32))
+    spec = tmp_path / "coo.yaml"
+    spec.write_text("version: 1\nname: coo\nworkloads:\n  - {name: w, file: w.npy}\n"
+                    "formats: [dense, coo, {name: coo, order: col}]\nprofiles: [horowitz-45nm]\n")
+    df = run_experiment(spec, tmp_path / "out", progress=False)
+    assert list(zip(df.format, df.format_params, strict=True)) == [("dense", ""), ("coo", ""), ("coo", "order=col")]
+    coo_rows = df[df.format == "coo"]
+    assert (coo_rows.storage_bits == coo.encode(worked_W).storage_bits()).all()  # the order changes no size
+    assert (coo_rows.energy_j > 0).all() and (coo_rows.storage_gain > 0).all()
+    spec.write_text(spec.read_text().replace("order: col", "order: diagonal"))
+    with pytest.raises(ValueError, match=r"field formats\.2\.order \(line 5\): Input should be 'row' or 'col'"):
+        run_experiment(spec, tmp_path / "out2", progress=False)
