@@ -5,7 +5,14 @@ import pandas as pd
 import pytest
 
 from simulator.advisor import (
-    CONFIDENCE_BAND, PER_LAYER, advise, advise_results, calibration_accuracy, candidates, choose, compression,
+    CONFIDENCE_BAND,
+    PER_LAYER,
+    advise,
+    advise_results,
+    calibration_accuracy,
+    candidates,
+    choose,
+    compression,
     price_layers,
 )
 from simulator.advisor.error_band import fitted_time_band, weighted_band

@@ -47,7 +47,7 @@ def _with_objective(priced: pd.DataFrame, objective: str) -> pd.DataFrame:
     d = priced.copy()
     d["value"] = objective_values(d, objective)
     d["dense_value"] = objective_values(d, objective, dense=True)
-    d["band"] = [objective_band(objective, e, t) for e, t in zip(d["energy_band"], d["time_band"])]
+    d["band"] = [objective_band(objective, e, t) for e, t in zip(d["energy_band"], d["time_band"], strict=True)]
     return d
 
 
@@ -118,7 +118,7 @@ def choose(priced: pd.DataFrame, objective: str = "energy", group: Sequence[str]
         layers = [_layer_row(layer, objective) for _, layer in g.groupby("layer", sort=False)]
         chosen = pd.DataFrame(layers)
         rows = [*layers, _network_row(g, chosen, objective, network)]
-        keys = dict(zip(group, key if isinstance(key, tuple) else (key,)))
+        keys = dict(zip(group, key if isinstance(key, tuple) else (key,), strict=True))
         out += [{**keys, **r} for r in rows]
     df = pd.DataFrame(out, columns=[*group, *ADVICE_COLUMNS])
     df["within_error"] = df["within_error"].astype(bool)

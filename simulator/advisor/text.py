@@ -7,6 +7,7 @@ import pandas as pd
 from .choose import PER_LAYER
 from .pricing import SKIP_SEPARATOR
 
+
 def _pct(x: float) -> str:
     return "-" if pd.isna(x) else f"{100 * x:+.1f}%"
 
@@ -17,7 +18,7 @@ def _verdict(row: pd.Series) -> str:
 
 def _layer_table(rows: pd.DataFrame, unit: str) -> str:
     table = pd.DataFrame({
-        "layer": rows["layer"], "shape": [f"{r}x{c}" for r, c in zip(rows["rows"], rows["cols"])],
+        "layer": rows["layer"], "shape": [f"{r}x{c}" for r, c in zip(rows["rows"], rows["cols"], strict=True)],
         "L": rows["columns"], "best": rows["best"], f"value ({unit})": rows["value"].map("{:.3g}".format),
         "gain": rows["gain"].map("{:.2f}x".format), "runner-up": rows["runner_up"].fillna("-"),
         "margin": rows["margin"].map(_pct), "band": rows["error_band"].map(lambda b: f"±{100 * b:.0f}%"),
@@ -36,7 +37,7 @@ def _network_line(row: pd.Series) -> str:
 def _skipped_lines(layers: pd.DataFrame) -> list[str]:
     """Per skipped candidate, how many layers skipped it and the first layer's reason."""
     seen: dict[str, list[str]] = {}
-    for name, text in zip(layers["layer"], layers["skipped"].fillna("")):
+    for name, text in zip(layers["layer"], layers["skipped"].fillna(""), strict=True):
         for part in filter(None, text.split(SKIP_SEPARATOR)):
             label, _, reason = part.partition(": ")
             seen.setdefault(label, []).append(f"{name}: {reason}")
