@@ -177,3 +177,26 @@ def test_advice_from_experiment_results_matches_advise_on_the_same_matrices(tmp_
     np.testing.assert_allclose(mine.value, direct.value, rtol=1e-9)
     np.testing.assert_allclose(mine.error_band, direct.error_band, rtol=1e-9)
     assert set(adv.objective) == {"energy", "time", "storage", "edp"}
+
+
+def test_the_advice_plot_draws_a_strip_per_profile_and_refuses_a_frame_without_layers(layers, tmp_path):
+    from simulator.plots import PLOTS, PlotDataError
+    from simulator.plots.advice import plot_advice
+
+    advice = advise(layers, PROFILES, objective="energy")
+    paths = plot_advice(advice, tmp_path / "advice")
+    assert [p.suffix for p in paths] == [".png", ".pdf"] and all(p.stat().st_size > 1000 for p in paths)
+    assert "advice" in PLOTS
+    with pytest.raises(PlotDataError, match="no workload whose cells are layers"):
+        PLOTS["advice"].data(pd.DataFrame({"workload": ["s"], "matrix": [""], "layers": [None]}), None)
+    with pytest.raises(PlotDataError, match="plot_advice: missing columns"):
+        plot_advice(pd.DataFrame({"layer": ["x"]}), tmp_path / "bad")
+
+
+def test_an_experiment_asking_for_advice_needs_its_breakdown(tmp_path):
+    from simulator.experiment.spec import load_spec
+
+    (tmp_path / "e.yaml").write_text("version: 1\nname: e\nworkloads:\n  - {name: s, synthetic: {shape: [8, 8], "
+                                     "p0: 0.5, K: 4}}\nprofiles: [horowitz-45nm]\noutputs: {advice: true}\n")
+    with pytest.raises(ValueError, match="advice: true needs breakdown: true"):
+        load_spec(tmp_path / "e.yaml")

@@ -21,7 +21,7 @@ from ..workloads.catalog import NETWORKS, LayerTarget, network_layers, synthetic
 from ..workloads.compress import CompressionSpec, compress_network
 from ..workloads.from_file import load_layers
 from ..workloads.layers import Layer
-from .choose import check_objective, choose
+from .choose import ADVICE_COLUMNS, check_objective, choose
 from .error_band import OBJECTIVES, breakdown_bands, fitted_time_band
 from .pricing import MPD_BLOCKS, candidates, price_layers
 
@@ -150,6 +150,8 @@ def advise_results(results: pd.DataFrame, breakdown: pd.DataFrame | None,
     """Advice from an experiment's priced results: per workload (its matrices as layers) and profile,
     for each objective; error bands from the breakdown (NaN without one), so nothing is re-priced."""
     rows = _matrix_rows(results)
+    if rows.empty:
+        return pd.DataFrame(columns=["profile", "workload", *ADVICE_COLUMNS])
     d = rows.assign(layer=rows["matrix"], candidate=True)
     for col, gain in (("storage_bits", "storage_gain"), ("energy_j", "energy_gain"), ("time_s", "time_gain")):
         d[f"dense_{col}"] = d[col].to_numpy(dtype=float) * d[gain].to_numpy(dtype=float)
@@ -165,5 +167,4 @@ def advise_results(results: pd.DataFrame, breakdown: pd.DataFrame | None,
             fitted = fitted_time_band(prof, fmt)
             if fitted is not None:
                 d.loc[(d["profile"] == name) & (d["format"] == fmt), "time_band"] = fitted
-    frames = [choose(d, o, group=("profile", "workload")) for o in objectives] if len(d) else []
-    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    return pd.concat([choose(d, o, group=("profile", "workload")) for o in objectives], ignore_index=True)
