@@ -159,8 +159,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=_cmd_run)
 
     s = sub.add_parser("advise", help="the cheapest format per layer on each profile, and the network total")
-    s.add_argument("weights", help="weight file (as for inspect) or a catalog network's name (alexnet, vgg16, ...; "
-                                   "its weights are drawn synthetically: give --synthetic)")
+    s.add_argument("weights", help="weight file (as for inspect), packaged real weights (minilm, mobilenet_v2, "
+                                   "vgg16_conv) or a catalog network (alexnet, vgg16, ...: its weights are drawn "
+                                   "synthetically, so give --synthetic)")
     s.add_argument("--profile", action="append", default=None,
                    help="profile name or path; repeat for several (default: every shipped profile)")
     s.add_argument("--objective", choices=["energy", "time", "storage", "edp"], default="energy")

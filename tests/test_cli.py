@@ -231,7 +231,7 @@ def test_advise_a_catalog_network_draws_synthetic_weights_with_the_given_statist
 
 @pytest.mark.parametrize("argv, words", [
     (["advise", "alexnet"], "dotsim advise: error: alexnet is a catalog network (shapes, no weights)"),
-    (["advise", "nosuch.npz"], "dotsim advise: error: nosuch.npz: no such file, and not a catalog network"),
+    (["advise", "nosuch.npz"], "dotsim advise: error: nosuch.npz: no such file, not packaged real weights"),
     (["advise", "alexnet", "--synthetic", "p0=2,K=4"], "dotsim advise: error: synthetic:"),
     (["advise", "examples/pruned_mlp.npz", "--compress", "prune=0.9,bits=3"],
      "dotsim advise: error: compress: 'bits=3': expected key=value"),

@@ -1,9 +1,11 @@
 """``advise``: which format each layer should use on each device, and what the network then costs.
 
-What it advises on: a weight file (every matrix layer, ``workloads.from_file.load_layers``), a
-catalog network by name (shapes only, so its weights are drawn synthetically with the given
-statistics, ``workloads.catalog.synthetic_weights``, seeded per layer), or layers given
-directly. ``compress`` prunes and quantizes them first (``workloads.compress``).
+What it advises on: a weight file (every matrix layer, ``workloads.from_file.load_layers``),
+packaged real weights by name (``minilm``, ``mobilenet_v2``, ...: ``workloads.real.load_real``,
+L from their default input size and tokens), a catalog network by name (shapes only, so its
+weights are drawn synthetically with the given statistics, ``workloads.catalog.synthetic_weights``,
+seeded per layer from ``seed`` and the layer's name), or layers given directly. ``compress``
+prunes and quantizes them first (``workloads.compress``).
 ``advise_results`` gives the same advice from an experiment's priced results (``advice.csv``).
 """
 from __future__ import annotations
@@ -21,6 +23,7 @@ from ..workloads.catalog import NETWORKS, LayerTarget, network_layers, synthetic
 from ..workloads.compress import CompressionSpec, compress_network
 from ..workloads.from_file import load_layers
 from ..workloads.layers import Layer
+from ..workloads.real import REAL_WEIGHTS, load_real
 from .choose import ADVICE_COLUMNS, check_objective, choose
 from .error_band import OBJECTIVES, breakdown_bands, fitted_time_band
 from .pricing import MPD_BLOCKS, candidates, price_layers
@@ -80,7 +83,8 @@ def synthetic_target(target: LayerTarget | Mapping | str | None, network: str) -
 
 
 def layers_of(source: Source, synthetic: LayerTarget | Mapping | str | None = None, seed: int = 0) -> Iterator[Layer]:
-    """The layers of a weight file, a catalog network (synthetic weights) or given layers, lazily."""
+    """The layers of a weight file, packaged real weights, a catalog network (synthetic weights) or
+    given layers, lazily; an existing path wins over a name."""
     if isinstance(source, (str, Path)):
         path = Path(source)
         if path.exists():
@@ -89,9 +93,13 @@ def layers_of(source: Source, synthetic: LayerTarget | Mapping | str | None = No
                 raise ValueError(f"{path}: holds no weight matrices ({len(skipped)} tensors skipped)")
             yield from layers
             return
+        if str(source) in REAL_WEIGHTS:
+            yield from load_real(str(source))[0]
+            return
         key = str(source).lower().replace("-", "").replace("_", "")
         if key not in NETWORKS:
-            raise ValueError(f"{source}: no such file, and not a catalog network (expected one of {sorted(NETWORKS)})")
+            raise ValueError(f"{source}: no such file, not packaged real weights ({', '.join(REAL_WEIGHTS)}) and not "
+                             f"a catalog network ({', '.join(sorted(NETWORKS))})")
         target = synthetic_target(synthetic, str(source))
         yield from (layer for layer, _ in synthetic_weights(network_layers(key), target, seed=seed))
         return
