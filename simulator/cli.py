@@ -130,6 +130,14 @@ def _cmd_advise(args: argparse.Namespace) -> int:
     advice = advise(args.weights, args.profile, objective=args.objective, formats=formats, compress=args.compress,
                     synthetic=args.synthetic, seed=args.seed, columns=args.columns)
     print(advice_text(advice))
+    if args.out is not None:
+        from .experiment.store import write_atomic
+        from .plots.advice import plot_advice
+
+        out = Path(args.out)
+        out.mkdir(parents=True, exist_ok=True)
+        write_atomic(out / "advice.csv", lambda p: advice.to_csv(p, index=False))
+        print(f"\nadvice: {out / 'advice.csv'}; plot: {plot_advice(advice, out / 'advice')[0]}")
     print(f"\n{(advice.scope == 'layer').sum()} layer x profile choices in {time.perf_counter() - t:.1f} s")
     return 0
 
@@ -173,6 +181,7 @@ def build_parser() -> argparse.ArgumentParser:
                                                      "p0=0.89,K=32 (optional H=entropy bits)")
     s.add_argument("--seed", type=int, default=0, help="seed of synthetic weights (per layer: seed and layer name)")
     s.add_argument("--columns", type=int, default=1, help="L of a layer that does not know its own (default 1)")
+    s.add_argument("--out", type=_folder, default=None, help="also write advice.csv and the advice plot here")
     s.set_defaults(func=_cmd_advise)
 
     s = sub.add_parser("report", help="write RUN_DIR/report.html: spec, tables, plots, advice, provenance")

@@ -223,10 +223,15 @@ def test_advise_prints_a_table_per_profile_and_the_network_line(capsys):
     assert "skipped mpd(blocks=2) on 2 layer(s)" in out
 
 
-def test_advise_a_catalog_network_draws_synthetic_weights_with_the_given_statistics(capsys):
+def test_advise_a_catalog_network_draws_synthetic_weights_with_the_given_statistics(capsys, tmp_path):
     rc, out, _ = run_main(capsys, "advise", "alexnet", "--synthetic", "p0=0.95,K=4", "--profile", "horowitz-45nm",
-                          "--formats", "dense,csr,cser", "--objective", "storage")
+                          "--formats", "dense,csr,cser", "--objective", "storage", "--out", tmp_path)
     assert rc == 0 and "conv1" in out and "fc8" in out and "mpd" not in out
+    import pandas as pd
+
+    advice = pd.read_csv(tmp_path / "advice.csv")
+    assert list(advice.layer) == ["conv1", "conv2", "conv3", "conv4", "conv5", "fc6", "fc7", "fc8", "network"]
+    assert (tmp_path / "advice.png").stat().st_size > 1000
 
 
 @pytest.mark.parametrize("argv, words", [

@@ -52,9 +52,11 @@ def plot_advice(df: pd.DataFrame, out_path_stem: str | os.PathLike[str]) -> list
             if layer not in rows.index:
                 continue
             r = rows.loc[layer]
-            ax.bar(x, 1.0, width=0.95, color=pal_base[_base(r["best"])], hatch="//" if r["within_error"] else None,
-                   edgecolor="white", linewidth=0.5)
-            ax.text(x, 0.5, f"{r['best']}\n×{r['gain']:.3g}", ha="center", va="center", fontsize=7, color="white")
+            color = pal_base[_base(r["best"])]
+            ax.bar(x, 1.0, width=0.95, color=color, hatch="//" if r["within_error"] else None, edgecolor="white",
+                   linewidth=0.5)
+            ax.text(x, 0.5, f"{r['best']}\n×{r['gain']:.3g}", ha="center", va="center", fontsize=7, color="white",
+                    bbox={"facecolor": color, "edgecolor": "none", "pad": 1.0})
         ax.set_xlim(-0.5, len(layers) - 0.5)
         ax.set_ylim(0, 1)
         ax.set_yticks([])
