@@ -133,6 +133,8 @@ def test_a_calibrated_profiles_time_band_is_its_held_out_median_error():
     assert fitted_time_band(prof, "csr") == pytest.approx(0.060, abs=0.002)
     assert fitted_time_band(prof, "mpd(blocks=4)") == acc.median_abs_error.max()
     assert fitted_time_band(load_profile("horowitz-45nm"), "csr") is None
+    advice = advise(_layers(), ["calibrated/vm"], objective="time")  # the advisor uses it for time
+    assert set(advice.error_band.round(6)) <= set(acc.median_abs_error.round(6))
 
 
 def test_compress_and_a_catalog_network_need_their_statistics():
