@@ -119,6 +119,36 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_advise(args: argparse.Namespace) -> int:
+    import time
+
+    from .advisor import advise
+    from .advisor.text import advice_text
+
+    t = time.perf_counter()
+    formats = None if args.formats is None else [f for f in args.formats.split(",") if f.strip()]
+    advice = advise(args.weights, args.profile, objective=args.objective, formats=formats, compress=args.compress,
+                    synthetic=args.synthetic, seed=args.seed, columns=args.columns)
+    print(advice_text(advice))
+    if args.out is not None:
+        from .experiment.store import write_atomic
+        from .plots.advice import plot_advice
+
+        out = Path(args.out)
+        out.mkdir(parents=True, exist_ok=True)
+        write_atomic(out / "advice.csv", lambda p: advice.to_csv(p, index=False))
+        print(f"\nadvice: {out / 'advice.csv'}; plot: {plot_advice(advice, out / 'advice')[0]}")
+    print(f"\n{(advice.scope == 'layer').sum()} layer x profile choices in {time.perf_counter() - t:.1f} s")
+    return 0
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from .report import write_report
+
+    print(f"report: {write_report(args.run_dir)}")
+    return 0
+
+
 def _folder(value: str) -> str:
     """An output folder argument: any path but an empty one (which would mean the current folder)."""
     if not value.strip():
@@ -135,6 +165,28 @@ def build_parser() -> argparse.ArgumentParser:
                                       "experiment's name (quickstart)")
     s.add_argument("--out", type=_folder, default=None, help="output folder (default: results/<experiment name>)")
     s.set_defaults(func=_cmd_run)
+
+    s = sub.add_parser("advise", help="the cheapest format per layer on each profile, and the network total")
+    s.add_argument("weights", help="weight file (as for inspect), packaged real weights (minilm, mobilenet_v2, "
+                                   "vgg16_conv) or a catalog network (alexnet, vgg16, ...: its weights are drawn "
+                                   "synthetically, so give --synthetic)")
+    s.add_argument("--profile", action="append", default=None,
+                   help="profile name or path; repeat for several (default: every shipped profile)")
+    s.add_argument("--objective", choices=["energy", "time", "storage", "edp"], default="energy")
+    s.add_argument("--formats", default=None, help="comma-separated format names (default: every registered "
+                                                   "format; mpd is tried at 2, 4 and 8 blocks)")
+    s.add_argument("--compress", default=None, help="prune then quantize first: prune=0.9,quantize=16 "
+                                                    "(also scope=global, method=uniform, seed=N)")
+    s.add_argument("--synthetic", default=None, help="statistics of a catalog network's synthetic weights: "
+                                                     "p0=0.89,K=32 (optional H=entropy bits)")
+    s.add_argument("--seed", type=int, default=0, help="seed of synthetic weights (per layer: seed and layer name)")
+    s.add_argument("--columns", type=int, default=1, help="L of a layer that does not know its own (default 1)")
+    s.add_argument("--out", type=_folder, default=None, help="also write advice.csv and the advice plot here")
+    s.set_defaults(func=_cmd_advise)
+
+    s = sub.add_parser("report", help="write RUN_DIR/report.html: spec, tables, plots, advice, provenance")
+    s.add_argument("run_dir", help="output folder of a finished `dotsim run`")
+    s.set_defaults(func=_cmd_report)
 
     s = sub.add_parser("calibrate", help="time real kernels here, fit the time model, write a calibrated profile")
     s.add_argument("--quick", action="store_true", help="small design, under a minute")

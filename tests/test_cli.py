@@ -212,3 +212,48 @@ def test_ctrl_c_during_a_run_stops_with_one_line(tmp_path):
     assert "Traceback" not in stderr and "KeyboardInterrupt" not in stderr
     assert stderr.strip().splitlines()[-1] == INTERRUPTED
     assert not (out / "results.csv").exists()
+
+
+def test_advise_prints_a_table_per_profile_and_the_network_line(capsys):
+    rc, out, _ = run_main(capsys, "advise", REPO / "examples" / "pruned_mlp.npz", "--profile", "horowitz-45nm",
+                          "--profile", "embedded-cpu", "--objective", "time")
+    assert rc == 0
+    assert "horowitz-45nm: cheapest format per layer in time" in out and "embedded-cpu:" in out
+    assert out.count("network, per-layer best:") == 2 and "fc1" in out and "fc2" in out
+    assert "skipped mpd(blocks=2) on 2 layer(s)" in out
+
+
+def test_advise_a_catalog_network_draws_synthetic_weights_with_the_given_statistics(capsys, tmp_path):
+    rc, out, _ = run_main(capsys, "advise", "alexnet", "--synthetic", "p0=0.95,K=4", "--profile", "horowitz-45nm",
+                          "--formats", "dense,csr,cser", "--objective", "storage", "--out", tmp_path)
+    assert rc == 0 and "conv1" in out and "fc8" in out and "mpd" not in out
+    import pandas as pd
+
+    advice = pd.read_csv(tmp_path / "advice.csv")
+    assert list(advice.layer) == ["conv1", "conv2", "conv3", "conv4", "conv5", "fc6", "fc7", "fc8", "network"]
+    assert (tmp_path / "advice.png").stat().st_size > 1000
+
+
+@pytest.mark.parametrize("argv, words", [
+    (["advise", "alexnet"], "dotsim advise: error: alexnet is a catalog network (shapes, no weights)"),
+    (["advise", "nosuch.npz"], "dotsim advise: error: nosuch.npz: no such file, not packaged real weights"),
+    (["advise", "alexnet", "--synthetic", "p0=2,K=4"], "dotsim advise: error: synthetic:"),
+    (["advise", "examples/pruned_mlp.npz", "--compress", "prune=0.9,bits=3"],
+     "dotsim advise: error: compress: 'bits=3': expected key=value"),
+    (["advise", "examples/pruned_mlp.npz", "--formats", "zip"], "dotsim advise: error: fmt: unknown format 'zip'"),
+    (["advise", "examples/pruned_mlp.npz", "--profile", "no-such-board"],
+     "dotsim advise: error: no hardware profile 'no-such-board'"),
+    (["report", "no-such-run"], "dotsim report: error: no-such-run: no such folder"),
+])
+def test_advise_and_report_errors_are_one_line_exit_2(capsys, monkeypatch, argv, words):
+    monkeypatch.chdir(REPO)
+    rc, out, err = run_main(capsys, *argv)
+    assert rc == 2 and err.startswith(words) and len(err.strip().splitlines()) == 1
+
+
+def test_report_writes_the_page_of_a_finished_run(capsys, tmp_path):
+    (tmp_path / "small.yaml").write_text(SMALL)
+    assert run_main(capsys, "run", tmp_path / "small.yaml", "--out", tmp_path / "out")[0] == 0
+    rc, out, _ = run_main(capsys, "report", tmp_path / "out")
+    assert rc == 0 and out.strip() == f"report: {tmp_path / 'out' / 'report.html'}"
+    assert "data:image/png;base64," in (tmp_path / "out" / "report.html").read_text()

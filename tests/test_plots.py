@@ -104,7 +104,7 @@ def test_network_gains(tmp_path):
 def test_registry_covers_the_spec_names():
     from simulator.experiment.spec import PLOTS as SPEC_PLOTS
 
-    assert set(PLOTS) == set(SPEC_PLOTS) == {"gains", "winner_map", "breakdown", "network_gains"}
+    assert set(PLOTS) == set(SPEC_PLOTS) == {"gains", "winner_map", "breakdown", "network_gains", "advice"}
     assert all(p.name == name and p.columns for name, p in PLOTS.items())
 
 

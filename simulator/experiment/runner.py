@@ -194,6 +194,12 @@ def _write_outputs(spec: ExperimentSpec, spec_path: Path, out: Path, cells: list
     if spec.outputs.breakdown:
         breakdown = _gather(checkpoint.done, "breakdown", position)
         write_atomic(out / "breakdown.csv", lambda p: breakdown.to_csv(p, index=False))
+    if spec.outputs.advice:
+        from ..advisor import advise_results
+
+        profiles = {name: load_profile(_profile_ref(name, spec_path)) for name in spec.profiles}
+        advice = advise_results(results, breakdown, profiles)
+        write_atomic(out / "advice.csv", lambda p: advice.to_csv(p, index=False))
     from .. import plots as figures
 
     labelled = None if breakdown is None else breakdown.assign(format=labels_of(breakdown))

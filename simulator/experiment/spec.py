@@ -53,7 +53,7 @@ from ..yamlio import field_error, read_yaml, validate
 from .format_choices import FormatChoice, FormatEntry, check_entry_names, choose, default_formats, format_problems
 
 SPEC_VERSION = 1
-PLOTS = ("gains", "winner_map", "breakdown", "network_gains")
+PLOTS = ("gains", "winner_map", "breakdown", "network_gains", "advice")
 #: Default of ``options.max_cell_entries``: 2^28 entries (a 1 GiB float32 matrix, ~10 GiB at
 #: peak while encoded); VGG-16's largest layer (25088 x 4096, 1.03e8) fits.
 MAX_CELL_ENTRIES = 2**28
@@ -288,11 +288,14 @@ class Outputs(_Strict):
     plots: list[Literal[PLOTS]] = Field(default_factory=list)  # type: ignore[valid-type]
     breakdown: StrictBool = False
     parquet: StrictBool = True
+    advice: StrictBool = False  # advice.csv: the cheapest format per matrix of a file workload (simulator.advisor)
 
     @model_validator(mode="after")
     def _breakdown_for_its_plot(self):
         if "breakdown" in self.plots and not self.breakdown:
             raise ValueError("the breakdown plot needs breakdown: true (it draws breakdown.csv)")
+        if self.advice and not self.breakdown:
+            raise ValueError("advice: true needs breakdown: true (the error bands use its confidence columns)")
         return self
 
 

@@ -11,6 +11,7 @@ from typing import Literal
 
 import pandas as pd
 
+from .advice import ADVICE_COLUMNS, advice_rows, plot_advice
 from .breakdown import BREAKDOWN_COLUMNS, plot_breakdown
 from .gains import RESULT_COLUMNS, plot_gains
 from .network_gains import NETWORK_COLUMNS, plot_network_gains
@@ -74,6 +75,7 @@ PLOTS: dict[str, Plot] = {p.name: p for p in (
     Plot("winner_map", plot_winner_map, RESULT_COLUMNS, rows=_sweep_cells),
     Plot("breakdown", plot_breakdown, BREAKDOWN_COLUMNS, table="breakdown"),
     Plot("network_gains", plot_network_gains, NETWORK_COLUMNS, rows=_network_cells),
+    Plot("advice", plot_advice, ADVICE_COLUMNS, rows=advice_rows),
 )}
 
 
