@@ -40,7 +40,7 @@ import pandas as pd  # noqa: E402
 import scipy.sparse as sp  # noqa: E402
 
 import simulator as sim  # noqa: E402
-from simulator.workloads.mpd_mask import mpd_layout, mpd_mask  # noqa: E402
+from simulator.formats.mpd_layout import mpd_layout, mpd_mask  # noqa: E402
 
 VM = Path(__file__).resolve().parent.parent / "hardware_profiles" / "calibrated" / "vm.yaml"
 

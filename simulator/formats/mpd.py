@@ -52,7 +52,7 @@ from pydantic import Field, field_validator, model_validator
 from ..stats import check_matrix, index_dtype
 from .base import EncodedMatrix, FormatParams
 from .counting import IDX, IN, IND, OUT, PTR, SEQ, Row, Types, check_value_bits, dtype_bits, footprint, index_type
-from ..workloads.mpd_mask import MPDLayout, mpd_layout
+from .mpd_layout import MPDLayout, mpd_layout
 from .registry import format_class, register
 
 _OWN = {"row_perm": "index", "col_perm": "index", "row_split": "pointer", "col_split": "pointer",

@@ -48,7 +48,7 @@ def error(tmp_path):
 
 @pytest.fixture
 def masked(tmp_path):
-    from simulator.workloads.mpd_mask import mpd_mask
+    from simulator.formats.mpd_layout import mpd_mask
 
     rng = np.random.default_rng(1)
     W = (mpd_mask((24, 20), 4, seed=5) * rng.integers(1, 4, (24, 20))).astype(np.float32)

@@ -6,7 +6,7 @@ from test_contract import table
 
 import simulator as sim
 from simulator.formats import encode_many, format_label
-from simulator.workloads.mpd_mask import block_splits, mpd_layout, mpd_mask
+from simulator.formats.mpd_layout import block_splits, mpd_layout, mpd_mask
 
 PROFILES = ["horowitz-45nm", "embedded-cpu", "mobile-gpu"]
 

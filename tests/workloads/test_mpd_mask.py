@@ -4,9 +4,10 @@ import pytest
 
 import simulator as sim
 from simulator.formats import FORMATS
+from simulator.formats.mpd_layout import mpd_layout, mpd_mask
 from simulator.workloads.compress import CompressionSpec, compress_layers, compress_network
 from simulator.workloads.layers import Layer
-from simulator.workloads.mpd_mask import MPDMaskSpec, channel_mask, layer_seed, mask_layer, mpd_layout, mpd_mask
+from simulator.workloads.mpd_mask import MPDMaskSpec, channel_mask, layer_seed, mask_layer
 
 
 def _dense(shape, seed=0):
