@@ -36,7 +36,27 @@ def list_profiles() -> str:
             lines.append(f"{name:28s} {_summary(load_profile(f))}")
         except ValueError as e:
             lines.append(f"{name:28s} INVALID: {str(e).splitlines()[0]}")
-    return "\n".join(lines)
+    return "\n".join(lines + _link_lines())
+
+
+def _link_lines() -> list[str]:
+    """The link profiles (``hardware_profiles/links/``) in a section of their own."""
+    from ..comm.links import link_files, load_link  # links reuse units; the import stays one-way at module level
+
+    files = link_files()
+    if not files:
+        return []
+    lines = ["", "links:"]
+    for f in files:
+        try:
+            k = load_link(f)
+            lines.append(f"{f.stem:28s} {k.medium}; up {k.uplink.bandwidth.value:g} {k.uplink.bandwidth.unit}, "
+                         f"down {k.downlink.bandwidth.value:g} {k.downlink.bandwidth.unit}, "
+                         f"latency {k.uplink.latency.value:g} {k.uplink.latency.unit}"
+                         + ("; tail " + k.tail.time.describe().split(" [")[0] if k.tail else ""))
+        except ValueError as e:
+            lines.append(f"{f.stem:28s} INVALID: {str(e).splitlines()[0]}")
+    return lines
 
 
 def _q(label: str, q: Quantity | None, indent: int = 2) -> str:
