@@ -41,12 +41,12 @@ def list_profiles() -> str:
 
 def _link_lines() -> list[str]:
     """The link profiles (``hardware_profiles/links/``) in a section of their own."""
-    from ..comm.links import link_files, load_link  # links reuse units; the import stays one-way at module level
+    from ..comm.links import link_files, load_link  # imported here: hardware does not depend on comm
 
     files = link_files()
     if not files:
         return []
-    lines = ["", "links:"]
+    lines = ["links (a section of their own; dotsim profiles show takes device profiles):"]
     for f in files:
         try:
             k = load_link(f)
