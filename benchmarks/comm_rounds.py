@@ -1,0 +1,88 @@
+"""Time and energy per client to a target accuracy per method, and break-even bandwidth, on four fleets.
+
+Run: python benchmarks/comm_rounds.py [--target 0.958]
+Fleets: 4 phones (mobile-gpu profile) over LTE, and over Wi-Fi (star, a server on the vm
+profile, dense broadcast); 4 data-centre nodes (vm profile) on a ring at 10 and 100 Gb/s. The
+network is LeNet-300-100, batch 32, the study of docs/comm.md ("Measured", i.i.d., 2000 local
+iterations per client): its final accuracies and upstream bits per client are the curve input,
+so a method that ends above the target is taken to reach it at the end of the study (an upper
+bound on its rounds: the study evaluated every 500 iterations and we only have the end points).
+Break-even: the uplink bandwidth below which the method reaches the target sooner than dense
+fp32 n = 1 ("always" where it is faster at any bandwidth, "never" where it is slower at all).
+"""
+from __future__ import annotations
+
+import argparse
+import math
+
+import pandas as pd
+
+from simulator.comm.accounting import Setting
+from simulator.comm.fleet import ClientSpec, Fleet
+from simulator.comm.networks import lenet300_100_shapes
+from simulator.comm.time_to_accuracy import target_table
+
+ITERATIONS = 2000
+#: docs/comm.md, "Measured": (setting, final accuracy, upstream bits per client)
+MEASURED = [
+    (Setting("dense"), 0.9610, 1.706e10),
+    (Setting("fedavg", 10), 0.9625, 1.706e9),
+    (Setting("signsgd"), 0.9694, 5.34e8),
+    (Setting("topk", 1, 0.01), 0.9589, 3.41e8),
+    (Setting("stc", 1, 0.01), 0.9588, 5.01e7),
+    (Setting("sbc", 10, 0.01), 0.9604, 4.49e6),
+    (Setting("sbc", 10, 0.001), 0.9462, 7.15e5),
+]
+
+
+def measured_runs() -> list[tuple[Setting, pd.DataFrame]]:
+    """Each method's end point as a one-row curve: (round, accuracy, cumulative upstream bits)."""
+    return [(s, pd.DataFrame({"round": [ITERATIONS // s.delay - 1], "accuracy": [acc],
+                              "cumulative_upstream_bits": [bits]})) for s, acc, bits in MEASURED]
+
+
+def fleets() -> dict[str, Fleet]:
+    shapes = lenet300_100_shapes()
+    phones = {f"4 phones, {link}": Fleet((ClientSpec("mobile-gpu", link, 4),), shapes) for link in ("lte", "wifi")}
+    ring = {f"4 nodes, ring, {link}": Fleet((ClientSpec("vm", link, 4),), shapes, topology="ring")
+            for link in ("ethernet-10g", "ethernet-100g")}
+    return {**phones, **ring}
+
+
+def _rate(bit_s: float) -> str:
+    if math.isnan(bit_s):
+        return "-"
+    if bit_s == math.inf:
+        return "always"
+    if bit_s == 0:
+        return "never"
+    for unit, f in (("Gbit/s", 1e9), ("Mbit/s", 1e6), ("kbit/s", 1e3)):
+        if bit_s >= f:
+            return f"{bit_s / f:.3g} {unit}"
+    return f"{bit_s:.3g} bit/s"
+
+
+def _time(s: float) -> str:
+    return f"{s / 3600:.3g} h" if s >= 3600 else f"{s:.3g} s"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--target", type=float, default=0.958, help="target test accuracy (default 0.958)")
+    args = ap.parse_args()
+    runs = measured_runs()
+    for title, fleet in fleets().items():
+        table = target_table(fleet, runs, args.target)
+        print(f"\n{title}: LeNet-300-100, batch 32, target {args.target:.1%}")
+        print(f"{'method':<20} {'rounds':>6} {'wall time':>10} {'J/client':>9} {'compute J':>10} {'link J':>9} {'break-even':>12}")
+        for r in table.to_dict("records"):
+            if r.get("note"):
+                print(f"{r['method']:<20} {r['note']}")
+                continue
+            radio = sum(r.get(f"{p}_j", 0.0) for p in ("upload", "download", "promotion", "tail"))
+            print(f"{r['method']:<20} {int(r['rounds']):>6} {_time(r['wall_time_s']):>10} {r['energy_per_client_j']:>9.3g} "
+                  f"{r.get('compute_j', 0.0) + r.get('encode_j', 0.0):>10.3g} {radio:>9.3g} {_rate(r['break_even_bit_s']):>12}")
+
+
+if __name__ == "__main__":
+    main()
