@@ -74,14 +74,16 @@ def main() -> None:
     for title, fleet in fleets().items():
         table = target_table(fleet, runs, args.target)
         print(f"\n{title}: LeNet-300-100, batch 32, target {args.target:.1%}")
-        print(f"{'method':<20} {'rounds':>6} {'wall time':>10} {'J/client':>9} {'compute J':>10} {'link J':>9} {'break-even':>12}")
+        print(f"{'method':<20} {'rounds':>6} {'wall time':>10} {'J/client':>9} {'compute J':>10} {'link J':>9} "
+              f"{'break-even':>12}")
         for r in table.to_dict("records"):
             if r.get("note"):
                 print(f"{r['method']:<20} {r['note']}")
                 continue
             radio = sum(r.get(f"{p}_j", 0.0) for p in ("upload", "download", "promotion", "tail"))
-            print(f"{r['method']:<20} {int(r['rounds']):>6} {_time(r['wall_time_s']):>10} {r['energy_per_client_j']:>9.3g} "
-                  f"{r.get('compute_j', 0.0) + r.get('encode_j', 0.0):>10.3g} {radio:>9.3g} {_rate(r['break_even_bit_s']):>12}")
+            compute = r.get("compute_j", 0.0) + r.get("encode_j", 0.0)
+            print(f"{r['method']:<20} {int(r['rounds']):>6} {_time(r['wall_time_s']):>10} "
+                  f"{r['energy_per_client_j']:>9.3g} {compute:>10.3g} {radio:>9.3g} {_rate(r['break_even_bit_s']):>12}")
 
 
 if __name__ == "__main__":

@@ -64,7 +64,8 @@ def catalog_forward_layers(name: str) -> list[ForwardLayer]:
     """A catalog network's layers (``simulator.workloads.catalog``), columns = output positions per sample."""
     from ..workloads.catalog import network_layers
 
-    return [(layer.name, tuple(layer.shape), int(layer.columns)) for layer in network_layers(name, batch=1)]
+    layers = network_layers(name, batch=1)
+    return [(la.name, (int(la.shape[0]), int(la.shape[1])), int(la.columns or 1)) for la in layers]
 
 
 def price_counts(counts: pd.DataFrame, profile: Profile | str | Path) -> Work:
@@ -92,8 +93,15 @@ def entries_sent(setting: Setting, shapes: Mapping[str, tuple[int, ...]]) -> int
     """Entries (values or codes) one upload carries: k = ceil(p N) per tensor for sparse methods, else N."""
     sizes = [math.prod(s) for s in shapes.values()]
     if setting.method in SPARSE:
-        return sum(sparsity_count(setting.p, n) for n in sizes)
+        return sum(sparsity_count(density(setting), n) for n in sizes)
     return sum(sizes)
+
+
+def density(setting: Setting) -> float:
+    """The density p of a sparse method's setting (an error naming the method when it has none)."""
+    if setting.p is None:
+        raise ValueError(f"method {setting.method!r} needs a density p")
+    return float(setting.p)
 
 
 def _rows(*rows: tuple[str, str, str, str, int, float, float]) -> pd.DataFrame:
@@ -108,19 +116,21 @@ def compressor_counts(setting: Setting, shapes: Mapping[str, tuple[int, ...]]) -
     fp = 4 * n
     rows: list[tuple] = []
     if setting.method in RESIDUAL:
-        rows += [("read", "residual", "value", "float32", 32, 2 * n, fp), ("add", "residual", "value", "float32", 32, 2 * n, 0),
+        rows += [("read", "residual", "value", "float32", 32, 2 * n, fp),
+                 ("add", "residual", "value", "float32", 32, 2 * n, 0),
                  ("write", "residual", "value", "float32", 32, n, fp)]
     if setting.method in SPARSE + QUANTISED:
         rows += [("read", "update", "value", "float32", 32, n, fp), ("add", "update", "value", "float32", 32, n, 0)]
     if setting.method in SPARSE:
-        rows += [("add", "positions", "index", "int32", 32, k, 0), ("write", "message", "value", "uint32", 32, k, 4 * k)]
+        rows += [("add", "positions", "index", "int32", 32, k, 0),
+                 ("write", "message", "value", "uint32", 32, k, 4 * k)]
     elif setting.method in QUANTISED:
         words = math.ceil(n * (1 if setting.method == "signsgd" else 2) / 32)
         rows += [("write", "message", "value", "uint32", 32, words, 4 * words)]
     return _rows(*rows)
 
 
-def aggregation_counts(setting: Setting, shapes: Mapping[str, tuple[int, ...]], messages: int) -> pd.DataFrame:
+def aggregation_counts(setting: Setting, shapes: Mapping[str, tuple[int, ...]], messages: float) -> pd.DataFrame:
     """The server's decode and sum of ``messages`` uploads as a count table."""
     n = sum(math.prod(s) for s in shapes.values())
     k = entries_sent(setting, shapes) * messages

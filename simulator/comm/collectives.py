@@ -16,11 +16,17 @@ M - 1 messages), priced on its own device, after the transfers (not overlapped w
 """
 from __future__ import annotations
 
+from collections.abc import Generator
+from typing import TYPE_CHECKING
+
 import simpy
 
 from ..engine import Channel
 from .accounting import Setting
 from .client_cost import SPARSE, aggregation_counts
+
+if TYPE_CHECKING:
+    from .rounds import _Round
 
 __all__ = ["ring_round", "ring_steps"]
 
@@ -34,14 +40,14 @@ def ring_steps(setting: Setting, nodes: int, bits: float) -> tuple[int, float]:
     return 2 * (nodes - 1), bits / nodes
 
 
-def ring_round(r) -> tuple[int, int]:
+def ring_round(r: _Round) -> tuple[int, int]:
     """One round of ``r`` (a ``rounds._Round``) on a ring; every node takes part."""
     env, clients, setting, shapes = r.env, r.clients, r.setting, r.fleet.shapes
     m = len(clients)
     steps, piece = ring_steps(setting, m, r.bits_up)
     uplinks = [Channel(env, c.link.uplink.bandwidth.si, c.link.uplink.latency.si) for c in clients]
 
-    def node(i: int):
+    def node(i: int) -> Generator:
         yield from r.local_work(i, clients[i])
 
     env.run(until=simpy.AllOf(env, [env.process(node(i)) for i in range(m)]))
@@ -51,7 +57,7 @@ def ring_round(r) -> tuple[int, int]:
     end = env.now
     sent = steps * piece
     messages = (m - 1) if setting.method in SPARSE else (m - 1) / m
-    for i, c in enumerate(clients):
+    for c in clients:
         r.row(c.name, "upload", start, end, c.link.uplink.joules(sent))
         r.row(c.name, "download", start, end, c.link.downlink.joules(sent))
         c.last_transfer_end = end

@@ -9,22 +9,25 @@ client that names a device or link that does not exist.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal, TypeVar
 
 import numpy as np
 
 from ..hardware import Profile, load_profile
 from .accounting import Setting, upload_bits
-from .client_cost import SPARSE, ForwardLayer, Work, forward_layers, iteration_work
+from .client_cost import SPARSE, ForwardLayer, Work, density, forward_layers, iteration_work
 from .compressors import sparsity_count
 from .downstream import DOWNSTREAM_MODES
 from .golomb import HEADER_BITS, expected_bits_per_position
 from .links import Link, load_link
 
 __all__ = ["ClientSpec", "Stragglers", "Fleet", "Client", "resolve", "broadcast_bits", "EmptyRoundError"]
+
+
+T = TypeVar("T")
 
 
 class EmptyRoundError(ValueError):
@@ -83,7 +86,8 @@ class Fleet:
         if self.deadline_s is not None and not (self.deadline_s > 0 and math.isfinite(self.deadline_s)):
             raise ValueError(f"fleet: deadline_s: expected a positive number of seconds, got {self.deadline_s!r}")
         if self.topology == "ring" and (self.deadline_s is not None or self.shared_uplink):
-            raise ValueError("fleet: deadline_s and shared_uplink apply to the star topology (a server), not to ring collectives")
+            raise ValueError("fleet: deadline_s and shared_uplink apply to the star topology (a server), "
+                             "not to ring collectives")
         if int(self.batch_size) != self.batch_size or self.batch_size < 1:
             raise ValueError(f"fleet: batch_size: expected a positive integer, got {self.batch_size!r}")
         for i, c in enumerate(self.clients):
@@ -106,7 +110,7 @@ class Client:
     last_transfer_end: float | None = None  # absolute time; None: the radio has been idle forever
 
 
-def _load(what: str, where: str, loader, value):
+def _load(what: str, where: str, loader: Callable[[Any], T], value: Any) -> T:
     try:
         return loader(value)
     except ValueError as e:
@@ -117,16 +121,15 @@ def resolve(fleet: Fleet) -> tuple[list[Client], Profile]:
     """Every client with its device and link loaded and its iteration priced; and the server's device."""
     layers = list(fleet.layers) if fleet.layers is not None else forward_layers(fleet.shapes)
     clients: list[Client] = []
-    priced: dict[int, Work] = {}
     for i, spec in enumerate(fleet.clients):
         where = f"clients[{i}]" + (f" ({spec.name})" if spec.name else "")
         device = _load("device", where, load_profile, spec.device)
         link = _load("link", where, load_link, spec.link)
-        if i not in priced:
-            priced[i] = iteration_work(layers, device, fleet.batch_size)
+        iteration = iteration_work(layers, device, fleet.batch_size)
         for j in range(spec.count):
-            label = f"{spec.name or device.name + '/' + link.name}#{j}" if spec.count > 1 else (spec.name or f"{device.name}/{link.name}")
-            clients.append(Client(f"{len(clients)}:{label}", device, link, priced[i]))
+            base = spec.name or f"{device.name}/{link.name}"
+            label = f"{base}#{j}" if spec.count > 1 else base
+            clients.append(Client(f"{len(clients)}:{label}", device, link, iteration))
     if fleet.shared_uplink and len({c.link.path for c in clients}) > 1:
         raise ValueError("fleet: shared_uplink: every client must use the same link (they contend on its uplink)")
     server = _load("server_device", "fleet", load_profile, fleet.server_device)
@@ -142,6 +145,6 @@ def broadcast_bits(setting: Setting, shapes: Mapping[str, tuple[int, ...]], part
         return float(upload_bits(Setting("dense"), shapes))
     total = 0.0
     for n in sizes:
-        k = min(n, participants * sparsity_count(setting.p, n))
+        k = min(n, participants * sparsity_count(density(setting), n))
         total += 32.0 * n if k >= n else k * (expected_bits_per_position(k / n) + 32) + HEADER_BITS
     return total

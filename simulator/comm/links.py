@@ -18,9 +18,9 @@ from typing import Literal
 from pydantic import ValidationError
 
 from ..hardware.loader import _refuse_odd_path, deep_merge, format_validation_error
+from ..hardware.units import Bandwidth, Energy, StrictModel, Time
 from ..resources import SHIPPED_PROFILES, profile_dirs
 from ..yamlio import read_yaml
-from ..hardware.units import Bandwidth, Energy, StrictModel, Time
 
 __all__ = ["Direction", "FixedCost", "Link", "link_dirs", "link_files", "find_link", "load_link", "link_from_dict"]
 

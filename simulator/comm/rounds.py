@@ -19,15 +19,16 @@ promotion, upload, aggregate, download, tail), start_s, end_s, energy_j.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Generator, Mapping
 from dataclasses import dataclass
 
 import pandas as pd
 import simpy
 
 from ..engine import Channel
+from ..hardware import Profile
 from .accounting import Setting, upload_bits
-from .client_cost import aggregation_counts, compressor_counts, price_counts
+from .client_cost import Work, aggregation_counts, compressor_counts, price_counts
 from .fleet import Client, EmptyRoundError, Fleet, broadcast_bits, resolve
 
 __all__ = ["RoundsResult", "simulate", "PHASES", "CHUNK_BYTES"]
@@ -73,12 +74,12 @@ class _Round:
         self.rows = rows
         self.end = t0
         self.factors = fleet.stragglers.factors(index, len(clients))
-        self._encode_by_device: dict[str, object] = {}
+        self._encode_by_device: dict[str, Work] = {}
 
     def row(self, client: str, phase: str, start: float, end: float, energy: float) -> None:
         self.rows.append((self.index, client, phase, start, end, energy))
 
-    def local_work(self, i: int, c: Client):
+    def local_work(self, i: int, c: Client) -> Generator:
         """n local iterations (stretched by the straggler factor), then the compressor."""
         n = self.setting.delay
         start = self.env.now
@@ -89,21 +90,21 @@ class _Round:
         yield self.env.timeout(enc.time_s)
         self.row(c.name, "encode", start, self.env.now, enc.energy_j)
 
-    def _encode_work(self, c: Client):
+    def _encode_work(self, c: Client) -> Work:
         key = c.device.path or c.device.name
         if key not in self._encode_by_device:
             self._encode_by_device[key] = price_counts(compressor_counts(self.setting, self.fleet.shapes), c.device)
         return self._encode_by_device[key]
 
-    def transfer(self, c: Client, channel: Channel, bits: float, phase: str):
+    def transfer(self, c: Client, channel: Channel, bits: float, phase: str) -> Generator:
         """Promotion if the radio went idle, the tail of the gap before, then the bytes."""
         link = c.link
         direction = link.uplink if phase == "upload" else link.downlink
         gap = None if c.last_transfer_end is None else self.env.now - c.last_transfer_end
-        if gap is not None and link.tail is not None:
+        if gap is not None and c.last_transfer_end is not None and link.tail is not None:
             self.row(c.name, "tail", c.last_transfer_end, c.last_transfer_end + min(gap, link.tail.time.si),
                      link.tail_joules(gap))
-        if link.needs_promotion(gap):
+        if link.promotion is not None and link.needs_promotion(gap):
             start = self.env.now
             yield self.env.timeout(link.promotion.time.si)
             self.row(c.name, "promotion", start, self.env.now, link.promotion.energy.si)
@@ -113,7 +114,7 @@ class _Round:
         c.last_transfer_end = self.env.now
         self.row(c.name, phase, start, self.env.now, direction.joules(bits))
 
-    def work(self, who: str, counts: pd.DataFrame, device, phase: str = "aggregate"):
+    def work(self, who: str, counts: pd.DataFrame, device: Profile, phase: str = "aggregate") -> Generator:
         w = price_counts(counts, device)
         start = self.env.now
         yield self.env.timeout(w.time_s)
@@ -128,13 +129,13 @@ def _uplinks(env: simpy.Environment, fleet: Fleet, clients: list[Client]) -> lis
     return [Channel(env, c.link.uplink.bandwidth.si, c.link.uplink.latency.si) for c in clients]
 
 
-def _star(r: _Round, server) -> tuple[int, int]:
+def _star(r: _Round, server: Profile) -> tuple[int, int]:
     env, fleet, clients = r.env, r.fleet, r.clients
     uplinks = _uplinks(env, fleet, clients)
     arrived: dict[int, float] = {}
     started: dict[int, float] = {}
 
-    def client(i: int, c: Client):
+    def client(i: int, c: Client) -> Generator:
         yield from r.local_work(i, c)
         started[i] = env.now
         yield from r.transfer(c, uplinks[i], r.bits_up, "upload")
@@ -162,7 +163,7 @@ def _star(r: _Round, server) -> tuple[int, int]:
     setting = r.setting
     down_bits = broadcast_bits(setting, fleet.shapes, len(got), fleet.downstream)
 
-    def serve():
+    def serve() -> Generator:
         yield from r.work("server", aggregation_counts(setting, fleet.shapes, len(got)), server)
         downs = [env.process(r.transfer(c, Channel(env, c.link.downlink.bandwidth.si, c.link.downlink.latency.si),
                                         down_bits, "download")) for c in clients]

@@ -20,16 +20,20 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, is_dataclass, replace
+from typing import Any
 
 import pandas as pd
 
 from .accounting import Setting
-from .fleet import ClientSpec, Fleet
+from .fleet import Fleet
 from .links import load_link
 from .rounds import PHASES, simulate
 
 __all__ = ["TargetCost", "curve_frame", "rounds_to_target", "project", "time_to_accuracy", "break_even_bandwidth",
            "target_table"]
+
+
+Curve = pd.DataFrame | Sequence[Any]  # a DataFrame, or RoundRecords (simulator.training.study)
 
 
 @dataclass(frozen=True)
@@ -42,7 +46,7 @@ class TargetCost:
     bits_per_upload: float | None  # from the curve; None: the closed form was used
 
 
-def curve_frame(curve) -> pd.DataFrame:
+def curve_frame(curve: Curve) -> pd.DataFrame:
     """A curve as a DataFrame with ``round`` and ``accuracy`` (a list of RoundRecords, or a frame)."""
     if isinstance(curve, pd.DataFrame):
         df = curve.copy()
@@ -59,7 +63,7 @@ def curve_frame(curve) -> pd.DataFrame:
     return df.sort_values("round").reset_index(drop=True)
 
 
-def rounds_to_target(curve, target: float) -> tuple[int, float | None]:
+def rounds_to_target(curve: Curve, target: float) -> tuple[int, float | None]:
     """(rounds needed, bits per upload from the curve or None); an unreached target is an error."""
     df = curve_frame(curve)
     hit = df[df["accuracy"] >= target]
@@ -77,7 +81,8 @@ def rounds_to_target(curve, target: float) -> tuple[int, float | None]:
     return rounds, bits
 
 
-def project(fleet: Fleet, setting: Setting, rounds: int, bits_per_upload: float | None = None) -> tuple[float, dict[str, float]]:
+def project(fleet: Fleet, setting: Setting, rounds: int,
+            bits_per_upload: float | None = None) -> tuple[float, dict[str, float]]:
     """(wall time, mean joules per client by phase) of ``rounds`` rounds; see the module docstring."""
     steady = fleet.stragglers.sigma == 0 and rounds > 3
     res = simulate(fleet, setting, rounds=3 if steady else rounds, bits_per_upload=bits_per_upload)
@@ -92,7 +97,7 @@ def project(fleet: Fleet, setting: Setting, rounds: int, bits_per_upload: float 
     return wall, {p: float(parts.get(p, 0.0)) for p in PHASES if p in parts.index}
 
 
-def time_to_accuracy(fleet: Fleet, setting: Setting, curve, target: float) -> TargetCost:
+def time_to_accuracy(fleet: Fleet, setting: Setting, curve: Curve, target: float) -> TargetCost:
     rounds, bits = rounds_to_target(curve, target)
     wall, parts = project(fleet, setting, rounds, bits)
     return TargetCost(setting.label, rounds, wall, sum(parts.values()), parts, bits)
@@ -108,14 +113,14 @@ def _at_bandwidth(fleet: Fleet, bytes_per_s: float) -> Fleet:
     return replace(fleet, clients=tuple(specs))
 
 
-def _affine(fleet: Fleet, setting: Setting, curve, target: float, b1: float, b2: float) -> tuple[float, float]:
+def _affine(fleet: Fleet, setting: Setting, curve: Curve, target: float, b1: float, b2: float) -> tuple[float, float]:
     t1 = time_to_accuracy(_at_bandwidth(fleet, b1), setting, curve, target).wall_time_s
     t2 = time_to_accuracy(_at_bandwidth(fleet, b2), setting, curve, target).wall_time_s
     slope = (t1 - t2) / (1.0 / b1 - 1.0 / b2)
     return t1 - slope / b1, slope
 
 
-def break_even_bandwidth(fleet: Fleet, setting: Setting, curve, baseline: Setting, baseline_curve,
+def break_even_bandwidth(fleet: Fleet, setting: Setting, curve: Curve, baseline: Setting, baseline_curve: Curve,
                          target: float) -> float:
     """Bytes per second below which ``setting`` reaches ``target`` sooner than ``baseline``:
     ``inf`` if it always does, 0 if it never does."""
@@ -129,7 +134,8 @@ def break_even_bandwidth(fleet: Fleet, setting: Setting, curve, baseline: Settin
     return (slope0 - slope) / (a - a0)
 
 
-def target_table(fleet: Fleet, runs: Sequence[tuple[Setting, object]], target: float, baseline: int = 0) -> pd.DataFrame:
+def target_table(fleet: Fleet, runs: Sequence[tuple[Setting, Curve]], target: float,
+                 baseline: int = 0) -> pd.DataFrame:
     """One row per (setting, curve): rounds, wall time and energy per client to ``target`` (by
     phase), and the break-even bandwidth against ``runs[baseline]`` (bit/s; the baseline's is blank)."""
     base_setting, base_curve = runs[baseline]
@@ -140,7 +146,8 @@ def target_table(fleet: Fleet, runs: Sequence[tuple[Setting, object]], target: f
         except ValueError as e:
             rows.append({"method": setting.label, "note": str(e).splitlines()[0]})
             continue
-        be = math.nan if i == baseline else 8 * break_even_bandwidth(fleet, setting, curve, base_setting, base_curve, target)
+        be = (math.nan if i == baseline
+              else 8 * break_even_bandwidth(fleet, setting, curve, base_setting, base_curve, target))
         rows.append({"method": tc.method, "rounds": tc.rounds, "wall_time_s": tc.wall_time_s,
                      "energy_per_client_j": tc.energy_per_client_j, **{f"{p}_j": v for p, v in tc.parts_j.items()},
                      "break_even_bit_s": be, "note": ""})

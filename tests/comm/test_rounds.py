@@ -5,7 +5,13 @@ import pytest
 from link_helpers import SHAPES, radio, wired
 
 from simulator.comm.accounting import Setting, upload_bits
-from simulator.comm.client_cost import aggregation_counts, compressor_counts, forward_layers, iteration_work, price_counts
+from simulator.comm.client_cost import (
+    aggregation_counts,
+    compressor_counts,
+    forward_layers,
+    iteration_work,
+    price_counts,
+)
 from simulator.comm.collectives import ring_steps
 from simulator.comm.fleet import ClientSpec, EmptyRoundError, Fleet, Stragglers, broadcast_bits
 from simulator.comm.rounds import CHUNK_BYTES, simulate
