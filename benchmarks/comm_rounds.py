@@ -7,6 +7,7 @@ network is LeNet-300-100, batch 32, the study of docs/comm.md ("Measured", i.i.d
 iterations per client): its final accuracies and upstream bits per client are the curve input,
 so a method that ends above the target is taken to reach it at the end of the study (an upper
 bound on its rounds: the study evaluated every 500 iterations and we only have the end points).
+First, three rounds of a mixed phone fleet with stragglers and a deadline, phase by phase.
 Break-even: the uplink bandwidth below which the method reaches the target sooner than dense
 fp32 n = 1 ("always" where it is faster at any bandwidth, "never" where it is slower at all).
 """
@@ -19,7 +20,9 @@ import pandas as pd
 
 from simulator.comm.accounting import Setting
 from simulator.comm.fleet import ClientSpec, Fleet
+from simulator.comm.fleet import Stragglers
 from simulator.comm.networks import lenet300_100_shapes
+from simulator.comm.rounds import simulate
 from simulator.comm.time_to_accuracy import target_table
 
 ITERATIONS = 2000
@@ -66,10 +69,25 @@ def _time(s: float) -> str:
     return f"{s / 3600:.3g} h" if s >= 3600 else f"{s:.3g} s"
 
 
+def mixed_round(deadline_s: float) -> None:
+    """One dense round of a mixed fleet (2 phones on LTE, 2 on Wi-Fi, stragglers), phase by phase."""
+    shapes = lenet300_100_shapes()
+    fleet = Fleet((ClientSpec("mobile-gpu", "lte", 2), ClientSpec("mobile-gpu", "wifi", 2)), shapes,
+                  deadline_s=deadline_s, stragglers=Stragglers(sigma=0.5, seed=0))
+    res = simulate(fleet, Setting("dense"), rounds=3)
+    print(f"\nmixed fleet (2 x LTE, 2 x Wi-Fi, stragglers lognormal sigma 0.5, deadline {deadline_s:g} s), dense fp32:")
+    print(res.rounds.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+    tl = res.timeline[res.timeline["round"] == 0]
+    print("round 0 timeline (s, J):")
+    print(tl.drop(columns="round").to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--target", type=float, default=0.958, help="target test accuracy (default 0.958)")
+    ap.add_argument("--deadline", type=float, default=1.5, help="deadline of the mixed-fleet round (s)")
     args = ap.parse_args()
+    mixed_round(args.deadline)
     runs = measured_runs()
     for title, fleet in fleets().items():
         table = target_table(fleet, runs, args.target)

@@ -73,6 +73,7 @@ class _Round:
         self.bits_up = bits_up
         self.rows = rows
         self.end = t0
+        self.sending: dict[str, float] = {}  # client -> start of the transfer it is in, while in it
         self.factors = fleet.stragglers.factors(index, len(clients))
         self._encode_by_device: dict[str, Work] = {}
 
@@ -82,13 +83,14 @@ class _Round:
     def local_work(self, i: int, c: Client) -> Generator:
         """n local iterations (stretched by the straggler factor), then the compressor."""
         n = self.setting.delay
-        start = self.env.now
-        yield self.env.timeout(n * c.iteration.time_s * self.factors[i])
-        self.row(c.name, "compute", start, self.env.now, n * c.iteration.energy_j)
+        yield from self._phase(c.name, "compute", n * c.iteration.time_s * self.factors[i], n * c.iteration.energy_j)
         enc = self._encode_work(c)
-        start = self.env.now
-        yield self.env.timeout(enc.time_s)
-        self.row(c.name, "encode", start, self.env.now, enc.energy_j)
+        yield from self._phase(c.name, "encode", enc.time_s, enc.energy_j)
+
+    def _phase(self, who: str, phase: str, seconds: float, joules: float) -> Generator:
+        """Recorded when it starts, so that a client a deadline drops mid-phase is still charged for it."""
+        self.row(who, phase, self.env.now, self.env.now + seconds, joules)
+        yield self.env.timeout(seconds)
 
     def _encode_work(self, c: Client) -> Work:
         key = c.device.path or c.device.name
@@ -105,20 +107,17 @@ class _Round:
             self.row(c.name, "tail", c.last_transfer_end, c.last_transfer_end + min(gap, link.tail.time.si),
                      link.tail_joules(gap))
         if link.promotion is not None and link.needs_promotion(gap):
-            start = self.env.now
-            yield self.env.timeout(link.promotion.time.si)
-            self.row(c.name, "promotion", start, self.env.now, link.promotion.energy.si)
-        start = self.env.now
+            yield from self._phase(c.name, "promotion", link.promotion.time.si, link.promotion.energy.si)
+        start = self.sending[c.name] = self.env.now
         c.last_transfer_end = math.inf  # busy: a later look at the gap must not see a stale end
         yield from channel.transfer(bits / 8.0)
+        del self.sending[c.name]
         c.last_transfer_end = self.env.now
         self.row(c.name, phase, start, self.env.now, direction.joules(bits))
 
     def work(self, who: str, counts: pd.DataFrame, device: Profile, phase: str = "aggregate") -> Generator:
         w = price_counts(counts, device)
-        start = self.env.now
-        yield self.env.timeout(w.time_s)
-        self.row(who, phase, start, self.env.now, w.energy_j)
+        yield from self._phase(who, phase, w.time_s, w.energy_j)
 
 
 def _uplinks(env: simpy.Environment, fleet: Fleet, clients: list[Client]) -> list[Channel]:
@@ -133,11 +132,9 @@ def _star(r: _Round, server: Profile) -> tuple[int, int]:
     env, fleet, clients = r.env, r.fleet, r.clients
     uplinks = _uplinks(env, fleet, clients)
     arrived: dict[int, float] = {}
-    started: dict[int, float] = {}
 
     def client(i: int, c: Client) -> Generator:
         yield from r.local_work(i, c)
-        started[i] = env.now
         yield from r.transfer(c, uplinks[i], r.bits_up, "upload")
         arrived[i] = env.now
 
@@ -151,11 +148,12 @@ def _star(r: _Round, server: Profile) -> tuple[int, int]:
     if not got:
         raise EmptyRoundError(
             f"round {r.index}: the deadline of {fleet.deadline_s:g} s drops every one of the {len(clients)} clients "
-            f"(none finished its upload by then; {len(started)} had started one): the round is empty. "
+            f"(none finished its upload by then; {len(r.sending)} were sending): the round is empty. "
             "Lengthen the deadline, or lower the compute or the bits per upload.")
     for i, c in enumerate(clients):  # dropped: an upload cut off at the deadline is charged pro rata
         if i not in arrived:
-            _cut_off(r, i, c, started.get(i), env.now)
+            _cut_off(r, c, r.sending.get(c.name), env.now)
+    r.sending.clear()
     r.env = env = simpy.Environment(initial_time=env.now)  # the dropped uploads stop here
     for c in clients:
         if c.last_transfer_end == math.inf:
@@ -174,11 +172,14 @@ def _star(r: _Round, server: Profile) -> tuple[int, int]:
     return len(got), len(clients) - len(got)
 
 
-def _cut_off(r: _Round, i: int, c: Client, start: float | None, now: float) -> None:
+def _cut_off(r: _Round, c: Client, start: float | None, now: float) -> None:
+    """A dropped client's upload, stopped at the deadline: charged for the share it sent (its compute,
+    encode and promotion were charged in full when they started)."""
     if start is None:
         return
     up = c.link.uplink
-    share = min(1.0, (now - start) / up.seconds(r.bits_up)) if up.seconds(r.bits_up) > 0 else 1.0
+    alone = r.bits_up / 8.0 / up.bandwidth.si  # the share of the bytes it would have sent on an idle link
+    share = min(1.0, (now - start) / alone) if alone > 0 else 1.0
     r.row(c.name, "upload", start, now, share * up.joules(r.bits_up))
 
 
