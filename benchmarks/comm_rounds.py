@@ -19,8 +19,7 @@ import math
 import pandas as pd
 
 from simulator.comm.accounting import Setting
-from simulator.comm.fleet import ClientSpec, Fleet
-from simulator.comm.fleet import Stragglers
+from simulator.comm.fleet import ClientSpec, Fleet, Stragglers
 from simulator.comm.networks import lenet300_100_shapes
 from simulator.comm.rounds import simulate
 from simulator.comm.time_to_accuracy import target_table
