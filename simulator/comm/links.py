@@ -24,7 +24,7 @@ from ..yamlio import read_yaml
 
 __all__ = ["Direction", "FixedCost", "Link", "link_dirs", "link_files", "find_link", "load_link", "link_from_dict"]
 
-LINK_DIR = SHIPPED_PROFILES / "links"
+LINK_DIR = SHIPPED_PROFILES / "links"  # the shipped links
 
 
 class Direction(StrictModel):
@@ -86,7 +86,7 @@ class Link(StrictModel):
 
 def link_dirs() -> list[Path]:
     """Where a link named without a path is looked for: ``links/`` under each profile directory."""
-    return [d / "links" for d in profile_dirs() if d.name != "calibrated"]
+    return [d / "links" for d in profile_dirs() if d != SHIPPED_PROFILES / "calibrated"]
 
 
 def link_files() -> list[Path]:

@@ -76,3 +76,19 @@ def test_target_table_reports_unreached_targets_instead_of_zero():
     table = target_table(fleet, runs, 0.9)
     assert table.loc[1, "note"].startswith("curve: target accuracy 0.9 is never reached")
     assert math.isnan(table.loc[1, "wall_time_s"]) and table.loc[0, "wall_time_s"] > 0
+
+
+def test_comm_spec_builds_a_fleet_and_names_bad_fields():
+    from pydantic import ValidationError
+
+    from simulator.comm.spec import CommSpec
+
+    spec = CommSpec.model_validate({"clients": [{"device": "mobile-gpu", "link": "lte", "count": 2}],
+                                    "methods": [{"method": "sbc", "delay": 10, "p": 0.01}], "deadline_s": 5})
+    fleet = spec.fleet()
+    assert fleet.size == 2 and fleet.deadline_s == 5 and spec.settings()[0].label == "sbc p=0.01 n=10"
+    assert simulate(fleet, spec.settings()[0]).rounds.loc[0, "participants"] == 2
+    with pytest.raises(ValidationError, match=r"clients\.0\.count"):
+        CommSpec.model_validate({"clients": [{"device": "mobile-gpu", "link": "lte", "count": 0}]})
+    with pytest.raises(ValueError, match="no forward layers"):
+        CommSpec.model_validate({"network": "resnet50", "clients": [{"device": "vm", "link": "lte"}]}).fleet()
