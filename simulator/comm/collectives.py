@@ -23,7 +23,7 @@ import simpy
 
 from ..engine import Channel
 from .accounting import Setting
-from .client_cost import SPARSE, aggregation_counts
+from .client_cost import SPARSE
 
 if TYPE_CHECKING:
     from .rounds import _Round
@@ -42,7 +42,7 @@ def ring_steps(setting: Setting, nodes: int, bits: float) -> tuple[int, float]:
 
 def ring_round(r: _Round) -> tuple[int, int]:
     """One round of ``r`` (a ``rounds._Round``) on a ring; every node takes part."""
-    env, clients, setting, shapes = r.env, r.clients, r.setting, r.fleet.shapes
+    env, clients, setting = r.env, r.clients, r.setting
     m = len(clients)
     steps, piece = ring_steps(setting, m, r.bits_up)
     uplinks = [Channel(env, c.link.uplink.bandwidth.si, c.link.uplink.latency.si) for c in clients]
@@ -62,7 +62,7 @@ def ring_round(r: _Round) -> tuple[int, int]:
         r.row(c.name, "download", start, end, c.link.downlink.joules(sent))
         c.last_transfer_end = end
     if m > 1:
-        procs = [env.process(r.work(c.name, aggregation_counts(setting, shapes, messages), c.device)) for c in clients]
+        procs = [env.process(r.aggregate(c.name, c.device, messages)) for c in clients]
         env.run(until=simpy.AllOf(env, procs))
     r.end = env.now
     return m, 0

@@ -67,7 +67,7 @@ class _Round:
     """One round in its own simpy environment, starting at ``t0`` (radio state carries over)."""
 
     def __init__(self, fleet: Fleet, setting: Setting, clients: list[Client], index: int, t0: float,
-                 bits_up: float, rows: list[tuple]):
+                 bits_up: float, rows: list[tuple], prices: dict[tuple, Work]):
         self.fleet, self.setting, self.clients, self.index = fleet, setting, clients, index
         self.env = simpy.Environment(initial_time=t0)
         self.bits_up = bits_up
@@ -75,7 +75,7 @@ class _Round:
         self.end = t0
         self.sending: dict[str, float] = {}  # client -> start of the transfer it is in, while in it
         self.factors = fleet.stragglers.factors(index, len(clients))
-        self._encode_by_device: dict[str, Work] = {}
+        self.prices = prices  # priced work by (what, device, messages), shared by the rounds of a run
 
     def row(self, client: str, phase: str, start: float, end: float, energy: float) -> None:
         self.rows.append((self.index, client, phase, start, end, energy))
@@ -84,7 +84,7 @@ class _Round:
         """n local iterations (stretched by the straggler factor), then the compressor."""
         n = self.setting.delay
         yield from self._phase(c.name, "compute", n * c.iteration.time_s * self.factors[i], n * c.iteration.energy_j)
-        enc = self._encode_work(c)
+        enc = self.priced("encode", c.device, compressor_counts(self.setting, self.fleet.shapes), 0)
         yield from self._phase(c.name, "encode", enc.time_s, enc.energy_j)
 
     def _phase(self, who: str, phase: str, seconds: float, joules: float) -> Generator:
@@ -92,11 +92,11 @@ class _Round:
         self.row(who, phase, self.env.now, self.env.now + seconds, joules)
         yield self.env.timeout(seconds)
 
-    def _encode_work(self, c: Client) -> Work:
-        key = c.device.path or c.device.name
-        if key not in self._encode_by_device:
-            self._encode_by_device[key] = price_counts(compressor_counts(self.setting, self.fleet.shapes), c.device)
-        return self._encode_by_device[key]
+    def priced(self, what: str, device: Profile, counts: pd.DataFrame, messages: float) -> Work:
+        key = (what, device.path or device.name, messages)
+        if key not in self.prices:
+            self.prices[key] = price_counts(counts, device)
+        return self.prices[key]
 
     def transfer(self, c: Client, channel: Channel, bits: float, phase: str) -> Generator:
         """Promotion if the radio went idle, the tail of the gap before, then the bytes."""
@@ -115,9 +115,10 @@ class _Round:
         c.last_transfer_end = self.env.now
         self.row(c.name, phase, start, self.env.now, direction.joules(bits))
 
-    def work(self, who: str, counts: pd.DataFrame, device: Profile, phase: str = "aggregate") -> Generator:
-        w = price_counts(counts, device)
-        yield from self._phase(who, phase, w.time_s, w.energy_j)
+    def aggregate(self, who: str, device: Profile, messages: float) -> Generator:
+        """Decode and sum ``messages`` uploads on ``device``."""
+        w = self.priced("aggregate", device, aggregation_counts(self.setting, self.fleet.shapes, messages), messages)
+        yield from self._phase(who, "aggregate", w.time_s, w.energy_j)
 
 
 def _uplinks(env: simpy.Environment, fleet: Fleet, clients: list[Client]) -> list[Channel]:
@@ -162,7 +163,7 @@ def _star(r: _Round, server: Profile) -> tuple[int, int]:
     down_bits = broadcast_bits(setting, fleet.shapes, len(got), fleet.downstream)
 
     def serve() -> Generator:
-        yield from r.work("server", aggregation_counts(setting, fleet.shapes, len(got)), server)
+        yield from r.aggregate("server", server, len(got))
         downs = [env.process(r.transfer(c, Channel(env, c.link.downlink.bandwidth.si, c.link.downlink.latency.si),
                                         down_bits, "download")) for c in clients]
         yield simpy.AllOf(env, downs)
@@ -198,10 +199,11 @@ def simulate(fleet: Fleet, setting: Setting, rounds: int = 1, bits_per_upload: f
     if not (bits >= 0 and math.isfinite(bits)):
         raise ValueError(f"bits_per_upload: expected a finite number >= 0, got {bits_per_upload!r}")
     rows: list[tuple] = []
+    prices: dict[tuple, Work] = {}
     summary = []
     t = 0.0
     for k in range(int(rounds)):
-        r = _Round(fleet, setting, clients, k, t, bits, rows)
+        r = _Round(fleet, setting, clients, k, t, bits, rows, prices)
         got, dropped = _star(r, server) if fleet.topology == "star" else ring_round(r)
         summary.append((k, t, r.end, r.end - t, got, dropped))
         t = r.end
