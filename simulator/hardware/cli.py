@@ -64,8 +64,20 @@ def _q(label: str, q: Quantity | None, indent: int = 2) -> str:
 
 
 def show_profile(name: str | Path) -> str:
-    """Every number of a profile with its unit, confidence and source."""
-    p = load_profile(name)
+    """Every number of a profile (or, when no device profile has that name, of a link) with its
+    unit, confidence and source."""
+    try:
+        p = load_profile(name)
+    except ValueError as e:
+        if not str(e).startswith("no hardware profile"):
+            raise
+        from ..comm.links import find_link
+
+        try:
+            find_link(name)
+        except ValueError:
+            raise e from None
+        return _show_link(name)
     out = [f"{p.name}  ({p.path})", f"  {p.description}", f"  technology: {p.technology}"]
     if len(p.lineage) > 1:
         out.append("  inherits: " + " <- ".join(p.lineage))
@@ -111,4 +123,18 @@ def show_profile(name: str | Path) -> str:
                 what = f"{key}-bit" if isinstance(key, int) else repr(key)
                 for access, t in by_access.items():
                     out.append(_q(f"{lv} {what} ({access}) per access", t))
+    return "\n".join(out)
+
+
+def _show_link(name: str | Path) -> str:
+    from ..comm.links import load_link
+
+    k = load_link(name)
+    out = [f"{k.name}  ({k.path})", f"  {k.description}", f"  medium: {k.medium}"]
+    for label, d in (("uplink", k.uplink), ("downlink", k.downlink)):
+        out += [f"{label}:", _q("bandwidth", d.bandwidth), _q("latency", d.latency),
+                _q("energy per bit", d.energy_per_bit)]
+    for label, fixed in (("promotion", k.promotion), ("tail", k.tail)):
+        if fixed is not None:
+            out += [f"{label}:", _q("time", fixed.time), _q("energy", fixed.energy)]
     return "\n".join(out)

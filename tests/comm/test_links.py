@@ -89,3 +89,12 @@ def test_dotsim_profiles_lists_links_in_their_own_section():
     devices, links = text.split("\nlinks")
     assert "lte" not in devices and "mobile-gpu" in devices
     assert all(name in links for name in SHIPPED) and "INVALID" not in links
+
+
+def test_profiles_show_prints_a_link_with_its_sources():
+    from simulator.hardware.cli import show_profile
+
+    text = show_profile("lte")
+    assert "tail:" in text and "11.576 s [medium] (Huang et al. 2012 Table 3" in text
+    with pytest.raises(ValueError, match="no hardware profile 'nothing-here'"):
+        show_profile("nothing-here")
