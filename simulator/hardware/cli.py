@@ -36,7 +36,27 @@ def list_profiles() -> str:
             lines.append(f"{name:28s} {_summary(load_profile(f))}")
         except ValueError as e:
             lines.append(f"{name:28s} INVALID: {str(e).splitlines()[0]}")
-    return "\n".join(lines)
+    return "\n".join(lines + _link_lines())
+
+
+def _link_lines() -> list[str]:
+    """The link profiles (``hardware_profiles/links/``) in a section of their own."""
+    from ..comm.links import link_files, load_link  # imported here: hardware does not depend on comm
+
+    files = link_files()
+    if not files:
+        return []
+    lines = ["links (a section of their own; dotsim profiles show takes device profiles):"]
+    for f in files:
+        try:
+            k = load_link(f)
+            lines.append(f"{f.stem:28s} {k.medium}; up {k.uplink.bandwidth.value:g} {k.uplink.bandwidth.unit}, "
+                         f"down {k.downlink.bandwidth.value:g} {k.downlink.bandwidth.unit}, "
+                         f"latency {k.uplink.latency.value:g} {k.uplink.latency.unit}"
+                         + ("; tail " + k.tail.time.describe().split(" [")[0] if k.tail else ""))
+        except ValueError as e:
+            lines.append(f"{f.stem:28s} INVALID: {str(e).splitlines()[0]}")
+    return lines
 
 
 def _q(label: str, q: Quantity | None, indent: int = 2) -> str:
@@ -44,8 +64,20 @@ def _q(label: str, q: Quantity | None, indent: int = 2) -> str:
 
 
 def show_profile(name: str | Path) -> str:
-    """Every number of a profile with its unit, confidence and source."""
-    p = load_profile(name)
+    """Every number of a profile (or, when no device profile has that name, of a link) with its
+    unit, confidence and source."""
+    try:
+        p = load_profile(name)
+    except ValueError as e:
+        if not str(e).startswith("no hardware profile"):
+            raise
+        from ..comm.links import find_link
+
+        try:
+            find_link(name)
+        except ValueError:
+            raise e from None
+        return _show_link(name)
     out = [f"{p.name}  ({p.path})", f"  {p.description}", f"  technology: {p.technology}"]
     if len(p.lineage) > 1:
         out.append("  inherits: " + " <- ".join(p.lineage))
@@ -91,4 +123,18 @@ def show_profile(name: str | Path) -> str:
                 what = f"{key}-bit" if isinstance(key, int) else repr(key)
                 for access, t in by_access.items():
                     out.append(_q(f"{lv} {what} ({access}) per access", t))
+    return "\n".join(out)
+
+
+def _show_link(name: str | Path) -> str:
+    from ..comm.links import load_link
+
+    k = load_link(name)
+    out = [f"{k.name}  ({k.path})", f"  {k.description}", f"  medium: {k.medium}"]
+    for label, d in (("uplink", k.uplink), ("downlink", k.downlink)):
+        out += [f"{label}:", _q("bandwidth", d.bandwidth), _q("latency", d.latency),
+                _q("energy per bit", d.energy_per_bit)]
+    for label, fixed in (("promotion", k.promotion), ("tail", k.tail)):
+        if fixed is not None:
+            out += [f"{label}:", _q("time", fixed.time), _q("energy", fixed.energy)]
     return "\n".join(out)

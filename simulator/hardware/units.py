@@ -1,6 +1,6 @@
 """Quantities: a number as written in YAML with its unit, source and confidence, plus its SI value.
 
-Shared by device profiles and (later) link profiles, so nothing here knows about devices.
+Shared by device profiles and link profiles (``simulator.comm.links``), so nothing here knows about devices.
 The units each dimension accepts are listed in ``UNITS`` and in ``docs/profiles.md``.
 """
 from __future__ import annotations
@@ -21,6 +21,8 @@ UNITS: dict[str, dict[str, float]] = {
     "bandwidth": {
         "B/s": 1.0, "KB/s": 1e3, "MB/s": 1e6, "GB/s": 1e9, "TB/s": 1e12,
         "KiB/s": 2.0**10, "MiB/s": 2.0**20, "GiB/s": 2.0**30,
+        # bit rates, as links are quoted (1 bit = 1/8 B)
+        "bit/s": 0.125, "kbit/s": 125.0, "Mbit/s": 1.25e5, "Gbit/s": 1.25e8,
     },
     "throughput": {"ops/s": 1.0, "kops/s": 1e3, "Mops/s": 1e6, "Gops/s": 1e9, "Tops/s": 1e12},
     "fraction": {"1": 1.0},
