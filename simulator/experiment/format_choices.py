@@ -110,7 +110,7 @@ def labels_of(results: pd.DataFrame) -> pd.Series:
     """The format label of every results (or breakdown) row: ``format`` with its ``format_params``."""
     if "format_params" not in results.columns:
         return results["format"].astype(str)
-    params = results["format_params"].fillna("").astype(str)
+    params = results["format_params"].astype(object).fillna("").astype(str)  # read back from CSV: NaN where empty
     name = results["format"].astype(str)
     return name.where(params == "", name + "(" + params + ")")
 
