@@ -40,10 +40,10 @@ def main() -> None:
     for p, length in CASES:
         mask = rng.random(length, dtype=np.float32) < p
         pos = np.flatnonzero(mask)
-        enc_best, enc_med, code = _timed(lambda: encode_positions(pos, length, p=p), args.reps)
-        dec_best, dec_med, back = _timed(lambda: decode_positions(code), args.reps)
+        enc_best, enc_med, code = _timed(lambda pos=pos, length=length, p=p: encode_positions(pos, length, p=p), args.reps)
+        dec_best, dec_med, back = _timed(lambda code=code: decode_positions(code), args.reps)
         assert np.array_equal(back, pos)
-        pack_best, _, packed = _timed(lambda: np.packbits(mask), args.reps)
+        pack_best, _, packed = _timed(lambda mask=mask: np.packbits(mask), args.reps)
         print(f"{p:>6g} {length:>11,} {pos.size:>10,} {code.bits_per_position:>8.3f} {expected_bits_per_position(p):>8.3f}"
               f" {enc_best:>5.3f}/{enc_med:<6.3f} {dec_best:>5.3f}/{dec_med:<6.3f} {pack_best:>10.3f}"
               f" {packed.size * 8 / code.nbits:>7.1f} {enc_best / pack_best:>8.1f}")

@@ -48,7 +48,7 @@ def bench_encode(reps: int = 7) -> None:
     print(f"(a) encode 4096x4096, p0=0.9, K=16; scipy.sparse.csr_matrix: best {ref_best*1e3:.1f} ms, median {ref_med*1e3:.1f} ms")
     print(f"    {'format':<6} {'best ms':>8} {'median ms':>10} {'best/scipy':>11} {'median/scipy':>13}")
     for fmt in (f for f in sim.FORMATS if f != "dense"):
-        best, med = timed(lambda: sim.encode(W, fmt), reps)
+        best, med = timed(lambda fmt=fmt: sim.encode(W, fmt), reps)
         print(f"    {fmt:<6} {best*1e3:8.1f} {med*1e3:10.1f} {best/ref_best:11.2f} {med/ref_med:13.2f}")
 
 

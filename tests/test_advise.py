@@ -4,8 +4,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from simulator.resources import SHIPPED_PROFILES as PROFILE_DIR
-
 from simulator.advisor import (
     CONFIDENCE_BAND,
     PER_LAYER,
@@ -22,6 +20,7 @@ from simulator.cost import estimate
 from simulator.formats import encode
 from simulator.formats.mpd_layout import mpd_mask
 from simulator.hardware import load_profile
+from simulator.resources import SHIPPED_PROFILES as PROFILE_DIR
 from simulator.workloads.layers import Layer
 
 PROFILES = ["horowitz-45nm", "embedded-cpu"]

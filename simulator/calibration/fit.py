@@ -94,7 +94,7 @@ def tie_levels(feats: dict[Feature, float], roles=TIED_ROLES) -> dict[Feature, f
 def choose_time_model(counts: list[pd.DataFrame], times: np.ndarray, fit_rows: np.ndarray,
                       levels: list[TimeLevel], llc_candidates: list[float] = (),
                       spills=SPILLS, tied: tuple[str, ...] = TIED_ROLES
-                      ) -> tuple[list[TimeLevel], float, "LinearTimeModel", list[dict], str]:
+                      ) -> tuple[list[TimeLevel], float, LinearTimeModel, list[dict], str]:
     """Pick the last-level cache size and the spill ratio by the FIT split's median |error|.
 
     Placement is always ``working_set``; the ``tied`` roles' features are merged over levels.
@@ -137,7 +137,7 @@ class LinearTimeModel:
                     A[r, index[k]] = v
         return A
 
-    def fit(self, feats: list[dict], times: np.ndarray) -> "LinearTimeModel":
+    def fit(self, feats: list[dict], times: np.ndarray) -> LinearTimeModel:
         self.keys = sorted({k for f in feats for k in f}, key=str)
         A = self.matrix(feats)
         scale = A.max(axis=0)

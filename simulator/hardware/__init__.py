@@ -2,8 +2,9 @@
 
 The YAML shape of a profile and the pricing rules are documented in ``docs/profiles.md``.
 """
+from ..resources import SHIPPED_PROFILES as PROFILE_DIR
 from .fitted_time import FittedTime, TimeLevel
-from .loader import PROFILE_DIR, deep_merge, find_profile, load_profile, profile_files, profile_from_dict
+from .loader import deep_merge, find_profile, load_profile, profile_files, profile_from_dict
 from .placement import place
 from .profile import MemoryLevel, OpCost, Profile, TimeModel
 from .units import UNITS, Bandwidth, Energy, Fraction, Frequency, Quantity, Ratio, Size, Throughput, Time

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .loader import PROFILE_DIR, load_profile, profile_files
+from ..resources import SHIPPED_PROFILES as PROFILE_DIR
+from .loader import load_profile, profile_files
 from .profile import Profile
 from .units import Quantity
 

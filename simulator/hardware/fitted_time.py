@@ -6,7 +6,8 @@ The YAML shape and the rules are in ``docs/profiles.md`` (section "fitted_time")
 """
 from __future__ import annotations
 
-from typing import Literal, Protocol, Sequence
+from collections.abc import Sequence
+from typing import Literal, Protocol
 
 from pydantic import Field, field_validator, model_validator
 

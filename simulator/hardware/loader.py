@@ -11,11 +11,10 @@ import os
 from pathlib import Path
 from typing import Any
 
-
-from ..yamlio import read_yaml
 from pydantic import ValidationError
 
-from ..resources import SHIPPED_PROFILES as PROFILE_DIR, profile_dirs
+from ..resources import profile_dirs
+from ..yamlio import read_yaml
 from .profile import Profile
 from .units import LocatedError
 

@@ -12,8 +12,18 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 
 from .fitted_time import FittedTime, Kind, Op, check_levels
-from .units import (Bandwidth, Energy, Fraction, Frequency, LocatedError, Size, StrictModel, Throughput, Time,
-                    refuse_boolean_keys)
+from .units import (
+    Bandwidth,
+    Energy,
+    Fraction,
+    Frequency,
+    LocatedError,
+    Size,
+    StrictModel,
+    Throughput,
+    Time,
+    refuse_boolean_keys,
+)
 
 REQUIRED_WIDTHS: dict[str, tuple[int, ...]] = {"int": (8, 16, 32), "float": (16, 32)}
 REQUIRED_ACCESS_WIDTHS: tuple[int, ...] = (8, 16, 32)
@@ -38,7 +48,7 @@ class OpCost(StrictModel):
     throughput: Throughput
     sequential: VectorCost | None = None
 
-    def cost(self, access: str) -> "OpCost | VectorCost":
+    def cost(self, access: str) -> OpCost | VectorCost:
         return self.sequential if access == "sequential" and self.sequential is not None else self
 
 

@@ -33,15 +33,13 @@ skips them in real files.
 """
 from __future__ import annotations
 
-from typing import Annotated
-
-from pydantic import Strict  # strict numbers when an experiment spec validates this type
-
 import zlib
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
+from typing import Annotated
 
 import numpy as np
+from pydantic import Strict  # strict numbers when an experiment spec validates this type
 
 from .layers import Layer, conv_output_size
 

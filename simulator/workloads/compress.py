@@ -17,15 +17,13 @@ very large layers) come from a seeded generator, so the same call gives the same
 """
 from __future__ import annotations
 
-from typing import Annotated
-
-from pydantic import Strict  # strict numbers when an experiment spec validates this type
-
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
+from typing import Annotated
 
 import numpy as np
 import pandas as pd
+from pydantic import Strict  # strict numbers when an experiment spec validates this type
 
 from ..stats import check_matrix, matrix_stats
 from .layers import Layer

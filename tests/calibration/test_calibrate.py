@@ -73,15 +73,16 @@ def test_design_splits():
 def test_time_features_follow_the_cost_models_time_placement():
     """The fit's placement of arrays in time levels is the cost model's (place_time_shares)."""
     from simulator.formats import encode
+    from simulator.hardware import load_profile, profile_from_dict
     from simulator.hardware.placement import place_time_shares
-    from simulator.hardware import profile_from_dict, load_profile
 
     levels = [("L1", 1024.0, "t"), ("L2", 8192.0, "t"), ("DRAM", float("inf"), "t")]
     enc = encode(design_matrix(40, 300, 0.7, 6, seed=2), "cser")
     counts = enc.counts(columns=4)
     f = time_features(counts, levels)
     base = load_profile("horowitz-45nm").model_dump(exclude={"path", "lineage", "inherits"}, mode="json")
-    size = lambda b: {"value": b, "unit": "B", "source": "t", "confidence": "low"}
+    def size(b):
+        return {"value": b, "unit": "B", "source": "t", "confidence": "low"}
     base["fitted_time"] = {"source": "t", "levels": [{"name": "L1", "capacity": size(1024)},
                                                     {"name": "L2", "capacity": size(8192)}, {"name": "DRAM"}]}
     tl = pd.Series(place_time_shares(counts, profile_from_dict(base))[0], index=counts.index)
@@ -114,14 +115,12 @@ def test_machine_caches_fallback(tmp_path):
 
 
 def test_calibrate_tiny(tmp_path):
-    from simulator.calibration.cli import calibrate
+    import os
+
+    from simulator.calibration.cli import calibrate, summary
     from simulator.cost import estimate
     from simulator.formats import encode
     from simulator.hardware import load_profile
-
-    import os
-
-    from simulator.calibration.cli import summary
 
     before = os.sched_getaffinity(0)
     paths = calibrate(tiny=True, out_dir=tmp_path / "out", profile_path=tmp_path / "calibrated-test.yaml", progress=False)

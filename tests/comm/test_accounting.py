@@ -12,7 +12,13 @@ from simulator.comm.accounting import (
     upload_bits,
 )
 from simulator.comm.golomb import expected_bits_per_position
-from simulator.comm.networks import catalog_shapes, lenet300_100_shapes, network_shapes, parameter_count, resnet50_shapes
+from simulator.comm.networks import (
+    catalog_shapes,
+    lenet300_100_shapes,
+    network_shapes,
+    parameter_count,
+    resnet50_shapes,
+)
 
 
 def test_resnet50_and_lenet_parameter_counts():

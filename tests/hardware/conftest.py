@@ -1,8 +1,8 @@
 """Helpers for profile tests: a fresh copy of a shipped profile, and a loader that must refuse."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import pytest
 import yaml

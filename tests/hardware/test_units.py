@@ -6,13 +6,10 @@ import re
 from pathlib import Path
 
 import pytest
-
-from simulator.hardware import profile_from_dict
 import yaml
 
-from simulator.hardware import PROFILE_DIR
-from simulator.hardware.units import Fraction, Ratio
-from simulator.hardware.units import UNITS, Bandwidth, Energy, Frequency, Size, Throughput, Time
+from simulator.hardware import PROFILE_DIR, profile_from_dict
+from simulator.hardware.units import UNITS, Bandwidth, Energy, Fraction, Frequency, Ratio, Size, Throughput, Time
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,7 @@ registered in ``simulator.formats`` without a kernel here is one calibration ski
 """
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
@@ -15,7 +15,8 @@ from .base import ALIGN, Driver, Kernel, aligned_copy
 from .codegen import MAX_BLOCK, column_blocks
 from .csr import KERNEL as _CSR
 from .dense import KERNEL as _DENSE
-from .segments import CER as _CER, CSER as _CSER
+from .segments import CER as _CER
+from .segments import CSER as _CSER
 
 KERNELS: dict[str, Kernel] = {k.format: k for k in (_DENSE, _CSR, _CER, _CSER)}
 """The kernel registry, keyed by format name (``simulator.formats.FORMATS`` keys)."""

@@ -12,8 +12,8 @@ of one add chain; results agree with W @ X to float tolerance, not bit for bit.
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Callable, Mapping
 
 import numpy as np
 

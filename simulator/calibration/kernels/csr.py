@@ -7,7 +7,7 @@ matching the m + 1 reads of the count table.
 """
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
 
 import numpy as np
 from numba import njit

@@ -7,7 +7,7 @@ Same multiply-adds, in chunk order.
 """
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
 
 import numpy as np
 from numba import njit

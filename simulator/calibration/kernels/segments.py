@@ -9,7 +9,7 @@ the S + 1 reads of the count table; counters are unsigned for the reason given i
 """
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
 
 import numpy as np
 from numba import njit

@@ -12,7 +12,7 @@ import math
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import ClassVar, Union
+from typing import ClassVar
 
 import numpy as np
 
@@ -21,7 +21,7 @@ from ..golomb import GolombCode, check_density
 
 __all__ = ["TensorMessage", "Message", "Compressor", "sparsity_count"]
 
-Payload = Union[Code, GolombCode]
+Payload = Code | GolombCode
 
 
 @dataclass(frozen=True)

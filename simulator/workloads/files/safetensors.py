@@ -93,7 +93,7 @@ def load_safetensors(path: Path) -> dict[str, np.ndarray]:
     buffer_size = size - start
     entries = [_entry(path, name, info, buffer_size) for name, info in header.items() if name != "__metadata__"]
     spans = sorted((b, e, n) for n, _, _, b, e in entries if e > b)
-    for (b0, e0, n0), (b1, _e1, n1) in zip(spans, spans[1:]):
+    for (_b0, e0, n0), (b1, _e1, n1) in zip(spans, spans[1:]):
         if b1 < e0:
             raise ValueError(f"{path}: safetensors tensors {n0!r} and {n1!r} overlap in the data buffer (lying header)")
     out: dict[str, np.ndarray] = {}
