@@ -38,14 +38,15 @@ from pydantic import (
 
 from ..formats import FORMATS
 from ..yamlio import field_error, read_yaml, validate
+from .training_spec import TRAINING_PLOTS, Training, training_problems
 
 SPEC_VERSION = 1
-PLOTS = ("gains", "winner_map", "breakdown", "network_gains")
+PLOTS = ("gains", "winner_map", "breakdown", "network_gains", *TRAINING_PLOTS)
 #: Default of ``options.max_cell_entries``: 2^28 entries (a 1 GiB float32 matrix, ~10 GiB at
 #: peak while encoded); VGG-16's largest layer (25088 x 4096, 1.03e8) fits.
 MAX_CELL_ENTRIES = 2**28
 #: The workload keys that name a source, one plug-in class each (``sources.SOURCES``).
-SOURCE_KEYS = ("synthetic", "file", "network", "real")
+SOURCE_KEYS = ("synthetic", "file", "network", "real", "training")
 #: Largest synthetic grid (cells of one workload): checked from the axis lengths, before any is built.
 MAX_GRID_CELLS = 1_000_000
 
@@ -255,6 +256,7 @@ class Workload(_Strict):
     network: str | None = None
     layer_stats: LayerStats | None = None
     real: str | None = None
+    training: Training | None = None
     compress: Compression | None = None
     batch: Int = Field(default=1, ge=1)
     columns: Int | None = Field(default=None, ge=1)
@@ -304,7 +306,7 @@ class ExperimentSpec(_Strict):
     description: str = ""
     workloads: list[Workload] = Field(min_length=1)
     formats: list[str] = Field(default_factory=lambda: list(FORMATS), min_length=1)
-    profiles: list[str] = Field(min_length=1)
+    profiles: list[str] = Field(default_factory=list)  # required unless every workload is a comm study
     options: Options = Field(default_factory=Options)
     outputs: Outputs = Field(default_factory=Outputs)
 
@@ -352,7 +354,7 @@ def _check_semantics(spec: ExperimentSpec, path: Path, node) -> None:
     from ..hardware import find_profile
     from .sources import source_for
 
-    problems = []
+    problems = training_problems(spec, path, node)
     names = [w.name for w in spec.workloads]
     for dup in sorted({n for n in names if names.count(n) > 1}):
         problems.append(field_error(path, node, ("workloads",), f"workload name {dup!r} is used twice; names must be unique"))

@@ -4,11 +4,14 @@ torch is imported here only, so ``simulator.comm`` stays framework-free.
 """
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import numpy as np
 
 from .data import DatasetUnavailable
 
-__all__ = ["require_torch", "lenet300_100", "get_weights", "add_to_weights", "set_weights"]
+__all__ = ["require_torch", "deterministic_torch", "lenet300_100", "get_weights", "add_to_weights", "set_weights"]
 
 
 def require_torch():
@@ -17,6 +20,21 @@ def require_torch():
     except ImportError as exc:
         raise DatasetUnavailable("the training study needs PyTorch: pip install torch==2.13.0 (CPU build)") from exc
     return torch
+
+
+@contextmanager
+def deterministic_torch() -> Iterator[None]:
+    """One thread and deterministic kernels for the length of a run (same spec, same bytes);
+    the caller's settings come back afterwards."""
+    torch = require_torch()
+    threads, strict = torch.get_num_threads(), torch.are_deterministic_algorithms_enabled()
+    torch.set_num_threads(1)
+    torch.use_deterministic_algorithms(True)
+    try:
+        yield
+    finally:
+        torch.use_deterministic_algorithms(strict)
+        torch.set_num_threads(threads)
 
 
 def lenet300_100(seed: int):
