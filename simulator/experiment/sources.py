@@ -81,7 +81,7 @@ class WorkloadSource(ABC):
         """(shape, value probabilities, dtype) of an i.i.d. cell (sources with ``analytic``)."""
         raise NotImplementedError(f"{self.key} cells cannot be counted analytically")
 
-    def run(self, cell: Cell, options: Options, profiles: dict) -> dict[str, "pd.DataFrame"]:
+    def run(self, cell: Cell, options: Options, profiles: dict) -> dict[str, pd.DataFrame]:
         """The tables of a cell that is not counted but run (sources with ``tables``)."""
         raise NotImplementedError(f"{self.key} cells are counted, not run")
 

@@ -155,7 +155,8 @@ def _priced_layers(weights: dict[str, np.ndarray], masked: list[str], blocks: in
     priced = {}
     for prof_name, prof in profiles.items():
         c = {k: [cost.estimate(e, prof, columns=columns) for e in encs] for k, encs in encoded.items()}
-        priced[prof_name] = {f"{k}_{q}": float(sum(getattr(x, q) for x in c[k])) for k in c for q in ("energy_j", "time_s")}
+        priced[prof_name] = {f"{k}_{q}": float(sum(getattr(x, q) for x in c[k]))
+                             for k in c for q in ("energy_j", "time_s")}
     return storage, priced
 
 

@@ -16,8 +16,14 @@ from .breakdown import BREAKDOWN_COLUMNS, plot_breakdown
 from .gains import RESULT_COLUMNS, plot_gains
 from .network_gains import NETWORK_COLUMNS, plot_network_gains
 from .style import PlotDataError
-from .training import (COMM_COLUMNS, MPD_COLUMNS, ROUND_COLUMNS, plot_accuracy_bits, plot_bits_per_method,
-                       plot_mpd_tradeoff)
+from .training import (
+    COMM_COLUMNS,
+    MPD_COLUMNS,
+    ROUND_COLUMNS,
+    plot_accuracy_bits,
+    plot_bits_per_method,
+    plot_mpd_tradeoff,
+)
 from .winner_map import plot_winner_map
 
 

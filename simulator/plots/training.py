@@ -97,7 +97,8 @@ def plot_mpd_tradeoff(results: pd.DataFrame, out_path_stem: str | os.PathLike[st
     for prof in dict.fromkeys(speed["profile"]):
         line = speed[speed["profile"] == prof].sort_values("compression")
         ax_speed.plot(line["compression"], line["speedup"], marker="o", label=prof)
-    ax_speed.plot(acc["compression"], acc["compression"], color=REFERENCE_COLOR, ls="--", lw=1, label="ideal (= compression)")
+    ax_speed.plot(acc["compression"], acc["compression"], color=REFERENCE_COLOR, ls="--", lw=1,
+                  label="ideal (= compression)")
     ax_speed.set_xscale("log")
     ax_speed.set_yscale("log")
     ax_speed.set_xlabel("compression")

@@ -91,7 +91,8 @@ def load_mnist(source: str | Path = "full") -> Dataset:
     else:
         arrays = _subset_arrays(MNIST_SUBSET if source == "subset" else Path(source))
     images = {k: (arrays[f"{k}_images"].reshape(-1, 784).astype(np.float32) / 255.0) for k in ("train", "test")}
-    return Dataset(images["train"], arrays["train_labels"].astype(np.int64), images["test"], arrays["test_labels"].astype(np.int64))
+    return Dataset(images["train"], arrays["train_labels"].astype(np.int64), images["test"],
+                   arrays["test_labels"].astype(np.int64))
 
 
 def stratified_subset(labels: np.ndarray, per_class: int, rng: np.random.Generator) -> np.ndarray:
@@ -110,8 +111,8 @@ def save_subset(path: Path, train_per_class: int = 200, test_per_class: int = 50
     out: dict[str, np.ndarray] = {}
     for part, per_class in (("train", train_per_class), ("test", test_per_class)):
         idx = stratified_subset(full[f"{part}_labels"], per_class, rng)
-        out |= {f"{part}_images": full[f"{part}_images"][idx], f"{part}_labels": full[f"{part}_labels"][idx].astype(np.uint8),
-                f"{part}_index": idx.astype(np.uint16)}
+        out |= {f"{part}_images": full[f"{part}_images"][idx],
+                f"{part}_labels": full[f"{part}_labels"][idx].astype(np.uint8), f"{part}_index": idx.astype(np.uint16)}
     np.savez_compressed(path, **out)
     return Path(path)
 
