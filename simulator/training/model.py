@@ -11,7 +11,8 @@ import numpy as np
 
 from .data import DatasetUnavailable
 
-__all__ = ["require_torch", "deterministic_torch", "lenet300_100", "get_weights", "add_to_weights", "set_weights"]
+__all__ = ["require_torch", "deterministic_torch", "lenet300_100", "evaluate", "get_weights", "add_to_weights",
+           "set_weights"]
 
 
 def require_torch():
@@ -49,6 +50,16 @@ def lenet300_100(seed: int):
     model.add_module("relu2", nn.ReLU())
     model.add_module("fc3", nn.Linear(100, 10))
     return model
+
+
+def evaluate(model, x, y) -> tuple[float, float]:
+    """(accuracy, mean cross-entropy) of ``model`` on tensors x, y, without gradients."""
+    torch = require_torch()
+    with torch.no_grad():
+        logits = model(x)
+        loss = float(torch.nn.functional.cross_entropy(logits, y))
+        acc = float((logits.argmax(dim=1) == y).float().mean())
+    return acc, loss
 
 
 def get_weights(model) -> dict[str, np.ndarray]:
