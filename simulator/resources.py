@@ -41,3 +41,7 @@ def shipped_experiment(name: str) -> Path | None:
         if candidate.is_file():
             return candidate
     return None
+
+
+#: Example weights and the small MNIST subset (``examples/`` in a checkout, ``simulator/examples`` in a wheel).
+SHIPPED_EXAMPLES = _data_dir("examples", "examples")

@@ -123,7 +123,7 @@ def test_run_takes_a_shipped_experiment_by_name(tmp_path, monkeypatch):
 
 @pytest.mark.parametrize("argv, words", [
     (["run", "no-such-experiment"], "dotsim run: error: no-such-experiment: no such file, and not the name of "
-                                    "a shipped experiment (mpd_networks, paper_entropy_sweep, paper_networks"),
+                                    "a shipped experiment (mpd_lenet, mpd_networks, paper_entropy_sweep, paper_networks, quickstart"),
     (["run", "quickstart", "--out", ""], "dotsim run: error: argument --out: an empty path; give a folder"),
     (["run", "quickstart", "--out", "  "], "dotsim run: error: argument --out: an empty path"),
     (["calibrate", "--out", ""], "dotsim calibrate: error: argument --out: an empty path"),

@@ -104,8 +104,17 @@ def test_network_gains(tmp_path):
 def test_registry_covers_the_spec_names():
     from simulator.experiment.spec import PLOTS as SPEC_PLOTS
 
-    assert set(PLOTS) == set(SPEC_PLOTS) == {"gains", "winner_map", "breakdown", "network_gains", "advice"}
+    assert set(PLOTS) == set(SPEC_PLOTS) == {"gains", "winner_map", "breakdown", "network_gains", "advice",
+                                            "accuracy_bits", "bits_per_method", "mpd_tradeoff"}
     assert all(p.name == name and p.columns for name, p in PLOTS.items())
+
+
+def test_training_figures_say_which_study_they_need(tmp_path):
+    results = results_frame().assign(layers=pd.NA)
+    with pytest.warns(PlotNotDrawn, match="plot 'mpd_tradeoff' not drawn: no mpd study in the results"):
+        assert render(["mpd_tradeoff"], results, None, tmp_path / "plots") == []
+    with pytest.warns(PlotNotDrawn, match="plot 'accuracy_bits' not drawn: no rounds table"):
+        render(["accuracy_bits"], results, None, tmp_path / "plots")
 
 
 def test_render_writes_readable_files(tmp_path):

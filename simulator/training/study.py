@@ -18,7 +18,15 @@ import numpy as np
 from ..comm.compressors import make
 from ..comm.downstream import DOWNSTREAM_MODES, decode_broadcast, encode_broadcast
 from .data import Dataset, load_mnist, split_clients
-from .model import add_to_weights, get_weights, lenet300_100, require_torch, set_weights
+from .model import (
+    add_to_weights,
+    deterministic_torch,
+    evaluate,
+    get_weights,
+    lenet300_100,
+    require_torch,
+    set_weights,
+)
 
 __all__ = ["MethodSpec", "StudyConfig", "RoundRecord", "StudyResult", "run_method", "run_study", "summary_table"]
 
@@ -102,20 +110,15 @@ class StudyResult:
         return pd.DataFrame([asdict(r) for r in self.records]).assign(method=self.spec.label)
 
 
-def _evaluate(model, x, y) -> tuple[float, float]:
-    torch = require_torch()
-    with torch.no_grad():
-        logits = model(x)
-        loss = float(torch.nn.functional.cross_entropy(logits, y))
-        acc = float((logits.argmax(dim=1) == y).float().mean())
-    return acc, loss
-
-
 def run_method(config: StudyConfig, spec: MethodSpec, data: Dataset | None = None) -> StudyResult:
-    """Train LeNet-300-100 on MNIST under one method; one record per round."""
-    torch = require_torch()
-    torch.set_num_threads(1)
+    """Train LeNet-300-100 on MNIST under one method; one record per round (one thread, deterministic kernels)."""
     data = data or load_mnist()
+    with deterministic_torch():
+        return _train(config, spec, data)
+
+
+def _train(config: StudyConfig, spec: MethodSpec, data: Dataset) -> StudyResult:
+    torch = require_torch()
     n_train = config.train_subset or data.y_train.size
     x_train, y_train = torch.from_numpy(data.x_train[:n_train]), torch.from_numpy(data.y_train[:n_train])
     x_test, y_test = torch.from_numpy(data.x_test), torch.from_numpy(data.y_test)
@@ -159,7 +162,7 @@ def run_method(config: StudyConfig, spec: MethodSpec, data: Dataset | None = Non
         acc = loss_test = math.nan
         if done // config.eval_every > (done - steps) // config.eval_every or done == config.iterations:
             set_weights(model, global_w)
-            acc, loss_test = _evaluate(model, x_test, y_test)
+            acc, loss_test = evaluate(model, x_test, y_test)
         records.append(RoundRecord(r, done, len(chosen), up_bits / len(chosen), broadcast.nbits, cum_up, cum_down,
                                    float(np.mean(losses)), acc, loss_test))
     return StudyResult(spec, config, records)

