@@ -30,14 +30,22 @@ from .dense import _dense_mat, _dense_vec
 LAYOUT = ("row_perm", "col_perm", "row_split", "col_split")
 
 
+GATHER_TILE = 16  # gathered rows of X per tile: 16 floats of each xp column = one cache line written
+
+
 @njit(**JIT)
 def _gather(col_perm, X, xp, L):
-    """xp[l*n + j] = X[col_perm[j], l] (for L = 1: the gathered vector)."""
+    """xp[l*n + j] = X[col_perm[j], l] (for L = 1: the gathered vector), in tiles of
+    ``GATHER_TILE`` values of j: one j at a time over all l writes L lines n*4 bytes apart (4 KiB
+    aliasing when n is a power of two); one l at a time over all j reads one float per gathered
+    row of X. A tile reads 16 rows of X and writes one line of each of the L columns of xp."""
     n = col_perm.shape[0]
-    for j in range(n):
-        src = np.uint64(col_perm[j])
+    for j0 in range(0, n, GATHER_TILE):
+        j1 = min(j0 + GATHER_TILE, n)
         for l in range(L):
-            xp[l * n + j] = X[src, l]
+            out = xp[l * n + j0: l * n + j1]
+            for j in range(j1 - j0):
+                out[j] = X[np.uint64(col_perm[j0 + j]), l]
 
 
 @njit(**JIT)
