@@ -37,7 +37,6 @@ import argparse  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import scipy.sparse as sp  # noqa: E402
-
 from mpd_bench import measure_mpd, report_mpd  # noqa: E402
 
 from simulator.calibration.design import design_formats  # noqa: E402
