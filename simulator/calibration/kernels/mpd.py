@@ -10,7 +10,10 @@ run N times faster.
 
 For L > 1 the dense loop wants each column of its x contiguous: the gather writes ``Xp``
 transposed (L x n, column l at ``Xp[l*n : (l+1)*n]``) and each block reads its columns of it
-with leading dimension n. Same n*L gathered reads and n*L writes as counted, no extra copy.
+with leading dimension n. Same n*L gathered reads and n*L writes as counted, no extra copy;
+the gather runs in tiles of 16 columns of W (``_gather``), which read their 16 ``col_perm``
+entries once per column of X (from L1): for L > 1, n*L index reads against the n counted, an
+extra of the kind the generated CSR kernels have for L > 16 (``codegen``).
 ``row_split``/``col_split`` are read once per block boundary (the end of one block is the start
 of the next): N + 1 reads each, as counted. Only ``block_format: dense`` has a kernel (blocks in
 another format would need per-block offsets into the merged pointer arrays); other block formats
@@ -28,8 +31,6 @@ from .base import JIT, Driver, Kernel, aligned_copy
 from .dense import _dense_mat, _dense_vec
 
 LAYOUT = ("row_perm", "col_perm", "row_split", "col_split")
-
-
 GATHER_TILE = 16  # gathered rows of X per tile: 16 floats of each xp column = one cache line written
 
 
