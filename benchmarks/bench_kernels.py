@@ -14,8 +14,13 @@ The timed part runs single-threaded and pinned to one CPU (``timing.one_core``),
 average is printed at the start and the end: other jobs on the machine still share the
 last-level cache and memory bandwidth.
 
-Run: ``.venv/bin/python benchmarks/bench_kernels.py [--quick]``. Target: CSER not slower
-than scipy CSR for K <= 16, and >= 1.5x faster than numpy dense.
+The MPD part (``mpd_bench``; ``--part mpd`` runs it alone) times the MPD kernel against numpy
+dense and scipy BSR on the same masked matrices, N = 2 .. 64 blocks, L = 1 and 64, with the
+cost model's ratio beside each measured one, and the per-block overhead.
+
+Run: ``.venv/bin/python benchmarks/bench_kernels.py [--quick] [--part all|formats|mpd]
+[--profile calibrated.yaml]``. Target: CSER not slower than scipy CSR for K <= 16, and >= 1.5x
+faster than numpy dense.
 """
 from __future__ import annotations
 
@@ -25,12 +30,14 @@ import sys
 if __name__ == "__main__":  # BLAS reads its thread count once, when numpy loads it: the numpy baseline on one thread
     os.environ.update(dict.fromkeys(("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"), "1"))
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import argparse  # noqa: E402
 
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import scipy.sparse as sp  # noqa: E402
+from mpd_bench import measure_mpd, report_mpd  # noqa: E402
 
 from simulator.calibration.design import design_formats  # noqa: E402
 from simulator.calibration.kernels import runner  # noqa: E402
@@ -50,18 +57,27 @@ def stream_bandwidth(nbytes: int = 512 * 2**20, samples: int = 7) -> float:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="only 4096 x 4096, fewer samples")
+    ap.add_argument("--part", choices=["all", "formats", "mpd"], default="all",
+                    help="the i.i.d. format matrices, the MPD matrices, or both")
+    ap.add_argument("--profile", default=None, help="calibrated profile for the MPD part's modelled ratios "
+                    "(default: hardware_profiles/calibrated/vm.yaml)")
     args = ap.parse_args(argv)
     with one_core() as pinned:
         print(pinned + "; " + load_average())
-        df = measure(args.quick)
+        df = measure(args.quick) if args.part != "mpd" else None
+        mpd = measure_mpd(args.quick) if args.part != "formats" else None
         print(load_average() + " at the end")
-    report(df)
+    if df is not None:
+        report(df)
+    if mpd is not None:
+        report_mpd(*mpd, profile=args.profile)
     return 0
 
 
 def measure(quick: bool) -> pd.DataFrame:
     """Every kernel and baseline on every matrix, interleaved; one row per (matrix, kernel)."""
     formats, skipped = design_formats()
+    formats = [f for f in formats if f != "mpd"]  # an i.i.d. matrix is one MPD block: see the MPD part
     for note in skipped:
         print(note)
     configs = [(4096, 4096, 0.9, K) for K in (4, 16, 64)]

@@ -27,11 +27,9 @@ from __future__ import annotations
 import os
 import sys
 
+if __name__ == "__main__":  # BLAS reads its thread count once, when numpy loads it: the numpy baseline on one thread
+    os.environ.update(dict.fromkeys(("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"), "1"))
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from simulator.calibration.timing import Case, single_thread_env, time_cases  # noqa: E402
-
-single_thread_env()
-
 import argparse  # noqa: E402
 from pathlib import Path  # noqa: E402
 
@@ -40,6 +38,7 @@ import pandas as pd  # noqa: E402
 import scipy.sparse as sp  # noqa: E402
 
 import simulator as sim  # noqa: E402
+from simulator.calibration.timing import Case, time_cases  # noqa: E402
 from simulator.formats.mpd_layout import mpd_layout, mpd_mask  # noqa: E402
 
 VM = Path(__file__).resolve().parent.parent / "hardware_profiles" / "calibrated" / "vm.yaml"

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from .accuracy import summary
-from .design import Point, design_formats, design_matrix, make_design
+from .design import Point, design_formats, make_design
 from .fit import choose_time_model
 from .probe import time_levels
 from .profile import host_name, profile_yaml, write_profile
@@ -35,16 +35,15 @@ def default_profile_path() -> Path:
 
 
 def _cases(points: list[Point], formats: list[str]) -> tuple[list[Case], list[dict]]:
-    """Encode every point in every format; the timing cases and one record per case."""
-    from ..formats import encode
+    """Encode every point in each of its formats (``Point.formats``); the timing cases and one record per case."""
     from .kernels import runner
 
     cases, records = [], []
     for p in points:
-        W = design_matrix(p.m, p.n, p.p0, p.K, seed=p.seed, dtype=p.dtype, omega0=p.omega0)
+        W = p.matrix()
         X = np.random.default_rng(p.seed + 10_000).standard_normal((p.n, p.L)).astype(p.dtype)
-        for fmt in formats:
-            enc = encode(W, fmt)
+        for fmt in p.formats(formats):
+            enc = p.encode(W, fmt)
             fn, _ = runner(enc, X)
             key = f"{fmt}|{p.key}"
             cases.append(Case(key, fn))

@@ -14,6 +14,14 @@ Points are drawn from these grids by a seeded generator; each point is timed in 
 Roughly a third of the points, drawn at random, are held out: the report's accuracy is
 measured on them only.
 
+MPD points (``Point.blocks`` > 0) are their own family: an i.i.d. matrix is one block, so the
+MPD kernel is timed on matrices under ``mpd_mask(shape, N, seed)`` (N from 2 to 64, shapes from
+cache-resident to DRAM-resident, L in {1, 4, 16}), in the mpd format only, and the i.i.d. points
+in every other format. Their counts use the same role-keyed features as every format (the gather
+and scatter buffers are ``input`` and ``output``, the permutations ``index``, the splits
+``pointer``), so the fit has no MPD-only coefficient except where only MPD does something (the
+scatter's indirect ``output`` writes).
+
 Matrices come from the one synthetic generator, ``simulator.workloads.synthetic``: i.i.d.
 entries, 0 with probability p0, the other K - 1 values with geometric probabilities (ratio
 ``GEOMETRIC_RATIO``, given to the generator as the entropy of that law). The formats timed are
@@ -51,10 +59,31 @@ class Point:
     dtype: str = "float32"
     seed: int = 0
     split: str = "fit"  # "fit" or "holdout"
+    blocks: int = 0  # > 0: an MPD point (W under mpd_mask with this many blocks; p0 and K unused)
 
     @property
     def key(self) -> str:
+        if self.blocks:
+            return f"{self.m}x{self.n}_mpd{self.blocks}_L{self.L}_{self.dtype}_s{self.seed}"
         return f"{self.m}x{self.n}_p{self.p0:g}_K{self.K}_L{self.L}_w{self.omega0:g}_{self.dtype}_s{self.seed}"
+
+    def formats(self, timed: list[str]) -> list[str]:
+        """The formats this point is timed in: mpd for an MPD point, every other one otherwise."""
+        return [f for f in timed if (f == "mpd") == bool(self.blocks)]
+
+    def matrix(self) -> np.ndarray:
+        """This point's matrix (``design_matrix`` or ``mpd_matrix``)."""
+        if self.blocks:
+            return mpd_matrix(self.m, self.n, self.blocks, self.seed, self.dtype)
+        return design_matrix(self.m, self.n, self.p0, self.K, seed=self.seed, dtype=self.dtype, omega0=self.omega0)
+
+    def encode(self, W: np.ndarray, fmt: str):
+        """W in ``fmt``; an MPD point's layout is regenerated from its mask's seed (no block search)."""
+        from ..formats import encode
+
+        if self.blocks:
+            return encode(W, fmt, blocks=self.blocks, permutations="seed", seed=self.seed)
+        return encode(W, fmt)
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -73,6 +102,32 @@ def design_matrix(m: int, n: int, p0: float, K: int, seed: int = 0, dtype="float
         entropy = distribution_entropy(np.r_[p0, (1 - p0) * tail / tail.sum()])
     W, _ = synthetic_matrix((m, n), p0, K, entropy_bits=entropy, seed=seed, dtype=dtype)
     return W + W.dtype.type(omega0) if omega0 else W
+
+
+def mpd_matrix(m: int, n: int, blocks: int, seed: int = 0, dtype="float32") -> np.ndarray:
+    """An m x n matrix under ``mpd_mask((m, n), blocks, seed)``, values uniform in ±[0.5, 2)."""
+    from ..formats.mpd_layout import mpd_mask
+
+    rng = np.random.default_rng(seed)
+    mask = mpd_mask((m, n), blocks, seed)
+    k = int(mask.sum())
+    W = np.zeros((m, n), dtype=dtype)
+    W[mask] = rng.uniform(0.5, 2.0, k) * rng.choice(np.array([-1.0, 1.0]), k)
+    return W
+
+
+def _mpd_points(shapes, per, hold_shapes, hold_per, Ns, Ls, rng, holdout_share: float) -> list[Point]:
+    """MPD points: ``per`` draws of (N, L) on each fit shape, a share of them held out, and
+    every draw on ``hold_shapes`` held out. N is capped by the shape (every block needs a row)."""
+    pts, seed = [], 30_000
+    for group, split in ((zip(shapes, per), "fit"), (zip(hold_shapes, hold_per), "holdout")):
+        for (m, n), k in group:
+            for _ in range(k):
+                seed += 1
+                N = int(rng.choice([b for b in Ns if b <= min(m, n)]))
+                s = "holdout" if split == "holdout" or rng.random() < holdout_share else "fit"
+                pts.append(Point(m, n, 0.0, 0, int(rng.choice(Ls)), seed=seed, split=s, blocks=N))
+    return pts
 
 
 def _points(shapes, per, p0s, Ks, Ls, rng, seed0: int, split: str) -> list[Point]:
@@ -104,7 +159,8 @@ def _design(fit_shapes, fit_per, hold_shapes, hold_per, p0s, Ks, hold_Ks, Ls, rn
 
 
 def make_design(quick: bool = False, tiny: bool = False, seed: int = 0, holdout: float = 0.25) -> list[Point]:
-    """The design: ``tiny`` for tests (seconds), ``quick`` (< 60 s in all), else full (< 10 min).
+    """The design: ``tiny`` for tests (seconds), ``quick`` (< 60 s in all), else full (< 10 min);
+    the i.i.d. points, then the MPD points (``_mpd_points``).
 
     Shapes run from cache-resident (a 64 x 64 matrix: 16 KiB dense) to DRAM-resident (8192 x 8192:
     256 MiB dense; 12288 x 4096 and 4096 x 12288 give the sparse formats working sets beyond the
@@ -118,16 +174,23 @@ def make_design(quick: bool = False, tiny: bool = False, seed: int = 0, holdout:
     Ks = [2, 4, 8, 16, 32, 64, 256]
     hold_Ks = [12, 24, 48, 96]
     if tiny:
-        return _design([(16, 24), (40, 32), (64, 64)], [3, 3, 3], [(48, 40)], [2], [0.5, 0.9], [2, 4, 8], [6],
-                       [1, 3], rng, 2, 0.3)
+        pts = _design([(16, 24), (40, 32), (64, 64)], [3, 3, 3], [(48, 40)], [2], [0.5, 0.9], [2, 4, 8], [6],
+                      [1, 3], rng, 2, 0.3)
+        return pts + _mpd_points([(40, 32), (64, 64)], [2, 2], [(48, 40)], [1], [2, 4], [1, 3], rng, 0.0)
     Ls = [1, 4, 16]
+    Ns = [2, 4, 8, 16, 32, 64]
     if quick:
         fit = [(128, 128), (256, 512), (512, 256), (1024, 1024), (2048, 1024), (1024, 4096), (4096, 4096)]
-        return _design(fit, [4, 5, 5, 6, 5, 5, 4], [(768, 768), (3072, 2048)], [4, 4], p0s, Ks, hold_Ks, Ls, rng,
-                       4, holdout)
+        pts = _design(fit, [4, 5, 5, 6, 5, 5, 4], [(768, 768), (3072, 2048)], [4, 4], p0s, Ks, hold_Ks, Ls, rng,
+                      4, holdout)
+        return pts + _mpd_points([(256, 256), (1024, 1024), (2048, 2048), (4096, 4096)], [5, 6, 6, 5],
+                                 [(768, 768), (3072, 2048)], [3, 3], Ns, Ls, rng, holdout)
     fit = [(64, 64), (128, 256), (256, 256), (512, 1024), (1024, 512), (1024, 1024), (384, 1536), (1536, 384),
            (2048, 2048), (4096, 1024), (1024, 4096), (4096, 4096), (2048, 8192), (8192, 4096), (8192, 8192),
            (256, 32768), (12288, 4096), (4096, 12288)]
     per = [4, 5, 5, 6, 6, 6, 5, 5, 7, 5, 5, 6, 4, 4, 3, 3, 4, 4]
     hold = [(96, 200), (768, 768), (3072, 2048), (6144, 6144), (512, 24576)]
-    return _design(fit, per, hold, [4, 5, 6, 4, 3], p0s, Ks, hold_Ks, Ls, rng, 8, holdout)
+    pts = _design(fit, per, hold, [4, 5, 6, 4, 3], p0s, Ks, hold_Ks, Ls, rng, 8, holdout)
+    return pts + _mpd_points([(64, 64), (256, 256), (1024, 1024), (2048, 2048), (4096, 4096), (8192, 8192)],
+                             [3, 5, 6, 6, 5, 3], [(768, 768), (3072, 2048), (6144, 6144)], [3, 3, 2], Ns, Ls, rng,
+                             holdout)

@@ -70,6 +70,24 @@ def test_design_splits():
         assert {p.L for p in fit} == {1, 4, 16}
 
 
+def test_design_mpd_points():
+    """MPD points: masked matrices with 2..64 blocks, timed in mpd only, on fit and held-out shapes."""
+    from simulator.calibration.design import design_formats
+
+    timed, _ = design_formats()
+    assert "mpd" in timed
+    for pts in (make_design(quick=True), make_design()):
+        mpd = [p for p in pts if p.blocks]
+        assert {p.blocks for p in mpd} == {2, 4, 8, 16, 32, 64} and {p.L for p in mpd} == {1, 4, 16}
+        assert {p.split for p in mpd} == {"fit", "holdout"}
+        assert min(p.m * p.n for p in mpd) <= 256 * 256 and max(p.m * p.n for p in mpd) >= 4096 * 4096
+        assert all(p.formats(timed) == ["mpd"] for p in mpd)
+        assert all("mpd" not in p.formats(timed) for p in pts if not p.blocks)
+    p = next(p for p in make_design(tiny=True) if p.blocks)
+    enc = p.encode(p.matrix(), "mpd")
+    assert enc.n_blocks == p.blocks and np.array_equal(enc.to_dense(), p.matrix())
+
+
 def test_time_features_follow_the_cost_models_time_placement():
     """The fit's placement of arrays in time levels is the cost model's (place_time_shares)."""
     from simulator.formats import encode
@@ -151,7 +169,8 @@ def test_calibrate_tiny(tmp_path):
     assert accs == {"sequential", "indirect"}
     # what `dotsim calibrate` prints: summary(paths)
     s = summary(paths)
-    assert list(s["format"]) == ["dense", "csr", "cer", "cser", "all"] and "within_15" in s
+    assert list(s["format"]) == ["dense", "csr", "cer", "cser", "mpd", "all"] and "within_15" in s
+    assert set(df.loc[df["format"] == "mpd", "split"]) == {"fit", "holdout"}
 
 
 def test_tied_roles_one_coefficient_every_level():

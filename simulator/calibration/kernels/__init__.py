@@ -15,10 +15,11 @@ from .base import ALIGN, Driver, Kernel, aligned_copy
 from .codegen import MAX_BLOCK, column_blocks
 from .csr import KERNEL as _CSR
 from .dense import KERNEL as _DENSE
+from .mpd import KERNEL as _MPD
 from .segments import CER as _CER
 from .segments import CSER as _CSER
 
-KERNELS: dict[str, Kernel] = {k.format: k for k in (_DENSE, _CSR, _CER, _CSER)}
+KERNELS: dict[str, Kernel] = {k.format: k for k in (_DENSE, _CSR, _CER, _CSER, _MPD)}
 """The kernel registry, keyed by format name (``simulator.formats.FORMATS`` keys)."""
 
 
@@ -57,7 +58,8 @@ def prepare(enc, X) -> tuple[Driver, tuple, np.ndarray]:
     buffers (``aligned_copy``: same dtypes, same values), here, outside any timed region.
     """
     kernel, X, _ = _check(enc, X)
-    arrays = {k: aligned_copy(v) for k, v in enc.arrays.items()}
+    source = kernel.arrays(enc) if kernel.arrays is not None else enc.arrays
+    arrays = {k: aligned_copy(v) for k, v in source.items()}
     Y = aligned_copy(np.zeros((enc.shape[0], X.shape[1]), dtype=enc.dtype))
     driver, args = kernel.bind(arrays, aligned_copy(X), Y)
     return driver, args, Y

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -34,10 +35,16 @@ class Kernel:
     ``bind(arrays, X, Y)`` receives the encoded arrays, X (n x L) and Y (m x L), all aligned
     copies, and returns the compiled driver and its arguments; any other layout the kernel needs
     (dense L > 1: X transposed) is made there, outside the timed region.
+
+    ``arrays(enc)``, when given, says which arrays ``bind`` receives instead of ``enc.arrays``:
+    a format whose product reads arrays it does not store (mpd with ``permutations: seed``
+    regenerates its permutations before the product) hands them over here, and may refuse
+    variants the kernel does not implement with a ValueError.
     """
 
     format: str
     bind: Callable[[Mapping[str, np.ndarray], np.ndarray, np.ndarray], tuple[Driver, tuple]]
+    arrays: Callable[[Any], Mapping[str, np.ndarray]] | None = None
 
 
 def aligned_copy(a: np.ndarray, align: int = ALIGN) -> np.ndarray:

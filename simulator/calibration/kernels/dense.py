@@ -50,8 +50,10 @@ def _dense_vec(values, m, n, x, y):
 
 
 @njit(**JIT)
-def _dense_mat(values, m, n, XT, L, Y):
-    """XT: X transposed and flattened (column l of X at XT[l*n : (l+1)*n]).
+def _dense_mat(values, m, n, XT, ld, L, Y):
+    """XT: X transposed and flattened, column l of X at XT[l*ld : l*ld + n] (``ld`` >= n, the
+    leading dimension as in BLAS: n for a whole matrix; an MPD block reads its columns of the
+    whole gathered buffer).
 
     Slices (views) give LLVM loops that start at 0 over non-negative indices, which it
     vectorises; an offset index (values[base + j]) carries numba's negative-index test."""
@@ -62,7 +64,7 @@ def _dense_mat(values, m, n, XT, L, Y):
             j1 = min(j0 + DENSE_CHUNK, n)
             w = values[i * n + j0: i * n + j1]
             for l in range(L):
-                x = XT[l * n + j0: l * n + j1]
+                x = XT[l * ld + j0: l * ld + j1]
                 s = Y.dtype.type(0)
                 for j in range(j1 - j0):
                     s += w[j] * x[j]
@@ -78,7 +80,7 @@ def _rep_dense_vec(reps, values, m, n, x, y):
 @njit(**JIT)
 def _rep_dense_mat(reps, values, m, n, XT, L, Y):
     for _ in range(reps):
-        _dense_mat(values, m, n, XT, L, Y)
+        _dense_mat(values, m, n, XT, n, L, Y)
 
 
 def bind(a: Mapping[str, np.ndarray], X: np.ndarray, Y: np.ndarray) -> tuple[Driver, tuple]:
