@@ -91,7 +91,7 @@ class Dask:
         try:
             from dask.distributed import Client, LocalCluster
         except ImportError as e:
-            raise ImportError(DASK_HINT) from e
+            raise RuntimeError(DASK_HINT) from e  # one line from the CLI, as any user error
         if self.address is None:
             self.cluster = LocalCluster(n_workers=self.workers, threads_per_worker=1, processes=True,
                                         dashboard_address=None)

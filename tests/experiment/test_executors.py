@@ -70,3 +70,11 @@ def test_dask_local_cluster_same_bytes_and_resumes(spec_file, tmp_path, monkeypa
     _same_outputs(tmp_path / "ref", tmp_path / "dask")
     _interrupted_then_resumed(spec_file, tmp_path / "cut", "local:2", monkeypatch, after=3)
     _same_outputs(tmp_path / "ref", tmp_path / "cut")
+
+
+def test_cli_reports_a_bad_scheduler_in_one_line(spec_file, capsys):
+    from simulator.cli import main
+
+    assert main(["run", str(spec_file), "--scheduler", "slurm"]) != 0
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--scheduler slurm: expected inprocess, processes:N, local:N" in err
