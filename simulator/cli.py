@@ -78,7 +78,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from .experiment import run_experiment, summary_table
 
     t = time.perf_counter()
-    results = run_experiment(experiment_path(args.experiment), out_dir=args.out)
+    results = run_experiment(experiment_path(args.experiment), out_dir=args.out, scheduler=args.scheduler)
     print("Median gain over dense (dense / format; > 1 is better):")
     print(_table(summary_table(results), short_floats=True))
     out = results.attrs["out_dir"]
@@ -164,6 +164,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("experiment", help="experiment YAML file (experiments/quickstart.yaml) or a shipped "
                                       "experiment's name (quickstart)")
     s.add_argument("--out", type=_folder, default=None, help="output folder (default: results/<experiment name>)")
+    s.add_argument("--scheduler", default=None,
+                   help="where cells run: inprocess (default), processes:N (a local process pool), local:N (a Dask "
+                        "LocalCluster of N workers) or tcp://HOST:PORT (a running Dask scheduler; pip install "
+                        "'dotsim[dask]')")
     s.set_defaults(func=_cmd_run)
 
     s = sub.add_parser("advise", help="the cheapest format per layer on each profile, and the network total")

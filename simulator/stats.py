@@ -32,8 +32,10 @@ def check_matrix(W, name: str = "W") -> np.ndarray:
             f"{name}: expected a numeric dtype (signed/unsigned integer or float), got {W.dtype}"
         )
     if W.dtype.kind == "f":
-        finite = np.isfinite(W)
-        if not finite.all():
+        # a finite sum means every entry is finite (any NaN or Inf makes it NaN or Inf), at a
+        # fraction of the cost of a mask over the whole matrix; only a suspect sum builds the mask
+        finite = np.isfinite(W) if not np.isfinite(W.sum(dtype=np.float64)) else None
+        if finite is not None and not finite.all():
             bad = np.argwhere(~finite)
             r, c = bad[0]
             n_nan = int(np.isnan(W).sum())
@@ -41,8 +43,16 @@ def check_matrix(W, name: str = "W") -> np.ndarray:
                 f"{name}: expected finite values, found {n_nan} NaN and {len(bad) - n_nan} Inf "
                 f"(first at row {r}, column {c}: {W[r, c]})"
             )
-        W = W + W.dtype.type(0)  # folds -0.0 into 0.0 so it is the same value as 0.0
+        if _has_negative_zero(W):
+            W = W + W.dtype.type(0)  # folds -0.0 into 0.0 so it is the same value as 0.0
     return np.ascontiguousarray(W)
+
+
+def _has_negative_zero(W: np.ndarray) -> bool:
+    """Whether a float matrix holds -0.0: its bit pattern is the sign bit alone (no copy of ``W``)."""
+    bits = np.dtype(f"u{W.dtype.itemsize}")
+    sign = bits.type(1) << bits.type(8 * W.dtype.itemsize - 1)
+    return bool(np.any(np.ascontiguousarray(W).view(bits) == sign))
 
 
 def check_shape(shape) -> tuple[int, int]:

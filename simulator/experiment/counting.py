@@ -11,8 +11,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..counts.analytic import ExpectedStructure, analytic_rows, storage_bits_from_structure
 from ..counts import COLUMNS as COUNT_COLUMNS
+from ..counts.analytic import ExpectedStructure, analytic_rows, storage_bits_from_structure
 from ..formats import encode_many
 from ..inspect_weights import CER_ENCODE_MAX_SLOTS_PER_ENTRY
 from ..stats import code_values, stats_from_coding

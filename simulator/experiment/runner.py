@@ -3,9 +3,11 @@
 One *cell* is one matrix (a synthetic draw, a matrix from a file, or a network); each cell
 yields one row per format x profile. A training cell (a trained run, ``training_source``) makes
 its own tables instead: ``results`` and ``rounds`` (written as ``rounds.csv``), and the run adds
-``summary.csv`` (means over seeds). Cells are counted and priced in batches; each finished
-batch goes to the checkpoint (``store.Checkpoint``), so an interrupted run resumes where it
-stopped; every output is written atomically at the end and is byte-identical for the same spec.
+``summary.csv`` (means over seeds). Cells are counted and priced in batches, each an
+independent task (``tasks.BatchTask``) run by the chosen executor (``executors``); each finished
+batch goes to the checkpoint (``store.Checkpoint``), written by this process only, so an
+interrupted run resumes where it stopped, whatever ran it; every output is written atomically
+at the end and is byte-identical for the same spec.
 The output directory is locked for the length of the run (``store.OutputLock``).
 """
 from __future__ import annotations
@@ -21,10 +23,12 @@ from ..cost import PROVENANCE_COLUMNS, price, totals
 from ..engine import layer_plan, run_plans
 from ..hardware import load_profile
 from . import counting
+from .executors import executor_for
 from .format_choices import REFERENCE, FormatChoice, labels_of, split_labels
 from .sources import Cell, source_for
 from .spec import ExperimentSpec, load_spec
 from .store import Checkpoint, OutputLock, columns_of, log, run_inputs, write_atomic, write_text_atomic
+from .tasks import BatchTask, RunContext, price_batch, prime
 from .training_source import training_summary
 
 HEAD_COLUMNS = [
@@ -37,6 +41,7 @@ GAIN_OF = {"storage_gain": "storage_bits", "energy_gain": "energy_j", "time_gain
 #: A grid estimated to run longer than this says so before it starts.
 LONG_RUN_S = 60.0
 ANALYTIC_BATCH = 512  # analytic cells are priced in bulk; exact ones one at a time
+TASKS_PER_WORKER = 4  # a parallel run splits analytic batches so that every worker has several
 
 
 def expand_cells(spec: ExperimentSpec, spec_path: Path) -> list[Cell]:
@@ -120,8 +125,8 @@ def batch_rows(cells: list[Cell], spec: ExperimentSpec, profiles: dict) -> tuple
     return results, bd
 
 
-def _run_batch(batch: list[Cell], spec: ExperimentSpec, profiles: dict) -> dict:
-    """The checkpoint record of a batch: cell keys and its tables as columns."""
+def batch_record(batch: list[Cell], spec: ExperimentSpec, profiles: dict) -> dict:
+    """The checkpoint record of a batch: cell keys and its tables as columns (``tasks.price_batch``)."""
     if all(c.source.tables for c in batch):
         parts: dict[str, list[pd.DataFrame]] = {}
         for cell in batch:
@@ -163,13 +168,25 @@ def _gather(done: list[dict], part: str, position: dict[str, int]) -> pd.DataFra
     return df.iloc[np.argsort(df.cell.map(position).to_numpy(), kind="stable")].reset_index(drop=True)
 
 
-def run_experiment(spec_path: str | Path, out_dir: str | Path | None = None, progress: bool | None = None) -> pd.DataFrame:
+def _batches(cells: list[Cell], spec: ExperimentSpec, workers: int) -> list[list[Cell]]:
+    """Cells in spec order, cut into tasks: bulk for analytic counting, one cell for exact ones."""
+    size = 1
+    if spec.options.counting == "analytic" and not _trains(cells):
+        size = min(ANALYTIC_BATCH, max(1, -(-len(cells) // (TASKS_PER_WORKER * workers)))) if workers > 1 \
+            else ANALYTIC_BATCH
+    return [cells[b0:b0 + size] for b0 in range(0, len(cells), size)]
+
+
+def run_experiment(spec_path: str | Path, out_dir: str | Path | None = None, progress: bool | None = None,
+                   scheduler: str | None = None) -> pd.DataFrame:
     """Run every cell of the experiment and return the tidy results (one row per cell x format x profile).
 
     Synthetic cells and matrices from files are priced per product; a network cell sums its
     layers' energy and storage and takes its time from the simpy engine (double-buffered
-    weight streaming over the profile's memory channel). ``results.attrs`` holds ``out_dir``
-    and ``plots`` (the figure paths).
+    weight streaming over the profile's memory channel). ``scheduler`` picks where the
+    batches run (``executors.executor_for``: in-process by default, ``processes:N``,
+    ``local:N``, ``tcp://HOST:PORT``); the bytes written are the same whichever it is.
+    ``results.attrs`` holds ``out_dir`` and ``plots`` (the figure paths).
     """
     spec, spec_path = load_spec(spec_path)
     out = Path(out_dir) if out_dir is not None else Path("results") / spec.name
@@ -177,19 +194,21 @@ def run_experiment(spec_path: str | Path, out_dir: str | Path | None = None, pro
     profiles = {name: load_profile(_profile_ref(name, spec_path)) for name in spec.profiles}
     cells = expand_cells(spec, spec_path)
     _announce_long_run(spec, cells)
+    executor = executor_for(scheduler)
     with OutputLock(out):
         checkpoint = Checkpoint(out, _inputs(spec, spec_path, profiles))
         checkpoint.load()
         finished = checkpoint.finished()
         todo = [c for c in cells if c.key not in finished]
-        batch_size = ANALYTIC_BATCH if spec.options.counting == "analytic" and not _trains(cells) else 1
+        prime(str(spec_path), checkpoint.key, RunContext(spec, profiles, {c.key: c for c in cells}))
         bar = tqdm(total=len(cells), initial=len(cells) - len(todo), desc=spec.name, unit="cell",
                    disable=progress is False or (progress is None and len(todo) < 50))
-        with bar:
-            for b0 in range(0, len(todo), batch_size):
-                batch = todo[b0:b0 + batch_size]
-                checkpoint.append(_run_batch(batch, spec, profiles))
-                bar.update(len(batch))
+        with bar, executor:
+            tasks = [BatchTask(str(spec_path), checkpoint.key, tuple(c.key for c in batch))
+                     for batch in _batches(todo, spec, executor.workers)]
+            for record in executor.map_unordered(price_batch, tasks):
+                checkpoint.append(record)
+                bar.update(len(record["cells"]))
         results, breakdown = _write_outputs(spec, spec_path, out, cells, checkpoint)
         checkpoint.remove()
     return results

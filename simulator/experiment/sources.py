@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import zlib
 from abc import ABC, abstractmethod
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar, Iterator
+from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 
@@ -43,7 +44,7 @@ class Cell:
     key: str
     workload: Workload
     params: dict
-    source: "WorkloadSource" = field(compare=False, repr=False, default=None)  # type: ignore[assignment]
+    source: WorkloadSource = field(compare=False, repr=False, default=None)  # type: ignore[assignment]
 
     def seed(self, base: int) -> np.random.SeedSequence:
         return np.random.SeedSequence([base, zlib.crc32(self.key.encode())])
@@ -316,7 +317,6 @@ class CatalogNetworkSource(_NetworkSource):
 
     def layers(self, cell: Cell, seed: int) -> Iterator[LayerMatrix]:
         from ..workloads.catalog import network_layers, synthetic_weights
-
         from ..workloads.compress import compress_network
 
         w = self.workload

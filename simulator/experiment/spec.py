@@ -39,11 +39,19 @@ from __future__ import annotations
 
 import itertools
 from pathlib import Path
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal
 
 import numpy as np
 from pydantic import (
-    BaseModel, ConfigDict, Discriminator, Field, StrictBool, StrictInt, Tag, field_validator, model_validator,
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    StrictBool,
+    StrictInt,
+    Tag,
+    field_validator,
+    model_validator,
 )
 
 from ..workloads.catalog import LayerTarget
@@ -137,8 +145,7 @@ def _axis_kind(v: Any) -> str:
 
 def _axis(scalar: Any, rng: type) -> Any:
     """A sweep axis whose errors come from the one form that was written (value, list or range)."""
-    return Annotated[Union[Annotated[scalar, Tag("axis-value")], Annotated[list[scalar], Tag("axis-list")],
-                           Annotated[rng, Tag("axis-range")]], Discriminator(_axis_kind)]
+    return Annotated[Annotated[scalar, Tag("axis-value")] | Annotated[list[scalar], Tag("axis-list")] | Annotated[rng, Tag("axis-range")], Discriminator(_axis_kind)]
 
 
 FloatAxis = _axis(Float, Range)
@@ -167,7 +174,7 @@ def _shape_kind(v: Any) -> str:
     return "axis-list" if many else "axis-value"
 
 
-Shapes = Annotated[Union[Annotated[Shape, Tag("axis-value")], Annotated[list[Shape], Tag("axis-list")]],
+Shapes = Annotated[Annotated[Shape, Tag("axis-value")] | Annotated[list[Shape], Tag("axis-list")],
                    Discriminator(_shape_kind)]
 
 

@@ -18,8 +18,8 @@ import json
 import logging
 import os
 import time
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Callable, Iterable
 
 import pandas as pd
 
@@ -124,7 +124,7 @@ class OutputLock:
         if self._holder() == os.getpid():
             self.path.unlink(missing_ok=True)
 
-    def __enter__(self) -> "OutputLock":
+    def __enter__(self) -> OutputLock:
         self.acquire()
         return self
 
