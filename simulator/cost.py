@@ -234,7 +234,7 @@ def estimate(encoded_or_counts: Countable | pd.DataFrame, profile: Profile | str
         memory_time_s=memory_s,
         breakdown=bd[list(BREAKDOWN_COLUMNS)].reset_index(drop=True),
         profile=prof.name,
-        mapping=chosen_mappings(table, [])[()],
+        mapping=chosen_mappings(table)[0],
     )
 
 

@@ -111,7 +111,7 @@ def apply(counts: pd.DataFrame, columns, tile, profile: Profile) -> pd.DataFrame
     home_fp = out["footprint_bytes"].to_numpy()
     buffers = tiled & mem & vector & (out["operand"] != "y").to_numpy()
     out["footprint_bytes"] = np.where(buffers, -(-home_fp * T // L), home_fp)
-    return pd.concat([out, _x_fills(out, home_fp, tiled, profile)], ignore_index=True)
+    return pd.concat([out, _x_fills(out, home_fp, tiled, profile)])  # a fill keeps its x row's index
 
 
 def _x_fills(tiled_counts: pd.DataFrame, home_fp: np.ndarray, tiled: np.ndarray, profile: Profile) -> pd.DataFrame:
@@ -126,7 +126,7 @@ def _x_fills(tiled_counts: pd.DataFrame, home_fp: np.ndarray, tiled: np.ndarray,
     elements = src["_home"].to_numpy() * 8 // src["bits"].to_numpy()
     read = src.assign(footprint_bytes=src["_home"], count=elements, access="sequential")
     write = src.assign(action="write", count=elements, access="sequential")
-    return pd.concat([read, write], ignore_index=True).drop(columns="_home").astype({"count": src["count"].dtype})
+    return pd.concat([read, write]).drop(columns="_home").astype({"count": src["count"].dtype})
 
 
 def _objective(tot: pd.DataFrame, objective: Objective) -> np.ndarray:
@@ -151,6 +151,7 @@ def search(counts: pd.DataFrame, profile: Profile, columns: int | None = None, o
     of the mapspace with the least ``objective``, all points priced in one vectorised pass."""
     from .cost import price, totals  # cost imports this module lazily: the two are one layer
 
+    counts = counts.reset_index(drop=True)
     L = _columns_of(counts, columns)
     keys = product_keys(counts) or ["_product"]
     counts = counts.assign(_product=0) if keys == ["_product"] else counts
@@ -158,15 +159,18 @@ def search(counts: pd.DataFrame, profile: Profile, columns: int | None = None, o
         stacked = counts.assign(**{_TILE: L if mapping.l_tile is None else np.minimum(L, mapping.l_tile)})
     else:
         parts = [counts[L == n].assign(**{_TILE: t}) for n in np.unique(L) for t in tiles_of(int(n))]
-        stacked = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
-    stacked_L = _columns_of(stacked, columns)
-    priced = price(apply(stacked, stacked_L, stacked[_TILE].to_numpy(), profile), profile)
+        stacked = pd.concat(parts) if len(parts) > 1 else parts[0]
+    tiled = apply(stacked, _columns_of(stacked, columns), stacked[_TILE].to_numpy(), profile)
+    order = tiled.index.to_numpy()  # each row's place in ``counts``: the result keeps the table's order
+    priced = price(tiled.reset_index(drop=True), profile)
     tot = totals(priced, profile, [*keys, _TILE])
     tot["_objective"] = _objective(tot, objective)
     chosen = (tot.assign(_neg_tile=-tot[_TILE]).sort_values([*keys, "_objective", "_neg_tile"], kind="stable")
               .drop_duplicates(subset=keys)[[*keys, _TILE]])
     if len(chosen) < len(tot):
-        priced = priced.merge(chosen, on=[*keys, _TILE], how="inner")
+        keep = pd.MultiIndex.from_frame(priced[[*keys, _TILE]]).isin(pd.MultiIndex.from_frame(chosen))
+        priced, order = priced[keep], order[keep]
+    priced = priced.iloc[np.argsort(order, kind="stable")].reset_index(drop=True)
     product_L = counts.assign(_L=L).groupby(keys, sort=False)["_L"].max()
     mappings = _mapping_table(priced, chosen, keys, product_L, profile)
     drop = [c for c in ("_product",) if c in priced.columns]
@@ -189,8 +193,30 @@ def _mapping_table(priced: pd.DataFrame, chosen: pd.DataFrame, keys: list[str], 
     return table
 
 
-def chosen_mappings(table: pd.DataFrame, keys: list[str]) -> dict[tuple, ChosenMapping]:
-    """``search``'s mapping table as ``ChosenMapping`` records keyed by the product keys' values."""
-    return {tuple(getattr(r, k) for k in keys): ChosenMapping(int(getattr(r, _TILE)), int(r.columns_of_product),
-                                                              str(r.x_level), r.dram_bytes)
-            for r in table.itertuples(index=False)}
+def chosen_mappings(table: pd.DataFrame) -> list[ChosenMapping]:
+    """``search``'s mapping table as ``ChosenMapping`` records, in its order."""
+    return [ChosenMapping(int(getattr(r, _TILE)), int(r.columns_of_product), str(r.x_level), r.dram_bytes)
+            for r in table.itertuples(index=False)]
+
+
+MAPPING_COLUMNS = ("mapping", "dram_x_bytes")  # what an experiment's results say of the mapping
+
+
+def _summary(records: list[ChosenMapping]) -> str:
+    """One product: its loop order, tile and x level; several (a network's layers): how many are tiled."""
+    if len(records) == 1:
+        r = records[0]
+        return f"{r.loop_order} l_tile={r.l_tile}/{r.columns} x@{r.x_level}"
+    tiled = [r.l_tile for r in records if r.loop_order == "columns_outer"]
+    span = f" (l_tile {min(tiled)}-{max(tiled)})" if tiled else ""
+    return f"columns_outer in {len(tiled)}/{len(records)} layers{span}"
+
+
+def mapping_columns(table: pd.DataFrame, keys: tuple[str, ...] = ("cell_i", "format")) -> pd.DataFrame:
+    """Per (cell, format) of ``search``'s mapping table: ``mapping`` (a summary) and ``dram_x_bytes``
+    (the input's traffic at the farthest level, summed over a network's layers)."""
+    rows = []
+    for k, g in table.groupby(list(keys), sort=False):
+        records = chosen_mappings(g)
+        rows.append((*k, _summary(records), float(sum(r.dram_bytes.get("x", 0.0) for r in records))))
+    return pd.DataFrame(rows, columns=[*keys, *MAPPING_COLUMNS])
