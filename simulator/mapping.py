@@ -158,8 +158,13 @@ def search(counts: pd.DataFrame, profile: Profile, columns: int | None = None, o
     if mapping is not None:
         stacked = counts.assign(**{_TILE: L if mapping.l_tile is None else np.minimum(L, mapping.l_tile)})
     else:
-        parts = [counts[L == n].assign(**{_TILE: t}) for n in np.unique(L) for t in tiles_of(int(n))]
-        stacked = pd.concat(parts) if len(parts) > 1 else parts[0]
+        rows, tiles = [], []
+        for n in np.unique(L):  # every point of each row's mapspace: one take, not a frame per point
+            at = np.flatnonzero(L == n)
+            for t in tiles_of(int(n)):
+                rows.append(at)
+                tiles.append(np.full(len(at), t, dtype=np.int64))
+        stacked = counts.iloc[np.concatenate(rows)].assign(**{_TILE: np.concatenate(tiles)})
     tiled = apply(stacked, _columns_of(stacked, columns), stacked[_TILE].to_numpy(), profile)
     order = tiled.index.to_numpy()  # each row's place in ``counts``: the result keeps the table's order
     priced = price(tiled.reset_index(drop=True), profile)
