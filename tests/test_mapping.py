@@ -127,3 +127,52 @@ def test_vgg16_conv_layer_reuses_its_inputs(horowitz):
     assert cost.mapping.loop_order == "columns_outer" and cost.mapping.dram_bytes["x"] == x_dram * 4
     untiled = estimate(enc, horowitz, columns=L, mapping=Mapping())
     assert untiled.energy_j / (m * n * L) > 900 * PJ
+
+
+SPEC = """\
+version: 1
+name: mapped
+workloads:
+  - name: syn
+    synthetic: {shape: [64, 512], p0: 0.8, K: 8}
+formats: [dense, csr]
+profiles: [horowitz-45nm]
+options: {columns: 48, seed: 1, counting: COUNTING, x_dtype: XDT}
+outputs: {parquet: false}
+"""
+
+
+@pytest.mark.parametrize("counting", ["exact", "analytic"])
+def test_experiments_price_through_the_mapper_with_their_x_dtype(tmp_path, counting):
+    """A cell of the runner costs what ``estimate`` says for its matrix, L and x_dtype, and says its mapping."""
+    from simulator.experiment import run_experiment
+    from simulator.experiment.sources import source_for
+    from simulator.experiment.spec import load_spec
+
+    results = {}
+    for xdt in ("null", "int8"):
+        p = tmp_path / f"{xdt}.yaml"
+        p.write_text(SPEC.replace("COUNTING", counting).replace("XDT", xdt))
+        results[xdt] = run_experiment(p, out_dir=tmp_path / xdt, progress=False).set_index("format")
+    int8 = results["int8"]
+    assert (int8["energy_j"] < results["null"]["energy_j"]).all()
+    # float32 X (96 KiB) is tiled into a nearer level; int8 X (24 KiB) fits the 32 KiB SRAM whole
+    assert results["null"].loc["dense", "mapping"].startswith("columns_outer l_tile=")
+    assert int8.loc["dense", "mapping"] == "weights_outer l_tile=48/48 x@SRAM-32KiB"
+    if counting == "exact":
+        spec, path = load_spec(tmp_path / "int8.yaml")
+        cell = source_for(spec.workloads[0], path).cells()[0]
+        W = cell.source.matrix(cell, 1)
+        for fmt in ("dense", "csr"):
+            one = estimate(sim.encode(W, fmt), "horowitz-45nm", columns=48, x_dtype="int8")
+            assert int8.loc[fmt, "energy_j"] == pytest.approx(one.energy_j, rel=1e-12)
+            assert int8.loc[fmt, "dram_x_bytes"] == one.mapping.dram_bytes.get("x", 0.0)
+
+
+def test_x_dtype_must_be_a_numeric_dtype(tmp_path):
+    from simulator.experiment.spec import load_spec
+
+    p = tmp_path / "bad.yaml"
+    p.write_text(SPEC.replace("COUNTING", "exact").replace("XDT", "banana"))
+    with pytest.raises(ValueError, match="x_dtype"):
+        load_spec(p)
