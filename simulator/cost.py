@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol, Sequence, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, Sequence, runtime_checkable
 
 import numpy as np
 import pandas as pd
@@ -21,6 +21,9 @@ from .counts import validate_counts
 from .hardware import Profile, load_profile, place
 from .hardware.placement import place_time_shares
 from .hardware.units import Quantity
+
+if TYPE_CHECKING:
+    from .mapping import ChosenMapping, Mapping, Objective
 
 PROVENANCE_COLUMNS = ("source", "confidence", "time_source", "time_confidence")
 BREAKDOWN_COLUMNS = ("action", "operand", "role", "dtype", "bits", "access", "level", "count", "energy_j", "time_s",
@@ -54,6 +57,7 @@ class Cost:
     memory_time_s: float
     breakdown: pd.DataFrame = field(repr=False)
     profile: str = ""
+    mapping: ChosenMapping | None = None  # the tiling the product was priced under (``simulator.mapping``)
 
 
 @dataclass(frozen=True)
@@ -191,25 +195,35 @@ def combine_time(compute_s, memory_s, profile: Profile):
     return t
 
 
-def _counts_of(encoded_or_counts: Countable | pd.DataFrame, columns: int) -> pd.DataFrame:
+def _counts_of(encoded_or_counts: Countable | pd.DataFrame, columns: int, x_dtype) -> pd.DataFrame:
     if isinstance(encoded_or_counts, pd.DataFrame):
         return validate_counts(encoded_or_counts).reset_index(drop=True)
     if isinstance(encoded_or_counts, Countable):
-        return encoded_or_counts.counts(columns)
+        if x_dtype is None:
+            return encoded_or_counts.counts(columns)
+        return encoded_or_counts.counts(columns, x_dtype=x_dtype)
     raise ValueError(
         f"estimate: expected an EncodedMatrix or a counts DataFrame, got {type(encoded_or_counts).__name__}"
     )
 
 
-def estimate(encoded_or_counts: Countable | pd.DataFrame, profile: Profile | str | Path, columns: int = 1) -> Cost:
-    """Energy and time of ``W @ X`` (X: n x ``columns``) on ``profile``.
+def estimate(encoded_or_counts: Countable | pd.DataFrame, profile: Profile | str | Path, columns: int | None = None,
+             *, mapping: Mapping | None = None, objective: Objective = "energy", x_dtype=None) -> Cost:
+    """Energy and time of ``W @ X`` (X: n x ``columns``, 1 by default) on ``profile``.
 
-    ``encoded_or_counts`` is an EncodedMatrix (its ``counts(columns)`` are priced) or a counts
-    table with the columns of ``simulator.counts.COLUMNS`` (``columns`` is then ignored:
-    the table already says how many columns it was counted for).
+    ``encoded_or_counts`` is an EncodedMatrix (its ``counts(columns, x_dtype)`` are priced) or a
+    counts table with the columns of ``simulator.counts.COLUMNS`` (it already holds L; give
+    ``columns`` to let the mapper tile it, otherwise its rows are priced as they stand).
+    With L > 1 the columns are tiled (``simulator.mapping``): by ``mapping`` when given, else by
+    the point of the mapspace with the least ``objective`` (energy, time or edp); the choice is
+    ``Cost.mapping``. ``x_dtype``: the input's dtype (e.g. int8 activations), by default the
+    format's (the value dtype when a float, float32 otherwise).
     """
+    from .mapping import chosen_mappings, search  # the mapper prices through this module
+
     prof = load_profile(profile)
-    bd = price(_counts_of(encoded_or_counts, columns), prof)
+    counts = _counts_of(encoded_or_counts, 1 if columns is None else columns, x_dtype)
+    bd, table = search(counts, prof, columns, objective, mapping)
     compute = bd["level"] == "compute"
     compute_s = float(bd.loc[compute, "time_s"].sum())
     memory_s = float(bd.loc[~compute, "time_s"].sum())
@@ -220,6 +234,7 @@ def estimate(encoded_or_counts: Countable | pd.DataFrame, profile: Profile | str
         memory_time_s=memory_s,
         breakdown=bd[list(BREAKDOWN_COLUMNS)].reset_index(drop=True),
         profile=prof.name,
+        mapping=chosen_mappings(table)[0],
     )
 
 

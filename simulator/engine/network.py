@@ -27,7 +27,8 @@ from typing import Sequence
 import pandas as pd
 import simpy
 
-from ..cost import Countable, price
+from ..cost import Countable
+from ..mapping import Objective, search
 from ..counts import VECTOR_ROLES
 from ..hardware import Profile, load_profile
 from .channel import Channel
@@ -67,8 +68,9 @@ def layer_plan(name: str, bd: pd.DataFrame) -> LayerPlan:
     return LayerPlan(name, weight_bytes, load_s, float(bd["time_s"].sum()) - load_s)
 
 
-def plan_layers(network: Network, profile: Profile, batch: int = 1) -> list[LayerPlan]:
-    """Price each (name, encoded matrix, L) layer and split its time into load and work."""
+def plan_layers(network: Network, profile: Profile, batch: int = 1, objective: Objective = "energy") -> list[LayerPlan]:
+    """Price each (name, encoded matrix, L) layer under its best mapping (``simulator.mapping``, least
+    ``objective``) and split its time into load and work."""
     if batch < 1:
         raise ValueError(f"batch: expected a positive integer, got {batch}")
     plans = []
@@ -79,7 +81,8 @@ def plan_layers(network: Network, profile: Profile, batch: int = 1) -> list[Laye
         if not hasattr(enc, "counts"):
             raise ValueError(f"network[{i}] ({name}): expected an encoded matrix (simulator.encode), "
                              f"got {type(enc).__name__}")
-        plans.append(layer_plan(name, price(enc.counts(columns=int(L) * batch), profile)))
+        columns = int(L) * batch
+        plans.append(layer_plan(name, search(enc.counts(columns=columns), profile, columns, objective)[0]))
     return plans
 
 

@@ -23,32 +23,34 @@ PerFormat = dict[str, tuple[object, float]]  # format label -> (count table or r
 Formats = list[FormatChoice]
 
 
-def _encoded_counts(W: np.ndarray, name: str, formats: Formats, L: int, value_bits: int | None):
-    """(MatrixStats, {format label: (count table, storage bits)}) of one real matrix."""
+def _encoded_counts(W: np.ndarray, name: str, formats: Formats, L: int, value_bits: int | None, x_dtype=None):
+    """(MatrixStats, {format label: (count table, storage bits)}) of one real matrix; each table carries
+    its L in a ``columns`` column (the mapper tiles by it)."""
     coding = code_values(W, name=name)
     st = stats_from_coding(coding)
     labels = [f.label for f in formats]
     padded = "cer" in labels and st.segments_cer > CER_ENCODE_MAX_SLOTS_PER_ENTRY * (st.size + st.shape[0])
     encoded = encode_many(W, [f.spec for f in formats if not (padded and f.label == "cer")], value_bits=value_bits,
                           coding=coding)
-    out = {f: (e.counts(columns=L), e.storage_bits()) for f, e in encoded.items()}
+    out = {f: (e.counts(columns=L, x_dtype=x_dtype).assign(columns=L), e.storage_bits()) for f, e in encoded.items()}
     if padded:
         structure = ExpectedStructure(st.shape, st.K, st.nnz, int(np.count_nonzero(W)), st.segments,
                                       st.segments_cer, bool(st.omega[0] != 0))
-        rows = analytic_rows("cer", structure, L, coding.dtype, value_bits)
+        rows = analytic_rows("cer", structure, L, coding.dtype, value_bits, x_dtype)
         table = pd.DataFrame(rows, columns=list(COUNT_COLUMNS)).astype(
-            {"bits": np.int64, "count": np.int64, "footprint_bytes": np.int64})
+            {"bits": np.int64, "count": np.int64, "footprint_bytes": np.int64}).assign(columns=L)
         out["cer"] = (table, int(storage_bits_from_structure("cer", structure, coding.dtype, value_bits)))
     return st, {f: out[f] for f in labels}
 
 
-def exact(cell: Cell, seed: int, formats: Formats, L: int, value_bits: int | None) -> tuple[dict, PerFormat]:
+def exact(cell: Cell, seed: int, formats: Formats, L: int, value_bits: int | None, x_dtype=None
+          ) -> tuple[dict, PerFormat]:
     W = cell.source.matrix(cell, seed)
-    st, per_format = _encoded_counts(W, cell.key, formats, L, value_bits)
+    st, per_format = _encoded_counts(W, cell.key, formats, L, value_bits, x_dtype)
     return st.as_dict(), per_format
 
 
-def analytic(cell: Cell, formats: Formats, L: int, value_bits: int | None) -> tuple[dict, PerFormat]:
+def analytic(cell: Cell, formats: Formats, L: int, value_bits: int | None, x_dtype=None) -> tuple[dict, PerFormat]:
     """Expected counts of an i.i.d. matrix with the cell's value law: nothing is materialised."""
     from ..counts.analytic import expected_structure
     from ..workloads.synthetic import distribution_entropy
@@ -58,19 +60,19 @@ def analytic(cell: Cell, formats: Formats, L: int, value_bits: int | None) -> tu
     stats = {"rows": shape[0], "cols": shape[1], "dtype": str(dt), "K": float(st.K), "omega0": 0.0,
              "p0": float(probs[0]), "entropy_bits": distribution_entropy(probs), "nnz": float(st.nnz),
              "segments": float(st.segments), "segments_cer": float(st.segments_cer)}
-    per_format = {f.label: (analytic_rows(f.name, st, L, dt, value_bits),
+    per_format = {f.label: ([(*r, L) for r in analytic_rows(f.name, st, L, dt, value_bits, x_dtype)],
                             storage_bits_from_structure(f.name, st, dt, value_bits)) for f in formats}
     return stats, per_format
 
 
-def network(cell: Cell, seed: int, formats: Formats, value_bits: int | None) -> tuple[dict, PerFormat]:
+def network(cell: Cell, seed: int, formats: Formats, value_bits: int | None, x_dtype=None) -> tuple[dict, PerFormat]:
     """Network totals: layer counts stacked per format, storage summed, statistics weighted by layer size."""
     labels = [f.label for f in formats]
     per_layer: dict[str, list[tuple[str, pd.DataFrame]]] = {f: [] for f in labels}
     bits = dict.fromkeys(labels, 0)
     stats = []
     for name, W, L in cell.source.layers(cell, seed):
-        st, per_format = _encoded_counts(W, f"{cell.key}/{name}", formats, L, value_bits)
+        st, per_format = _encoded_counts(W, f"{cell.key}/{name}", formats, L, value_bits, x_dtype)
         stats.append((st.size, st.p0, st.entropy_bits, st.K, st.nnz, st.segments))
         for f, (counts, b) in per_format.items():
             per_layer[f].append((name, counts))
@@ -86,7 +88,7 @@ def network(cell: Cell, seed: int, formats: Formats, value_bits: int | None) -> 
 
 
 def count_frame(per_cell: list[PerFormat]) -> pd.DataFrame:
-    """All count tables of a batch stacked, keyed by (cell_i, format)."""
+    """All count tables of a batch stacked, keyed by (cell_i, format), each row with its product's L (``columns``)."""
     frames, tuples = [], []
     for i, per_format in enumerate(per_cell):
         for f, (counts, _) in per_format.items():
@@ -95,5 +97,5 @@ def count_frame(per_cell: list[PerFormat]) -> pd.DataFrame:
             else:
                 tuples += [(i, f, *r) for r in counts]
     if tuples:
-        frames.append(pd.DataFrame(tuples, columns=["cell_i", "format", *COUNT_COLUMNS]))
+        frames.append(pd.DataFrame(tuples, columns=["cell_i", "format", *COUNT_COLUMNS, "columns"]))
     return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]

@@ -19,9 +19,10 @@ import pandas as pd
 import yaml
 from tqdm.auto import tqdm
 
-from ..cost import PROVENANCE_COLUMNS, price, totals
+from ..cost import PROVENANCE_COLUMNS, totals
 from ..engine import layer_plan, run_plans
 from ..hardware import load_profile
+from ..mapping import MAPPING_COLUMNS, mapping_columns, search
 from . import counting
 from .executors import executor_for
 from .format_choices import REFERENCE, FormatChoice, labels_of, split_labels
@@ -57,11 +58,11 @@ def _count_cell(cell: Cell, spec: ExperimentSpec, formats: list[FormatChoice]) -
     """(L, statistics, per-format counts) of one cell; L is None for a network (per layer)."""
     o = spec.options
     if cell.source.network:
-        return (None, *counting.network(cell, o.seed, formats, o.value_bits))
+        return (None, *counting.network(cell, o.seed, formats, o.value_bits, o.x_dtype))
     L = cell.workload.columns or o.columns
     if _counting_of(cell, spec) == "analytic":
-        return (L, *counting.analytic(cell, formats, L, o.value_bits))
-    return (L, *counting.exact(cell, o.seed, formats, L, o.value_bits))
+        return (L, *counting.analytic(cell, formats, L, o.value_bits, o.x_dtype))
+    return (L, *counting.exact(cell, o.seed, formats, L, o.value_bits, o.x_dtype))
 
 
 def _network_times(tot: pd.DataFrame, priced_rows: pd.DataFrame, networks: set[int], formats: list[str], prof) -> None:
@@ -94,9 +95,10 @@ def batch_rows(cells: list[Cell], spec: ExperimentSpec, profiles: dict) -> tuple
                            columns=["cell_i", "format", "storage_bits"])
     priced, breakdown = [], []
     for prof_name, prof in profiles.items():
-        priced_rows = price(counts, prof)
+        priced_rows, mappings = search(counts, prof, objective=spec.options.objective)
         tot = totals(priced_rows, prof, keys=["cell_i", "format"])[["cell_i", "format", "energy_j", "time_s"]]
-        tot = storage.merge(tot, on=["cell_i", "format"], how="left")
+        tot = storage.merge(tot, on=["cell_i", "format"], how="left").merge(
+            mapping_columns(mappings), on=["cell_i", "format"], how="left")
         _network_times(tot, priced_rows, networks, formats, prof)
         dense = tot[tot.format == REFERENCE].set_index("cell_i")
         with np.errstate(divide="ignore"):
@@ -120,7 +122,7 @@ def batch_rows(cells: list[Cell], spec: ExperimentSpec, profiles: dict) -> tuple
 
     results = tidy(priced, HEAD_COLUMNS)
     results = results[[*HEAD_COLUMNS, "format", "format_params", "profile", "storage_bits", "energy_j", "time_s",
-                       *GAIN_OF]]
+                       *GAIN_OF, *MAPPING_COLUMNS]]
     bd = tidy(breakdown, ["workload", "cell"]) if breakdown else pd.DataFrame()
     return results, bd
 

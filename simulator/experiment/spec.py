@@ -15,7 +15,8 @@ workloads:
     compress: {mpd: {blocks: 8, seed: 0}}   # compress.CompressionSpec (also sparsity, K, ...)
 formats: [dense, csr, cer, cser, {name: mpd, blocks: 8}]   # left out: all that can run in `counting`
 profiles: [horowitz-45nm, embedded-cpu]
-options: {columns: 1, value_bits: null, seed: 0, counting: exact, max_cell_entries: 268435456}
+options: {columns: 1, value_bits: null, seed: 0, counting: exact, max_cell_entries: 268435456,
+          x_dtype: null, objective: energy}   # x_dtype: the input's dtype (int8 activations); objective: the mapper's
 outputs: {plots: [gains], breakdown: true}
 ```
 
@@ -291,6 +292,19 @@ class Options(_Strict):
     seed: Int = 0
     counting: Literal["exact", "analytic"] = "exact"
     max_cell_entries: Int = Field(default=MAX_CELL_ENTRIES, ge=1)
+    x_dtype: str | None = None  # the input's dtype (int8 activations priced as 8-bit words); null: the format's
+    objective: Literal["energy", "time", "edp"] = "energy"  # what the mapper minimises (simulator.mapping)
+
+    @field_validator("x_dtype")
+    @classmethod
+    def _numeric_dtype(cls, v: str | None) -> str | None:
+        try:
+            ok = v is None or np.dtype(v).kind in "iuf"
+        except TypeError:
+            ok = False
+        if not ok:
+            raise ValueError(f"expected an integer or float numpy dtype name (int8, float16, float32, ...), got {v!r}")
+        return v
 
 
 class Outputs(_Strict):

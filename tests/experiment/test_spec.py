@@ -22,7 +22,7 @@ def error(tmp_path):
 def test_unknown_key_names_file_field_and_line(error, good, spec_file):
     msg = error(good.replace("options: {columns: 2, seed: 3}", "options:\n  columns: 2\n  sede: 3"))
     assert msg == ("F: field options.sede (line 15): unknown key; expected one of "
-                   "['columns', 'counting', 'max_cell_entries', 'seed', 'value_bits']")
+                   "['columns', 'counting', 'max_cell_entries', 'objective', 'seed', 'value_bits', 'x_dtype']")
 
 
 def test_wrong_type(error, good):

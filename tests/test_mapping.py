@@ -1,0 +1,178 @@
+"""The mapper: tiled count tables by hand, L = 1 unchanged, the search's choice, the VGG-16 conv layer."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import simulator as sim
+from simulator.cost import estimate, price, totals
+from simulator.hardware import load_profile
+from simulator.mapping import Mapping, apply, search, tiles_of
+
+PJ = 1e-12
+PROFILES = ["horowitz-45nm", "embedded-cpu", "mobile-gpu"]
+
+
+@pytest.fixture(scope="module")
+def horowitz():
+    return load_profile("horowitz-45nm")
+
+
+def _matrix(m: int, n: int, p0: float = 0.0, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    W = rng.choice(np.array([-1.5, -0.5, 0.5, 1.5], dtype=np.float32), size=(m, n))
+    W[rng.random((m, n)) < p0] = 0
+    return W
+
+
+def test_tiles_are_powers_of_two_below_L_then_L():
+    assert tiles_of(1) == [1]
+    assert tiles_of(8) == [1, 2, 4, 8]
+    assert tiles_of(9) == [1, 2, 4, 8, 9]
+
+
+@pytest.mark.parametrize("fmt", ["dense", "csr", "cer", "cser", "mpd"])
+@pytest.mark.parametrize("profile", PROFILES)
+def test_one_column_is_priced_as_before(fmt, profile, worked_W):
+    """L = 1: the only point of the mapspace is the untiled loop; rows and prices are today's."""
+    W = _matrix(48, 64, p0=0.7) if fmt == "mpd" else worked_W
+    enc = sim.encode(W, fmt)
+    prof = load_profile(profile)
+    before = price(enc.counts(1), prof)
+    cost = estimate(enc, prof, columns=1)
+    assert cost.energy_j == pytest.approx(float(before["energy_j"].sum()), rel=1e-15)
+    assert cost.breakdown["level"].tolist() == before["level"].tolist()
+    assert cost.breakdown["count"].tolist() == before["count"].tolist()
+    assert cost.mapping.loop_order == "weights_outer" and cost.mapping.passes == 1
+
+
+def test_untiled_mapping_leaves_the_table_unchanged(horowitz):
+    counts = sim.encode(_matrix(64, 512), "dense").counts(64)
+    assert apply(counts, 64, 64, horowitz) is counts
+
+
+def test_dense_tiled_by_hand(horowitz):
+    """64 x 512 float32, L = 64, tile 2 (P = 32): W (128 KiB) and X (128 KiB) in the 1 MiB SRAM, the
+    x tile (4 KiB) in the 8 KiB one, y (16 KiB) in the 32 KiB one."""
+    m, n, L, T = 64, 512, 64, 2
+    cost = estimate(sim.encode(_matrix(m, n), "dense"), horowitz, columns=L, mapping=Mapping(T))
+    P = L // T
+    hand = (m * n * P * 50.0      # values re-read once per pass, 1 MiB tier
+            + m * n * L * 5.0     # x reads from the tile, 8 KiB tier
+            + n * L * 50.0        # fill: X read once from its level
+            + n * L * 5.0         # fill: written once into the tile's level
+            + m * L * 10.0        # y written once, 32 KiB tier
+            + m * n * L * (3.7 + 0.9)) * PJ
+    assert cost.energy_j == pytest.approx(hand, rel=1e-12)
+    assert cost.mapping.loop_order == "columns_outer" and cost.mapping.passes == P
+    assert cost.mapping.x_level == "SRAM-8KiB" and cost.mapping.dram_bytes == {}
+    x_reads = cost.breakdown[(cost.breakdown.operand == "x") & (cost.breakdown.action == "read")]
+    assert dict(zip(x_reads.level, x_reads["count"])) == {"SRAM-8KiB": m * n * L, "SRAM-1MiB": n * L}
+
+
+def test_search_takes_the_cheapest_point_of_the_mapspace(horowitz):
+    enc = sim.encode(_matrix(64, 512, p0=0.8), "csr")
+    L = 48
+    points = {t: estimate(enc, horowitz, columns=L, mapping=Mapping(t)).energy_j for t in tiles_of(L)}
+    best = estimate(enc, horowitz, columns=L)
+    assert best.energy_j == pytest.approx(min(points.values()), rel=1e-12)
+    assert points[best.mapping.l_tile] == pytest.approx(best.energy_j, rel=1e-12)
+    assert best.energy_j < points[L]  # tiling pays here: X (96 KiB) is in the 1 MiB SRAM, a tile fits 8 KiB
+
+
+def test_time_objective_minimises_time(horowitz):
+    enc = sim.encode(_matrix(64, 512), "dense")
+    by_time = estimate(enc, horowitz, columns=40, objective="time")
+    assert all(by_time.time_s <= estimate(enc, horowitz, columns=40, mapping=Mapping(t)).time_s * (1 + 1e-12)
+               for t in tiles_of(40))
+    with pytest.raises(ValueError, match="objective"):
+        estimate(enc, horowitz, columns=40, objective="speed")
+
+
+def test_stacked_search_matches_one_product_at_a_time(horowitz):
+    """The runner's path (many products in one table, each with its L) gives estimate's numbers."""
+    encs = {("a", 24): sim.encode(_matrix(64, 512, 0.5), "cser"), ("b", 1): sim.encode(_matrix(32, 64), "dense"),
+            ("c", 100): sim.encode(_matrix(64, 256, 0.9), "csr")}
+    stacked = pd.concat([e.counts(L).assign(name=k, columns=L) for (k, L), e in encs.items()], ignore_index=True)
+    priced, table = search(stacked, horowitz)
+    tot = totals(priced, horowitz, ["name"]).set_index("name")
+    for (k, L), e in encs.items():
+        one = estimate(e, horowitz, columns=L)
+        assert tot.loc[k, "energy_j"] == pytest.approx(one.energy_j, rel=1e-12)
+        assert tot.loc[k, "time_s"] == pytest.approx(one.time_s, rel=1e-12)
+        assert int(table.set_index("name").loc[k, "l_tile"]) == one.mapping.l_tile
+
+
+def test_int8_inputs_are_priced_as_8_bit_words(worked_W, horowitz):
+    """Worked example: the 24 x gathers drop from the 32-bit (5 pJ) to the 8-bit (1.25 pJ) price and
+    the 24 segment-sum adds of x from 0.9 to 0.2 pJ; the multiply and y stay float32 (numpy
+    promotes int8 x float32 to float32)."""
+    f32 = estimate(sim.encode(worked_W, "cser"), horowitz)
+    i8 = estimate(sim.encode(worked_W, "cser"), horowitz, x_dtype="int8")
+    assert f32.energy_j - i8.energy_j == pytest.approx((24 * (5.0 - 1.25) + 24 * (0.9 - 0.2)) * PJ, rel=1e-12)
+    assert set(i8.breakdown.loc[i8.breakdown.operand == "x", "bits"]) == {8}
+
+
+def test_vgg16_conv_layer_reuses_its_inputs(horowitz):
+    """Must show: a VGG-16 conv layer (256 x 2304, L = 3136): DRAM reads of X at most 2 n L and
+    between 5 and 100 pJ per multiply-add, where the untiled loop pays about 1 nJ."""
+    m, n, L = 256, 2304, 3136
+    enc = sim.encode(_matrix(m, n), "dense")
+    cost = estimate(enc, horowitz, columns=L)
+    bd = cost.breakdown
+    x_dram = bd[(bd.operand == "x") & (bd.action == "read") & (bd.level == "DRAM")]["count"].sum()
+    assert x_dram <= 2 * n * L
+    assert 5 * PJ <= cost.energy_j / (m * n * L) <= 100 * PJ
+    assert cost.mapping.loop_order == "columns_outer" and cost.mapping.dram_bytes["x"] == x_dram * 4
+    untiled = estimate(enc, horowitz, columns=L, mapping=Mapping())
+    assert untiled.energy_j / (m * n * L) > 900 * PJ
+
+
+SPEC = """\
+version: 1
+name: mapped
+workloads:
+  - name: syn
+    synthetic: {shape: [64, 512], p0: 0.8, K: 8}
+formats: [dense, csr]
+profiles: [horowitz-45nm]
+options: {columns: 48, seed: 1, counting: COUNTING, x_dtype: XDT}
+outputs: {parquet: false}
+"""
+
+
+@pytest.mark.parametrize("counting", ["exact", "analytic"])
+def test_experiments_price_through_the_mapper_with_their_x_dtype(tmp_path, counting):
+    """A cell of the runner costs what ``estimate`` says for its matrix, L and x_dtype, and says its mapping."""
+    from simulator.experiment import run_experiment
+    from simulator.experiment.sources import source_for
+    from simulator.experiment.spec import load_spec
+
+    results = {}
+    for xdt in ("null", "int8"):
+        p = tmp_path / f"{xdt}.yaml"
+        p.write_text(SPEC.replace("COUNTING", counting).replace("XDT", xdt))
+        results[xdt] = run_experiment(p, out_dir=tmp_path / xdt, progress=False).set_index("format")
+    int8 = results["int8"]
+    assert (int8["energy_j"] < results["null"]["energy_j"]).all()
+    # float32 X (96 KiB) is tiled into a nearer level; int8 X (24 KiB) fits the 32 KiB SRAM whole
+    assert results["null"].loc["dense", "mapping"].startswith("columns_outer l_tile=")
+    assert int8.loc["dense", "mapping"] == "weights_outer l_tile=48/48 x@SRAM-32KiB"
+    if counting == "exact":
+        spec, path = load_spec(tmp_path / "int8.yaml")
+        cell = source_for(spec.workloads[0], path).cells()[0]
+        W = cell.source.matrix(cell, 1)
+        for fmt in ("dense", "csr"):
+            one = estimate(sim.encode(W, fmt), "horowitz-45nm", columns=48, x_dtype="int8")
+            assert int8.loc[fmt, "energy_j"] == pytest.approx(one.energy_j, rel=1e-12)
+            assert int8.loc[fmt, "dram_x_bytes"] == one.mapping.dram_bytes.get("x", 0.0)
+
+
+def test_x_dtype_must_be_a_numeric_dtype(tmp_path):
+    from simulator.experiment.spec import load_spec
+
+    p = tmp_path / "bad.yaml"
+    p.write_text(SPEC.replace("COUNTING", "exact").replace("XDT", "banana"))
+    with pytest.raises(ValueError, match="x_dtype"):
+        load_spec(p)
