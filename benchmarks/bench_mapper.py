@@ -5,14 +5,13 @@ from __future__ import annotations
 import time
 
 import pandas as pd
+from _common import peak_rss_bytes
 
 import simulator as sim
 from simulator.cost import price, totals
 from simulator.hardware import load_profile
 from simulator.mapping import search
-from simulator.workloads.catalog import LayerTarget, synthetic_weights, network_layers
-
-from _common import peak_rss_bytes
+from simulator.workloads.catalog import LayerTarget, network_layers, synthetic_weights
 
 REPEATS = 5
 

@@ -26,7 +26,7 @@ from simulator.experiment import run_experiment
 SPEC = Path(__file__).resolve().parents[1] / "experiments" / "paper_entropy_sweep.yaml"
 
 
-def timed_run(spec: dict, out: Path, scheduler: str | None = None) -> tuple[float, "object"]:
+def timed_run(spec: dict, out: Path, scheduler: str | None = None) -> tuple[float, object]:
     path = out / f"{spec['name']}.yaml"
     path.write_text(yaml.safe_dump(spec))
     t = time.perf_counter()

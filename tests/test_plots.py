@@ -148,7 +148,6 @@ def test_render_refuses_unknown_names(tmp_path):
 
 def test_a_registered_format_gets_its_own_colour(tmp_path):
     import simulator.formats as formats
-
     from simulator.formats.csr import CSRMatrix
 
     class NewFormat(CSRMatrix):

@@ -8,7 +8,7 @@ free for the next transfer while the last bytes are in flight.
 from __future__ import annotations
 
 import math
-from typing import Generator
+from collections.abc import Generator
 
 import simpy
 

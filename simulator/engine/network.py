@@ -21,16 +21,16 @@ encodes: a layer is anything with ``counts(columns)`` (an encoded matrix).
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Sequence
 
 import pandas as pd
 import simpy
 
 from ..cost import Countable
-from ..mapping import Objective, search
 from ..counts import VECTOR_ROLES
 from ..hardware import Profile, load_profile
+from ..mapping import Objective, search
 from .channel import Channel
 
 Network = Sequence[tuple[str, Countable, int]]  # (layer name, encoded matrix, L columns) per layer

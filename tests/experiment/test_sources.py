@@ -6,7 +6,10 @@ import pytest
 
 from simulator.experiment import SOURCES, WorkloadSource, load_spec, register_source, run_experiment, source_for
 from simulator.experiment.sources import (
-    CatalogNetworkSource, FileSource, RealNetworkSource, SyntheticSource,
+    CatalogNetworkSource,
+    FileSource,
+    RealNetworkSource,
+    SyntheticSource,
 )
 
 

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 pytest.importorskip("torch", reason="the training study needs torch (the train extra)")
+from simulator.comm.networks import lenet300_100_shapes, parameter_count  # noqa: E402
 from simulator.training.data import MNIST_SUBSET, DatasetUnavailable, load_mnist  # noqa: E402
 from simulator.training.study import MethodSpec, StudyConfig, run_method, run_study, summary_table  # noqa: E402
-from simulator.comm.networks import lenet300_100_shapes, parameter_count  # noqa: E402
 
 
 @pytest.fixture(scope="module")
