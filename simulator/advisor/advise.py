@@ -13,6 +13,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
+from typing import TypeVar, cast
 
 import numpy as np
 import pandas as pd
@@ -32,6 +33,7 @@ Source = str | Path | Iterable[Layer] | Mapping[str, np.ndarray]
 #: ``--compress`` keys and the CompressionSpec field each sets.
 COMPRESS_KEYS = {"prune": "sparsity", "quantize": "K", "scope": "scope", "method": "method", "seed": "seed"}
 SYNTHETIC_KEYS = {"p0": "p0", "K": "K", "H": "entropy_bits"}
+M = TypeVar("M")
 
 
 def shipped_profiles() -> list[str]:
@@ -57,15 +59,20 @@ def key_values(text: str, keys: Mapping[str, str], what: str) -> dict[str, objec
     return out
 
 
+def _model_of(model: type[M], value: M | Mapping | str, keys: Mapping[str, str], what: str) -> M:
+    """A ``model`` from itself, its fields, or ``key=value`` text (``key_values``); errors prefixed ``what:``."""
+    if isinstance(value, model):
+        return value
+    fields = key_values(value, keys, what) if isinstance(value, str) else dict(cast(Mapping, value))
+    try:
+        return model(**fields)
+    except (TypeError, ValueError) as e:
+        raise ValueError(f"{what}: {e}") from None
+
+
 def compression(spec: CompressionSpec | Mapping | str | None) -> CompressionSpec | None:
     """A CompressionSpec from itself, its fields, or ``"prune=0.9,quantize=16"``."""
-    if spec is None or isinstance(spec, CompressionSpec):
-        return spec
-    fields = key_values(spec, COMPRESS_KEYS, "compress") if isinstance(spec, str) else dict(spec)
-    try:
-        return CompressionSpec(**fields)  # type: ignore[arg-type]
-    except (TypeError, ValueError) as e:
-        raise ValueError(f"compress: {e}") from None
+    return None if spec is None else _model_of(CompressionSpec, spec, COMPRESS_KEYS, "compress")
 
 
 def synthetic_target(target: LayerTarget | Mapping | str | None, network: str) -> LayerTarget:
@@ -73,13 +80,7 @@ def synthetic_target(target: LayerTarget | Mapping | str | None, network: str) -
     if target is None:
         raise ValueError(f"{network} is a catalog network (shapes, no weights); give the statistics of its synthetic "
                          "weights, e.g. --synthetic p0=0.89,K=32 (synthetic={'p0': 0.89, 'K': 32} in Python)")
-    if isinstance(target, LayerTarget):
-        return target
-    fields = key_values(target, SYNTHETIC_KEYS, "synthetic") if isinstance(target, str) else dict(target)
-    try:
-        return LayerTarget(**fields)  # type: ignore[arg-type]
-    except (TypeError, ValueError) as e:
-        raise ValueError(f"synthetic: {e}") from None
+    return _model_of(LayerTarget, target, SYNTHETIC_KEYS, "synthetic")
 
 
 def layers_of(source: Source, synthetic: LayerTarget | Mapping | str | None = None, seed: int = 0) -> Iterator[Layer]:

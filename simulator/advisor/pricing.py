@@ -7,13 +7,12 @@ has too few components) is skipped with the format's own reason, never silently.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
 
 from ..cost import estimate
-from ..formats import FORMATS, encode, encode_many, format_class, format_label
+from ..formats import FORMATS, FormatChoice, encode, encode_many, format_class
 from ..hardware import Profile
 from ..workloads.layers import Layer
 from .error_band import breakdown_bands, fitted_time_band
@@ -25,16 +24,8 @@ REFERENCE = "dense"
 SKIP_SEPARATOR = " | "
 
 
-@dataclass(frozen=True)
-class Candidate:
-    """One format with its parameters, labelled as results label it (``mpd(blocks=4)``)."""
-
-    name: str
-    params: Mapping[str, Any] = field(default_factory=dict)
-
-    @property
-    def label(self) -> str:
-        return format_label(self.name, dict(self.params))
+#: A candidate format with its parameters (the formats' ``FormatChoice``, as experiments choose formats).
+Candidate = FormatChoice
 
 
 def candidates(formats: Iterable[str] | None = None, mpd_blocks: Sequence[int] = MPD_BLOCKS) -> list[Candidate]:

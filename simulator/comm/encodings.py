@@ -5,7 +5,9 @@ message's size is measured, not computed from a formula.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -59,38 +61,37 @@ def check_finite(name: str, values: np.ndarray) -> np.ndarray:
     return values
 
 
+def _dtype(dtypes: Mapping[int, Any], bits: int, what: str) -> Any:
+    """The numpy dtype of a ``what`` (value, index) width, refusing widths not in ``dtypes``."""
+    if bits not in dtypes:
+        raise ValueError(f"{what} width must be one of {sorted(dtypes)}, got {bits}")
+    return dtypes[bits]
+
+
 def encode_values(values: np.ndarray, bits: int = 32) -> Code:
     """Floats as little-endian IEEE fp32 or fp16."""
-    if bits not in VALUE_DTYPES:
-        raise ValueError(f"value width must be one of {sorted(VALUE_DTYPES)}, got {bits}")
-    arr = np.ascontiguousarray(np.ravel(values), dtype=VALUE_DTYPES[bits])
+    arr = np.ascontiguousarray(np.ravel(values), dtype=_dtype(VALUE_DTYPES, bits, "value"))
     return Code("values", arr.tobytes(), arr.size * bits, arr.size, bits)
 
 
 def decode_values(code: Code) -> np.ndarray:
     """float32 array of the sent values (fp16 widened)."""
-    if code.width not in VALUE_DTYPES:
-        raise ValueError(f"value width must be one of {sorted(VALUE_DTYPES)}, got {code.width}")
-    data = _check_bytes(code, "values", code.count * code.width)
-    return data.view(VALUE_DTYPES[code.width]).astype(np.float32)
+    dtype = _dtype(VALUE_DTYPES, code.width, "value")
+    return _check_bytes(code, "values", code.count * code.width).view(dtype).astype(np.float32)
 
 
 def encode_indices(positions: np.ndarray, length: int, bits: int = 32) -> Code:
     """Positions as fixed-width unsigned integers (COO-style); the width must hold length - 1."""
-    if bits not in INDEX_DTYPES:
-        raise ValueError(f"index width must be one of {sorted(INDEX_DTYPES)}, got {bits}")
+    dtype = _dtype(INDEX_DTYPES, bits, "index")
     if length > 2**bits:
         raise ValueError(f"{bits}-bit indices cannot address a tensor of {length} entries")
-    pos = check_positions(positions, length)
-    arr = pos.astype(INDEX_DTYPES[bits])
+    arr = check_positions(positions, length).astype(dtype)
     return Code("indices", arr.tobytes(), arr.size * bits, arr.size, bits)
 
 
 def decode_indices(code: Code) -> np.ndarray:
-    if code.width not in INDEX_DTYPES:
-        raise ValueError(f"index width must be one of {sorted(INDEX_DTYPES)}, got {code.width}")
-    data = _check_bytes(code, "indices", code.count * code.width)
-    return data.view(INDEX_DTYPES[code.width]).astype(np.int64)
+    dtype = _dtype(INDEX_DTYPES, code.width, "index")
+    return _check_bytes(code, "indices", code.count * code.width).view(dtype).astype(np.int64)
 
 
 def encode_bitmask(positions: np.ndarray, length: int) -> Code:

@@ -9,14 +9,13 @@ the label into ``format`` (the name) and ``format_params`` (``params_text``, emp
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 from pydantic import ValidationError
 
-from ..formats import FORMATS, format_class, formats_supporting, params_text
+from ..formats import FORMATS, FormatChoice, format_class, formats_supporting, split_format
 from ..yamlio import field_error
 
 FormatEntry = str | dict[str, Any]
@@ -24,43 +23,12 @@ FormatEntry = str | dict[str, Any]
 REFERENCE = "dense"
 
 
-@dataclass(frozen=True)
-class FormatChoice:
-    """One format of a run: its registered name and its parameters that differ from the defaults."""
-
-    name: str
-    params: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def params_text(self) -> str:
-        return params_text(self.params)
-
-    @property
-    def label(self) -> str:
-        return f"{self.name}({self.params_text})" if self.params else self.name
-
-    @property
-    def spec(self) -> tuple[str, dict[str, Any]]:
-        """What ``encode_many`` takes."""
-        return self.name, self.params
-
-    @property
-    def analytic(self) -> bool:
-        return bool(format_class(self.name).supports_analytic)
-
-
-def _name_and_params(entry: FormatEntry) -> tuple[str, dict[str, Any]]:
-    if isinstance(entry, str):
-        return entry, {}
-    return entry["name"], {k: v for k, v in entry.items() if k != "name"}
-
-
 def check_entry_names(entries: list[FormatEntry]) -> list[FormatEntry]:
     """Schema-level check: every entry names a registered format (a mapping through ``name``)."""
     for i, entry in enumerate(entries):
         if isinstance(entry, dict) and not isinstance(entry.get("name"), str):
             raise ValueError(f"entry {i}: a format with parameters needs 'name: <format>', got {entry!r}")
-    bad = [n for n, _ in map(_name_and_params, entries) if n.lower() not in FORMATS]
+    bad = [n for n, _ in map(split_format, entries) if n.lower() not in FORMATS]
     if bad:
         raise ValueError(f"unknown format(s) {bad}; expected some of {list(FORMATS)}")
     return entries
@@ -75,10 +43,7 @@ def choose(entries: list[FormatEntry]) -> list[FormatChoice]:
     """The validated formats of a spec, duplicates (same label) dropped, in spec order."""
     out: dict[str, FormatChoice] = {}
     for entry in entries:
-        name, raw = _name_and_params(entry)
-        cls = format_class(name)
-        params = cls.parse_params(raw).model_dump(exclude_defaults=True)
-        choice = FormatChoice(cls.name, params)
+        choice = FormatChoice.of(entry)
         out.setdefault(choice.label, choice)
     return list(out.values())
 
@@ -89,7 +54,7 @@ def format_problems(entries: list[FormatEntry], counting: str, analytic_sources:
     formats that cannot count in the spec's mode."""
     problems = []
     for i, entry in enumerate(entries):
-        name, raw = _name_and_params(entry)
+        name, raw = split_format(entry)
         cls = format_class(name)
         try:
             cls.Params(**raw)

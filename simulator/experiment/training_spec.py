@@ -30,24 +30,17 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from ..yamlio import field_error
+from .strict import Float, Int, Strict
 
 if TYPE_CHECKING:
     from .spec import ExperimentSpec
 
 TRAINING_PLOTS = ("accuracy_bits", "bits_per_method", "mpd_tradeoff")  # the figures of training workloads
-Float = Annotated[float, Field(strict=True, allow_inf_nan=False)]
-Int = StrictInt
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
 DIRICHLET = re.compile(r"^dirichlet\((?P<alpha>[0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\)$")
 
 
@@ -63,7 +56,7 @@ class CommMethod(BaseModel):
         return dict(self.model_extra or {})
 
 
-class Comm(_Strict):
+class Comm(Strict):
     """Distributed SGD with compressed updates: every method trains the same local iterations per client."""
 
     methods: list[CommMethod] = Field(min_length=1)
@@ -71,7 +64,7 @@ class Comm(_Strict):
     downstream: Literal["dense", "sparse"] = "dense"
 
 
-class MPDTraining(_Strict):
+class MPDTraining(Strict):
     """Centralised training under fixed MPD masks; dense (one block) is always trained as the reference."""
 
     blocks: list[Int] = Field(min_length=1)
@@ -89,7 +82,7 @@ class MPDTraining(_Strict):
         return list(dict.fromkeys(v))
 
 
-class Training(_Strict):
+class Training(Strict):
     """LeNet-300-100 on real MNIST, under compressed communication (``comm``) or MPD masks (``mpd``)."""
 
     model: Literal["lenet300_100"] = "lenet300_100"

@@ -8,6 +8,7 @@ labelled ``"name(param=value)"``.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from ..stats import ValueCoding, code_values
@@ -21,19 +22,22 @@ from . import dense, csr, cer, cser, mpd  # noqa: E402, F401  (each registers it
 FormatSpec = str | tuple[str, Mapping[str, Any]] | Mapping[str, Any]
 
 
-def _resolve(fmt: FormatSpec) -> tuple[type[EncodedMatrix], FormatParams]:
-    """A format given as a name, a (name, params) pair or a mapping {name: ..., param: ...}."""
-    params: Mapping[str, Any]
+def split_format(fmt: FormatSpec) -> tuple[str, Mapping[str, Any]]:
+    """The name and the raw (unvalidated) parameters of a format given as a name, a (name, params)
+    pair or a mapping {name: ..., param: ...}."""
     if isinstance(fmt, str):
-        name, params = fmt, {}
-    elif isinstance(fmt, Mapping):
+        return fmt, {}
+    if isinstance(fmt, Mapping):
         if "name" not in fmt:
             raise ValueError(f"format: a mapping needs a 'name', got {dict(fmt)!r}")
-        name, params = fmt["name"], {k: v for k, v in fmt.items() if k != "name"}
-    elif isinstance(fmt, tuple) and len(fmt) == 2 and isinstance(fmt[1], Mapping):
-        name, params = fmt
-    else:
-        raise ValueError(f"format: expected a name, a (name, params) pair or a mapping, got {fmt!r}")
+        return fmt["name"], {k: v for k, v in fmt.items() if k != "name"}
+    if isinstance(fmt, tuple) and len(fmt) == 2 and isinstance(fmt[1], Mapping):
+        return fmt
+    raise ValueError(f"format: expected a name, a (name, params) pair or a mapping, got {fmt!r}")
+
+
+def _resolve(fmt: FormatSpec) -> tuple[type[EncodedMatrix], FormatParams]:
+    name, params = split_format(fmt)
     cls = format_class(name)
     return cls, cls.parse_params(params)
 
@@ -52,6 +56,38 @@ def format_label(name: str, params: Mapping[str, Any] | None = None) -> str:
     cls, p = _resolve((name, params or {}))
     text = params_text(p.model_dump(exclude_defaults=True))
     return f"{cls.name}({text})" if text else cls.name
+
+
+@dataclass(frozen=True)
+class FormatChoice:
+    """One format with its parameters, labelled as results label it (``format_label``: ``mpd(blocks=8)``)."""
+
+    name: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, fmt: FormatSpec) -> FormatChoice:
+        """The choice a format spec stands for: its registered name and the validated parameters that
+        differ from the defaults."""
+        fcls, p = _resolve(fmt)
+        return cls(fcls.name, p.model_dump(exclude_defaults=True))
+
+    @property
+    def params_text(self) -> str:
+        return params_text(self.params)
+
+    @property
+    def label(self) -> str:
+        return format_label(self.name, self.params)
+
+    @property
+    def spec(self) -> tuple[str, dict[str, Any]]:
+        """What ``encode_many`` takes."""
+        return self.name, self.params
+
+    @property
+    def analytic(self) -> bool:
+        return bool(format_class(self.name).supports_analytic)
 
 
 def encode(W, fmt: str, value_bits: int | None = None, **params) -> EncodedMatrix:
@@ -73,6 +109,6 @@ def encode_many(W, fmts: Iterable[FormatSpec], value_bits: int | None = None,
 
 
 __all__ = [
-    "FORMATS", "EncodedMatrix", "FormatParams", "FormatSpec", "capabilities", "encode", "encode_many",
-    "format_class", "format_label", "formats_supporting", "params_text", "register", "unregister",
+    "FORMATS", "EncodedMatrix", "FormatChoice", "FormatParams", "FormatSpec", "capabilities", "encode", "encode_many",
+    "format_class", "format_label", "formats_supporting", "params_text", "register", "split_format", "unregister",
 ]

@@ -1,8 +1,11 @@
-"""Shared specs of the experiment tests: a small grid with a weight file, and a tiny catalog network."""
+"""Shared specs of the experiment tests: a small grid with a weight file, a tiny catalog network, and the
+message a bad spec gets."""
 from pathlib import Path
 
 import numpy as np
 import pytest
+
+from simulator.experiment import load_spec
 
 GOOD = """\
 version: 1
@@ -67,3 +70,15 @@ def good() -> str:
 @pytest.fixture
 def network_spec() -> str:
     return NETWORK_SPEC
+
+
+@pytest.fixture
+def error(tmp_path):
+    """The message load_spec gives for a spec text, with the file path replaced by ``F``."""
+    def run(text: str) -> str:
+        p = tmp_path / "bad.yaml"
+        p.write_text(text)
+        with pytest.raises(ValueError) as e:
+            load_spec(p)
+        return str(e.value).replace(str(p), "F")
+    return run

@@ -1,23 +1,11 @@
 """``compress:`` of a network workload is ``CompressionSpec`` (with the ``mpd`` mask step); ``layer_stats:`` is
 ``LayerTarget``: validated strictly, errors naming file, field and line."""
-import pytest
 
 from simulator.experiment import load_spec, run_experiment
 from simulator.experiment.format_choices import labels_of
 from simulator.workloads.catalog import LayerTarget
 from simulator.workloads.compress import CompressionSpec
 from simulator.workloads.mpd_mask import MPDMaskSpec
-
-
-@pytest.fixture
-def error(tmp_path):
-    def run(text: str) -> str:
-        p = tmp_path / "bad.yaml"
-        p.write_text(text)
-        with pytest.raises(ValueError) as e:
-            load_spec(p)
-        return str(e.value).replace(str(p), "F")
-    return run
 
 
 def _mpd(network_spec: str, compress: str) -> str:

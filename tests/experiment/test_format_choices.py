@@ -36,17 +36,6 @@ outputs: {breakdown: true, plots: [breakdown]}
 
 
 @pytest.fixture
-def error(tmp_path):
-    def run(text: str) -> str:
-        p = tmp_path / "bad.yaml"
-        p.write_text(text)
-        with pytest.raises(ValueError) as e:
-            load_spec(p)
-        return str(e.value).replace(str(p), "F")
-    return run
-
-
-@pytest.fixture
 def masked(tmp_path):
     from simulator.formats.mpd_layout import mpd_mask
 

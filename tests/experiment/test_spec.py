@@ -7,18 +7,6 @@ from simulator.experiment import expand_cells, load_spec
 from simulator.experiment.spec import IntRange, Range
 
 
-@pytest.fixture
-def error(tmp_path):
-    """The message load_spec gives for a spec text, with the file path replaced by ``F``."""
-    def run(text: str) -> str:
-        p = tmp_path / "bad.yaml"
-        p.write_text(text)
-        with pytest.raises((ValueError, FileNotFoundError)) as e:
-            load_spec(p)
-        return str(e.value).replace(str(p), "F")
-    return run
-
-
 def test_unknown_key_names_file_field_and_line(error, good, spec_file):
     msg = error(good.replace("options: {columns: 2, seed: 3}", "options:\n  columns: 2\n  sede: 3"))
     assert msg == ("F: field options.sede (line 15): unknown key; expected one of "

@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from simulator.experiment import load_spec, run_experiment, summary_table
+from simulator.experiment import run_experiment, summary_table
 
 COMM = """\
 version: 1
@@ -33,17 +33,6 @@ workloads:
 profiles: [embedded-cpu, mobile-gpu]
 outputs: {plots: [mpd_tradeoff], parquet: false}
 """
-
-
-@pytest.fixture
-def error(tmp_path):
-    def run(text: str) -> str:
-        p = tmp_path / "bad.yaml"
-        p.write_text(text)
-        with pytest.raises(ValueError) as e:
-            load_spec(p)
-        return str(e.value).replace(str(p), "F")
-    return run
 
 
 @pytest.mark.parametrize("old, new, expected", [

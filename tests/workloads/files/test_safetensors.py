@@ -41,22 +41,17 @@ def test_safetensors_bf16_becomes_float32(tmp_path, writers):
     np.testing.assert_array_equal(out, vals)
 
 
-def test_safetensors_header_lying_about_sizes(tmp_path, writers):
+@pytest.mark.parametrize("name, key, value, match", [
+    ("l", "shape", [4, 4], r"l\.safetensors.*'w'.*lies"),  # 64 bytes claimed by shape, 48 by the offsets
+    ("o", "data_offsets", [1000, 1048], r"o\.safetensors.*beyond"),
+], ids=["header lying about sizes", "offsets beyond file"])
+def test_safetensors_header_that_lies(tmp_path, writers, name, key, value, match):
     def lie(h):
-        h["w"]["shape"] = [4, 4]  # 64 bytes claimed by shape, 48 by the offsets
+        h["w"][key] = value
 
-    writers.safetensors(tmp_path / "l.safetensors", {"w": np.ones((3, 4), np.float32)}, lie=lie)
-    with pytest.raises(ValueError, match=r"l\.safetensors.*'w'.*lies"):
-        load_weights(tmp_path / "l.safetensors")
-
-
-def test_safetensors_offsets_beyond_file(tmp_path, writers):
-    def lie(h):
-        h["w"]["data_offsets"] = [1000, 1048]
-
-    writers.safetensors(tmp_path / "o.safetensors", {"w": np.ones((3, 4), np.float32)}, lie=lie)
-    with pytest.raises(ValueError, match=r"o\.safetensors.*beyond"):
-        load_weights(tmp_path / "o.safetensors")
+    writers.safetensors(tmp_path / f"{name}.safetensors", {"w": np.ones((3, 4), np.float32)}, lie=lie)
+    with pytest.raises(ValueError, match=match):
+        load_weights(tmp_path / f"{name}.safetensors")
 
 
 def test_safetensors_overlap_and_bad_fields(tmp_path, writers):
