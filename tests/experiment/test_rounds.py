@@ -147,3 +147,18 @@ def test_a_missing_curve_file_and_a_zero_bandwidth_link_are_errors(tmp_path):
         load_spec(p)
     msg = str(e.value)
     assert "workloads.0.rounds.comm.clients.0.link" in msg and "dead.yaml" in msg and "uplink.bandwidth" in msg
+
+
+def test_rounds_figures_say_what_they_need(tmp_path):
+    from simulator.plots import render
+    from simulator.plots.registry import PlotNotDrawn
+
+    training = pd.DataFrame({"workload": ["w"], "method": ["dense n=1"], "accuracy": [0.9]})
+    for name in PLOTS:
+        with pytest.warns(PlotNotDrawn, match=rf"plot '{name}' not drawn: no rounds study in the results"):
+            assert render([name], training, None, tmp_path) == []
+    nothing = pd.DataFrame({"workload": ["w"], "method": ["dense fp32 n=1"], "links": ["lte"],
+                            "wall_time_s": [math.nan], "energy_per_client_j": [math.nan],
+                            "break_even_bit_s": [math.nan]})
+    with pytest.warns(PlotNotDrawn, match="no method reaches the target"):
+        render(["time_to_accuracy"], nothing, None, tmp_path)
