@@ -105,7 +105,8 @@ def test_registry_covers_the_spec_names():
     from simulator.experiment.spec import PLOTS as SPEC_PLOTS
 
     assert set(PLOTS) == set(SPEC_PLOTS) == {"gains", "winner_map", "breakdown", "network_gains", "advice",
-                                            "accuracy_bits", "bits_per_method", "mpd_tradeoff"}
+                                            "accuracy_bits", "bits_per_method", "mpd_tradeoff", "time_to_accuracy",
+                                            "energy_per_client", "break_even"}
     assert all(p.name == name and p.columns for name, p in PLOTS.items())
 
 

@@ -239,10 +239,13 @@ def _write_outputs(spec: ExperimentSpec, spec_path: Path, out: Path, cells: list
         profiles = {name: load_profile(_profile_ref(name, spec_path)) for name in spec.profiles}
         advice = advise_results(results, breakdown, profiles)
         write_atomic(out / "advice.csv", lambda p: advice.to_csv(p, index=False))
-    if _trains(cells):
-        rounds = _gather(checkpoint.done, "rounds", position)
-        write_atomic(out / "rounds.csv", lambda p: rounds.to_csv(p, index=False))
-        write_atomic(out / "summary.csv", lambda p: training_summary(results).to_csv(p, index=False))
+    if _trains(cells):  # a tables source (training, rounds): its own parts and summary
+        source = cells[0].source
+        parts = {part: _gather(checkpoint.done, part, position) for part in source.parts}
+        for part, table in parts.items():
+            write_atomic(out / f"{part}.csv", lambda p, t=table: t.to_csv(p, index=False))
+        write_atomic(out / "summary.csv", lambda p: source.summary(results).to_csv(p, index=False))
+        rounds = parts.get("rounds")
     from .. import plots as figures
 
     plots = figures.render(spec.outputs.plots, _labelled(results), _labelled(breakdown), out / "plots",
@@ -273,6 +276,10 @@ def summary_table(results: pd.DataFrame) -> pd.DataFrame:
     of cells); for a training study, its means over seeds per method (``training_source.training_summary``)."""
     if "accuracy" in results.columns:
         return training_summary(results)
+    if "wall_time_s" in results.columns:  # a rounds study
+        from .rounds_source import rounds_summary
+
+        return rounds_summary(results)
     g = results.assign(format=labels_of(results)).groupby(["workload", "format", "profile"], sort=False)
     table = g[list(GAIN_OF)].median()
     table.insert(0, "cells", g.size())

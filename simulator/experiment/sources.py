@@ -1,5 +1,5 @@
 """Workload sources: one plug-in class per kind of workload (``synthetic``, ``file``, ``network``,
-``real``; ``training`` lives in ``training_source``), so that the runner never asks which kind it holds.
+``real``; ``training`` lives in ``training_source``, ``rounds`` in ``rounds_source``), so that the runner never asks which kind it holds.
 
 A source checks its part of the spec (``problems``), expands into cells (``cells``) and hands
 out the matrices of a cell: one (``matrix``) for a matrix source, a stream of layers
@@ -57,6 +57,7 @@ class WorkloadSource(ABC):
     network: ClassVar[bool] = False  #: a cell is a network: energy adds up, time from the engine
     analytic: ClassVar[bool] = False  #: cells can be counted from a value law (``law``)
     tables: ClassVar[bool] = False  #: a cell runs whole and returns its own tables (``run``; training)
+    parts: ClassVar[tuple[str, ...]] = ()  #: tables sources: the tables besides results, each written as <part>.csv
 
     def __init__(self, workload: Workload, spec_path: Path) -> None:
         self.workload = workload
@@ -85,6 +86,11 @@ class WorkloadSource(ABC):
     def run(self, cell: Cell, options: Options, profiles: dict) -> dict[str, pd.DataFrame]:
         """The tables of a cell that is not counted but run (sources with ``tables``)."""
         raise NotImplementedError(f"{self.key} cells are counted, not run")
+
+    @staticmethod
+    def summary(results: pd.DataFrame) -> pd.DataFrame:
+        """Tables sources: the ``summary.csv`` of their results."""
+        return results
 
     def inputs(self) -> list[Path]:
         """Files whose bytes decide this workload's results."""

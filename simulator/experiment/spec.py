@@ -49,17 +49,18 @@ from ..workloads.compress import CompressionSpec
 from ..workloads.layers import CASTS
 from ..yamlio import field_error, read_yaml, validate
 from .format_choices import FormatChoice, FormatEntry, check_entry_names, choose, default_formats, format_problems
+from .rounds_spec import ROUNDS_PLOTS, Rounds, rounds_problems
 from .strict import Int, Strict
 from .synthetic_spec import IntRange, Range, Synthetic  # noqa: F401  (IntRange, Range: importers of spec use them)
 from .training_spec import TRAINING_PLOTS, Training, training_problems
 
 SPEC_VERSION = 1
-PLOTS = ("gains", "winner_map", "breakdown", "network_gains", "advice", *TRAINING_PLOTS)
+PLOTS = ("gains", "winner_map", "breakdown", "network_gains", "advice", *TRAINING_PLOTS, *ROUNDS_PLOTS)
 #: Default of ``options.max_cell_entries``: 2^28 entries (a 1 GiB float32 matrix, ~10 GiB at
 #: peak while encoded); VGG-16's largest layer (25088 x 4096, 1.03e8) fits.
 MAX_CELL_ENTRIES = 2**28
 #: The workload keys that name a source, one plug-in class each (``sources.SOURCES``).
-SOURCE_KEYS = ("synthetic", "file", "network", "real", "training")
+SOURCE_KEYS = ("synthetic", "file", "network", "real", "training", "rounds")
 
 
 class Workload(Strict):
@@ -77,6 +78,7 @@ class Workload(Strict):
     layer_stats: LayerTarget | None = None
     real: str | None = None
     training: Training | None = None
+    rounds: Rounds | None = None  # rounds_spec: a fleet priced to a target accuracy
     compress: CompressionSpec | None = None
     cast: Literal[CASTS] = "auto"  # type: ignore[valid-type]  # float64 weight files: see workloads.layers
     batch: Int = Field(default=1, ge=1)
@@ -215,7 +217,7 @@ def _check_semantics(spec: ExperimentSpec, path: Path, node) -> None:
 
     problems = format_problems(spec.formats, spec.options.counting,
                                any(source_for(w, path).analytic for w in spec.workloads), path, node)
-    problems += training_problems(spec, path, node)
+    problems += training_problems(spec, path, node) + rounds_problems(spec, path, node)
     names = [w.name for w in spec.workloads]
     for dup in sorted({n for n in names if names.count(n) > 1}):
         problems.append(field_error(path, node, ("workloads",), f"workload name {dup!r} is used twice; names must be unique"))

@@ -46,6 +46,11 @@ class TrainingSource(WorkloadSource):
 
     key = "training"
     tables = True
+    parts = ("rounds",)
+
+    @staticmethod
+    def summary(results: pd.DataFrame) -> pd.DataFrame:
+        return training_summary(results)
 
     @property
     def training(self):

@@ -131,6 +131,8 @@ class Training(Strict):
 def training_problems(spec: ExperimentSpec, path: Path, node) -> list[str]:
     """Training workloads make their own tables: they cannot share a run with matrix workloads, and
     only an mpd study prices anything (so only it needs profiles, and it fixes its formats)."""
+    if any(getattr(w, "rounds", None) is not None for w in spec.workloads):
+        return []  # a rounds study: rounds_spec.rounds_problems checks it
     kinds = {w.training is not None for w in spec.workloads}
     if kinds == {True, False}:
         first = next(i for i, w in enumerate(spec.workloads) if w.training is not None)

@@ -16,6 +16,7 @@ from .advice import ADVICE_COLUMNS, advice_rows, plot_advice
 from .breakdown import BREAKDOWN_COLUMNS, plot_breakdown
 from .gains import RESULT_COLUMNS, plot_gains
 from .network_gains import NETWORK_COLUMNS, plot_network_gains
+from .rounds import ROUNDS_COLUMNS, plot_break_even, plot_energy_per_client, plot_time_to_accuracy, rounds_rows
 from .style import PlotDataError
 from .training import (
     COMM_COLUMNS,
@@ -102,6 +103,9 @@ PLOTS: dict[str, Plot] = {p.name: p for p in (
          rows=_rows_with("cumulative_upstream_bits", "comm study rounds")),
     Plot("bits_per_method", plot_bits_per_method, COMM_COLUMNS, rows=_rows_with("ratio_to_dense", "comm study")),
     Plot("mpd_tradeoff", plot_mpd_tradeoff, MPD_COLUMNS, rows=_rows_with("blocks", "mpd study")),
+    Plot("time_to_accuracy", plot_time_to_accuracy, ROUNDS_COLUMNS, rows=rounds_rows),
+    Plot("energy_per_client", plot_energy_per_client, ROUNDS_COLUMNS, rows=rounds_rows),
+    Plot("break_even", plot_break_even, ROUNDS_COLUMNS, rows=rounds_rows),
 )}
 
 

@@ -14,13 +14,14 @@ from simulator.experiment.sources import (
 
 
 def test_registry_has_one_class_per_workload_kind():
+    from simulator.experiment.rounds_source import RoundsSource
     from simulator.experiment.training_source import TrainingSource
 
     assert SOURCES == {"synthetic": SyntheticSource, "file": FileSource, "network": CatalogNetworkSource,
-                       "real": RealNetworkSource, "training": TrainingSource}
-    assert [c.analytic for c in SOURCES.values()] == [True, False, False, False, False]
-    assert [c.network for c in SOURCES.values()] == [False, False, True, True, False]
-    assert [c.tables for c in SOURCES.values()] == [False, False, False, False, True]
+                       "real": RealNetworkSource, "training": TrainingSource, "rounds": RoundsSource}
+    assert [c.analytic for c in SOURCES.values()] == [True, False, False, False, False, False]
+    assert [c.network for c in SOURCES.values()] == [False, False, True, True, False, False]
+    assert [c.tables for c in SOURCES.values()] == [False, False, False, False, True, True]
 
 
 def test_register_refuses_a_key_the_schema_lacks():

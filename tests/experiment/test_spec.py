@@ -41,7 +41,7 @@ def test_malformed_yaml_and_missing_version(error, good):
 
 def test_workload_needs_exactly_one_source(error, good, spec_file):
     assert error(good.replace("    file: w.npz", "    file: w.npz\n    network: vgg16")) == \
-        "F: field workloads.1 (line 9): a workload needs exactly one of synthetic, file, network, real, training; got ['file', 'network']"
+        "F: field workloads.1 (line 9): a workload needs exactly one of synthetic, file, network, real, training, rounds; got ['file', 'network']"
 
 
 def test_missing_spec_file(tmp_path):
