@@ -79,8 +79,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
     t = time.perf_counter()
     results = run_experiment(experiment_path(args.experiment), out_dir=args.out, scheduler=args.scheduler)
-    print("Median gain over dense (dense / format; > 1 is better):")
-    print(_table(summary_table(results), short_floats=True))
+    summary = summary_table(results)
+    if "energy_gain" in summary.columns:  # a study (training, rounds) has its own summary columns
+        print("Median gain over dense (dense / format; > 1 is better):")
+    print(_table(summary, short_floats=True))
     out = results.attrs["out_dir"]
     print(f"\n{len(results)} rows in {time.perf_counter() - t:.1f} s; results in {out}/results.csv")
     for plot in results.attrs.get("plots", []):

@@ -19,7 +19,7 @@ promotion, upload, aggregate, download, tail), start_s, end_s, energy_j.
 from __future__ import annotations
 
 import math
-from collections.abc import Generator, Mapping
+from collections.abc import Generator
 from dataclasses import dataclass
 
 import pandas as pd
@@ -214,10 +214,3 @@ def simulate(fleet: Fleet, setting: Setting, rounds: int = 1, bits_per_upload: f
     timeline = pd.DataFrame(rows, columns=list(TIMELINE_COLUMNS))
     table = pd.DataFrame(summary, columns=["round", "start_s", "end_s", "time_s", "participants", "dropped"])
     return RoundsResult(setting, timeline, table)
-
-
-def per_round_bits(fleet: Fleet, setting: Setting, participants: int | None = None) -> Mapping[str, float]:
-    """Bits each client sends and receives in one star round (for reports)."""
-    m = fleet.size if participants is None else participants
-    return {"upload_bits": float(upload_bits(setting, fleet.shapes)),
-            "download_bits": broadcast_bits(setting, fleet.shapes, m, fleet.downstream)}

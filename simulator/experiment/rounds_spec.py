@@ -5,7 +5,7 @@ workloads:
   - name: phones-lte
     rounds:
       target: 0.958                    # test accuracy to reach
-      curve: ../examples/sbc_mnist_endpoints.csv   # a rounds.csv of a training run, or inline (below)
+      curve: ../results/sbc_mnist/rounds.csv   # a rounds.csv of a training run, or inline (below)
       timeline_rounds: 2               # rounds written to timeline.csv per method
       labels: {"signsgd n=1": "signsgd error_feedback=True n=1"}   # optional: method label -> curve label
       comm:                            # simulator.comm.spec.CommSpec

@@ -47,7 +47,7 @@ def _link_lines() -> list[str]:
     files = link_files()
     if not files:
         return []
-    lines = ["links (a section of their own; dotsim profiles show takes device profiles):"]
+    lines = ["links (dotsim profiles show NAME prints one):"]
     for f in files:
         try:
             k = load_link(f)
