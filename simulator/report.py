@@ -60,11 +60,16 @@ def _spec_section(resolved: dict) -> str:
 def _summary_section(results: pd.DataFrame) -> str:
     from .experiment import summary_table
 
+    summary = summary_table(results)
+    if "energy_gain" not in summary.columns:  # a study (training, rounds): its own summary
+        return _table(summary)
     return (_note("Median gain over dense (dense / format; > 1 is better) per workload, format and profile.")
-            + _table(summary_table(results)))
+            + _table(summary))
 
 
-def _advice_section(advice: pd.DataFrame | None) -> str:
+def _advice_section(advice: pd.DataFrame | None, results: pd.DataFrame) -> str:
+    if "format" not in results.columns:
+        return _note("Advice compares formats; this run is a study without formats.")
     if advice is None:
         return _note("No advice.csv in this run (set outputs: {advice: true, breakdown: true}).")
     if advice.empty:
@@ -152,7 +157,7 @@ def report_html(run_dir: str | Path) -> str:
         raise ValueError(f"{spec_path}: expected a mapping (the run's resolved spec)")
     name = str(resolved.get("name", run_dir.name))
     bodies = {"spec": _spec_section(resolved) if resolved else _note("No spec.resolved.yaml in this run."),
-              "summary": _summary_section(results), "advice": _advice_section(_read(run_dir / "advice.csv")),
+              "summary": _summary_section(results), "advice": _advice_section(_read(run_dir / "advice.csv"), results),
               "plots": _plots_section(run_dir), "provenance": _provenance_section(run_dir, resolved)}
     nav = " ".join(f'<a href="#{key}">{title}</a>' for key, title in SECTIONS)
     sections = "\n".join(f'<section id="{key}"><h2>{title}</h2>\n{bodies[key]}</section>' for key, title in SECTIONS)
