@@ -17,10 +17,9 @@ from typing import Literal
 
 from pydantic import ValidationError
 
-from ..hardware.loader import _refuse_odd_path, deep_merge, format_validation_error
+from ..hardware.loader import find_yaml, format_validation_error, resolve_inherits, yaml_files
 from ..hardware.units import Bandwidth, Energy, StrictModel, Time
 from ..resources import SHIPPED_PROFILES, profile_dirs
-from ..yamlio import read_yaml
 
 __all__ = ["Direction", "FixedCost", "Link", "link_dirs", "link_files", "find_link", "load_link", "link_from_dict"]
 
@@ -90,49 +89,11 @@ def link_dirs() -> list[Path]:
 
 
 def link_files() -> list[Path]:
-    out: list[Path] = []
-    for d in link_dirs():
-        if d.is_dir():
-            out += sorted(p for p in d.iterdir() if p.suffix in (".yaml", ".yml"))
-    return out
+    return yaml_files(link_dirs())
 
 
 def find_link(name_or_path: str | Path, relative_to: Path | None = None) -> Path:
-    p = Path(name_or_path)
-    for c in ([p] if p.is_absolute() else ([relative_to / p] if relative_to else []) + [p]):
-        _refuse_odd_path(c)
-        if c.is_file():
-            return c.resolve()
-    for d in link_dirs():
-        for ext in ("", ".yaml", ".yml"):
-            if (d / f"{name_or_path}{ext}").is_file():
-                return (d / f"{name_or_path}{ext}").resolve()
-    known = sorted({f.stem for f in link_files()})
-    raise ValueError(f"no link profile {str(name_or_path)!r}: not a file, and not a name in "
-                     f"{[str(d) for d in link_dirs()]} (known: {known})")
-
-
-def _resolve(path: Path, chain: tuple[Path, ...] = ()) -> tuple[dict, tuple[str, ...]]:
-    if path in chain:
-        raise ValueError(f"{chain[-1]}: field 'inherits': an inherits cycle through {path}")
-    data, _ = read_yaml(path)
-    if not isinstance(data, dict):
-        raise ValueError(f"{path}: expected a mapping at the top level, got {type(data).__name__}")
-    for k in ("path", "lineage"):
-        if k in data:
-            raise ValueError(f"{path}: field {k!r} is set by the loader; remove it")
-    if not data.get("name"):
-        raise ValueError(f"{path}: field 'name': missing; expected the link's name")
-    parent = data.pop("inherits", None)
-    if parent is None:
-        return data, (str(path),)
-    if not isinstance(parent, str):
-        raise ValueError(f"{path}: field 'inherits': expected a link name or path, got {parent!r}")
-    try:
-        base, lineage = _resolve(find_link(parent, path.parent), (*chain, path))
-    except ValueError as e:
-        raise ValueError(f"{path}: field 'inherits': {e}") from None
-    return deep_merge(base, data), (*lineage, str(path))
+    return find_yaml(name_or_path, link_dirs(), "link profile", relative_to)
 
 
 def link_from_dict(data: dict, where: str = "link", lineage: tuple[str, ...] = ()) -> Link:
@@ -148,5 +109,6 @@ def load_link(name_or_path: str | Path | Link) -> Link:
     if isinstance(name_or_path, Link):
         return name_or_path
     path = find_link(name_or_path)
-    data, lineage = _resolve(path)
+    data, lineage = resolve_inherits(path, find_link, "link")
+    data.pop("inherits", None)  # a link keeps no record of its parent beyond its lineage
     return link_from_dict(data, str(path), lineage)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import copy
 import errno
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -22,17 +23,19 @@ _LOADER_FIELDS = ("path", "lineage")  # filled here, never read from YAML
 MAX_INHERITS_DEPTH = 32  # far beyond any real lineage; stops a runaway chain before Python's recursion limit
 
 
-def profile_files() -> list[Path]:
-    """Every shipped or calibrated profile file, shipped ones first."""
+def yaml_files(dirs: list[Path]) -> list[Path]:
+    """Every YAML file directly in ``dirs``, in order."""
     out: list[Path] = []
-    for d in profile_dirs():
+    for d in dirs:
         if d.is_dir():
             out += sorted(p for p in d.iterdir() if p.suffix in (".yaml", ".yml"))
     return out
 
 
-def find_profile(name_or_path: str | Path, relative_to: Path | None = None) -> Path:
-    """A path as given (or relative to ``relative_to``), else a name in hardware_profiles/."""
+def find_yaml(name_or_path: str | Path, dirs: list[Path], what: str, relative_to: Path | None = None,
+              hint: str = "") -> Path:
+    """A path as given (or relative to ``relative_to``), else a name in ``dirs``; ``what`` names the
+    kind of file in the error (profiles and link profiles are found alike)."""
     p = Path(name_or_path)
     candidates = [p] if p.is_absolute() else ([relative_to / p] if relative_to else []) + [p]
     for c in candidates:
@@ -40,13 +43,24 @@ def find_profile(name_or_path: str | Path, relative_to: Path | None = None) -> P
         if c.is_file():
             return c.resolve()
     stem = str(name_or_path)
-    for d in profile_dirs():
+    for d in dirs:
         for ext in ("", ".yaml", ".yml"):
             c = d / f"{stem}{ext}"
             if c.is_file():
                 return c.resolve()
-    known = [f.stem for f in profile_files()]
-    raise ValueError(f"no hardware profile {stem!r}: not a file, and not a name in {[str(d) for d in profile_dirs()]} (known: {known}; set DOTSIM_PROFILE_PATH for your own)")
+    known = [f.stem for f in yaml_files(dirs)]
+    raise ValueError(f"no {what} {stem!r}: not a file, and not a name in {[str(d) for d in dirs]} (known: {known}{hint})")
+
+
+def profile_files() -> list[Path]:
+    """Every shipped or calibrated profile file, shipped ones first."""
+    return yaml_files(profile_dirs())
+
+
+def find_profile(name_or_path: str | Path, relative_to: Path | None = None) -> Path:
+    """A path as given (or relative to ``relative_to``), else a name in hardware_profiles/."""
+    return find_yaml(name_or_path, profile_dirs(), "hardware profile", relative_to,
+                     "; set DOTSIM_PROFILE_PATH for your own")
 
 
 def _refuse_odd_path(path: Path) -> None:
@@ -85,7 +99,7 @@ def _named_list(v: Any) -> bool:
     return isinstance(v, list) and all(isinstance(i, dict) and "name" in i for i in v)
 
 
-def _read_yaml(path: Path) -> dict:
+def _read_yaml(path: Path, what: str) -> dict:
     data, _ = read_yaml(path)
     if not isinstance(data, dict):
         raise ValueError(f"{path}: expected a mapping at the top level, got {type(data).__name__}")
@@ -93,29 +107,33 @@ def _read_yaml(path: Path) -> dict:
         if k in data:
             raise ValueError(f"{path}: field {k!r} is set by the loader; remove it")
     if not data.get("name"):
-        raise ValueError(f"{path}: field 'name': missing; expected the profile's name")
+        raise ValueError(f"{path}: field 'name': missing; expected the {what}'s name")
     return data
 
 
-def _resolve(path: Path, chain: tuple[Path, ...] = ()) -> tuple[dict, tuple[str, ...]]:
-    """The merged raw mapping of ``path`` and the lineage of files it came from, parent first."""
+def resolve_inherits(path: Path, find: Callable[[str, Path], Path], what: str = "profile",
+                     chain: tuple[Path, ...] = ()) -> tuple[dict, tuple[str, ...]]:
+    """The merged raw mapping of ``path`` and the lineage of files it came from, parent first.
+
+    ``find(name, relative_to)`` locates a parent; device and link profiles share this, so both
+    refuse a cycle and a runaway chain the same way."""
     if path in chain:
         cycle = " -> ".join(str(p) for p in (*chain[chain.index(path):], path))
-        raise ValueError(f"{chain[-1]}: field 'inherits': an inherits cycle: {cycle}; a profile cannot inherit from itself")
+        raise ValueError(f"{chain[-1]}: field 'inherits': an inherits cycle: {cycle}; a {what} cannot inherit from itself")
     if len(chain) >= MAX_INHERITS_DEPTH:
-        raise ValueError(f"{chain[0]}: field 'inherits': a chain of more than {MAX_INHERITS_DEPTH} profiles "
-                         f"(stopped at {path}, profile {len(chain) + 1}); expected at most {MAX_INHERITS_DEPTH}")
-    data = _read_yaml(path)
+        raise ValueError(f"{chain[0]}: field 'inherits': a chain of more than {MAX_INHERITS_DEPTH} {what}s "
+                         f"(stopped at {path}, {what} {len(chain) + 1}); expected at most {MAX_INHERITS_DEPTH}")
+    data = _read_yaml(path, what)
     parent = data.get("inherits")
     if parent is None:
         return data, (str(path),)
     if not isinstance(parent, str):
-        raise ValueError(f"{path}: field 'inherits': expected a profile name or path, got {parent!r}")
+        raise ValueError(f"{path}: field 'inherits': expected a {what} name or path, got {parent!r}")
     try:
-        parent_path = find_profile(parent, relative_to=path.parent)
+        parent_path = find(parent, path.parent)
     except ValueError as e:
         raise ValueError(f"{path}: field 'inherits': {e}") from None
-    base, lineage = _resolve(parent_path, (*chain, path))
+    base, lineage = resolve_inherits(parent_path, find, what, (*chain, path))
     base = {k: v for k, v in base.items() if k != "inherits"}
     return deep_merge(base, data), (*lineage, str(path))
 
@@ -167,5 +185,5 @@ def load_profile(name_or_path: str | Path | Profile) -> Profile:
     if isinstance(name_or_path, Profile):
         return name_or_path
     path = find_profile(name_or_path)
-    data, lineage = _resolve(path)
+    data, lineage = resolve_inherits(path, find_profile)
     return profile_from_dict(data, str(path), lineage)

@@ -84,6 +84,20 @@ def test_links_found_in_user_profile_dirs_and_inherit(tmp_path, monkeypatch):
     assert {"my-link", "slow", "lte"} <= {f.stem for f in link_files()}
 
 
+def test_link_inherits_cycles_and_runaway_chains_are_named(tmp_path):
+    """Links resolve ``inherits`` with the device profiles' resolver: a cycle and a chain deeper than
+    its limit are refused by name, never a RecursionError."""
+    (tmp_path / "a.yaml").write_text("name: a\ninherits: b.yaml\n")
+    (tmp_path / "b.yaml").write_text("name: b\ninherits: a.yaml\n")
+    with pytest.raises(ValueError, match=r"an inherits cycle: .*a\.yaml -> .*b\.yaml -> .*a\.yaml"):
+        load_link(tmp_path / "a.yaml")
+    (tmp_path / "l0.yaml").write_text(GOOD)
+    for i in range(1, 60):
+        (tmp_path / f"l{i}.yaml").write_text(f"name: l{i}\ninherits: l{i - 1}.yaml\n")
+    with pytest.raises(ValueError, match=r"a chain of more than 32 links"):
+        load_link(tmp_path / "l59.yaml")
+
+
 def test_dotsim_profiles_lists_links_in_their_own_section():
     text = list_profiles()
     devices, links = text.split("\nlinks")
