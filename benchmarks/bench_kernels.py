@@ -60,7 +60,7 @@ def main(argv=None) -> int:
     ap.add_argument("--part", choices=["all", "formats", "mpd"], default="all",
                     help="the i.i.d. format matrices, the MPD matrices, or both")
     ap.add_argument("--profile", default=None, help="calibrated profile for the MPD part's modelled ratios "
-                    "(default: hardware_profiles/calibrated/vm.yaml)")
+                    "(default: hardware_profiles/calibrated/amd-epyc-f26m2.yaml)")
     args = ap.parse_args(argv)
     with one_core() as pinned:
         print(pinned + "; " + load_average())

@@ -15,7 +15,7 @@ values uniform. For each N and L in {1, 64}:
 Times are the minimum of the samples by default (``--median`` for medians): on a shared VM
 preemption inflates medians by whole scheduler slices. Ratios printed: ``dense/mpd`` and ``bsr/mpd`` (> 1: MPD faster), ``ideal`` = N (what N times
 fewer multiply-adds would give), and ``model`` = the dense/MPD time ratio the cost model predicts
-on the calibrated profile of this VM (``hardware_profiles/calibrated/vm.yaml``; its fitted
+on the calibrated profile of this VM (``hardware_profiles/calibrated/amd-epyc-f26m2.yaml``; its fitted
 coefficients name the shipped formats' operands, so ``x_perm``, ``y_perm``, ``col_perm`` and
 ``row_perm`` fall back to derived times), and ``model_xy``, the same with ``x_perm`` and
 ``y_perm`` priced by ``x``'s and ``y``'s coefficients.
@@ -41,7 +41,7 @@ import simulator as sim  # noqa: E402
 from simulator.calibration.timing import Case, time_cases  # noqa: E402
 from simulator.formats.mpd_layout import mpd_layout, mpd_mask  # noqa: E402
 
-VM = Path(__file__).resolve().parent.parent / "hardware_profiles" / "calibrated" / "vm.yaml"
+VM = Path(__file__).resolve().parent.parent / "hardware_profiles" / "calibrated" / "amd-epyc-f26m2.yaml"
 
 
 def load_average() -> str:
@@ -101,7 +101,7 @@ def cases_for(W: np.ndarray, N: int, X: np.ndarray, tag: str) -> list[Case]:
 
 
 def modelled_ratios(W: np.ndarray, N: int, L: int) -> tuple[float, float]:
-    """dense/MPD time on calibrated/vm.yaml: as priced, and with x_perm / y_perm priced as x / y
+    """dense/MPD time on calibrated/amd-epyc-f26m2.yaml: as priced, and with x_perm / y_perm priced as x / y
     (what a fitted-time lookup falling back to the operand's role would give)."""
     if not VM.exists():
         return float("nan"), float("nan")
@@ -154,7 +154,7 @@ def main(argv=None) -> int:
     df = pd.DataFrame(rows)
     print(f"{size} x {size} float32 under mpd_mask(N, seed=N); one thread; {stat[:-2]} of {samples} samples")
     print("dense/mpd, bsr/mpd: speed-up of MPD (>1: faster); perm_share: share of MPD time in gather + scatter;"
-          " model: dense/mpd time the cost model predicts on calibrated/vm.yaml; model_xy: the same with x_perm"
+          " model: dense/mpd time the cost model predicts on calibrated/amd-epyc-f26m2.yaml; model_xy: the same with x_perm"
           " and y_perm priced by x's and y's fitted coefficients")
     with pd.option_context("display.width", 200, "display.max_columns", None):
         print(df.round(3).to_string(index=False))

@@ -36,7 +36,7 @@ SIZE = 2048
 BLOCKS = (2, 4, 8, 16, 32, 64)
 COLUMNS = (1, 64)
 OVERHEAD = ((4096, 1), (1024, 4))  # (N blocks, block side s)
-CALIBRATED = Path(__file__).resolve().parent.parent / "hardware_profiles" / "calibrated" / "vm.yaml"
+CALIBRATED = Path(__file__).resolve().parent.parent / "hardware_profiles" / "calibrated" / "amd-epyc-f26m2.yaml"
 SPEC = ("embedded-cpu", "mobile-gpu")
 KINDS = ("numpy", "bsr", "dense", "mpd", "blocks")
 

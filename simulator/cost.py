@@ -9,7 +9,6 @@ table, or anything with ``counts(columns)``.
 """
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,8 +19,7 @@ import pandas as pd
 
 from .counts import validate_counts
 from .hardware import Profile, load_profile, place
-from .hardware.placement import place_time_shares
-from .hardware.units import Quantity
+from .hardware.device_time import memory_times
 
 if TYPE_CHECKING:
     from .mapping import ChosenMapping, Mapping, Objective
@@ -29,7 +27,6 @@ if TYPE_CHECKING:
 PROVENANCE_COLUMNS = ("source", "confidence", "time_source", "time_confidence")
 BREAKDOWN_COLUMNS = ("action", "operand", "role", "dtype", "bits", "access", "level", "count", "energy_j", "time_s",
                      *PROVENANCE_COLUMNS)
-_CONFIDENCE_ORDER = ("low", "medium", "high")
 
 
 @runtime_checkable
@@ -88,18 +85,12 @@ def _kind(dtype: str, where: str) -> str:
 Priced = tuple[float, float, str, str, str, str]  # joules, seconds, then (source, confidence) of each
 
 
-def _fitted(q: Quantity) -> str:
-    """``fitted: <report>``: the calibration report a fitted coefficient's source names."""
-    report = re.search(r"\S+\.md\b", q.source)
-    return f"fitted: {report.group(0) if report else q.source}"
-
-
 def _unit_price(r: Any, profile: Profile) -> Priced:
     """(joules, seconds, energy source, its confidence, time source, its confidence) of ONE action
-    like row ``r``; errors name action, dtype, bits and the profile file."""
+    like row ``r``; a memory row's seconds are NaN here (``device_time.memory_times`` prices them,
+    per row). Errors name action, dtype, bits and the profile file."""
     what = f"{r.action} of {r.operand!r} ({r.dtype}, {r.bits} bits)"
     access = getattr(r, "access", "sequential")
-    fitted = profile.fitted_time
     if r.level == "compute":
         kind = _kind(r.dtype, profile.where())
         try:
@@ -107,9 +98,6 @@ def _unit_price(r: Any, profile: Profile) -> Priced:
         except ValueError as e:
             raise ValueError(f"{what}: {e}") from None
         op = op.cost(access)
-        sec = fitted.arith_time(r.action, kind, int(r.bits), access) if fitted else None
-        if sec is not None:
-            return op.energy.si, sec.si, op.energy.source, op.energy.confidence, _fitted(sec), sec.confidence
         tp = op.throughput
         return op.energy.si, 1.0 / tp.si, op.energy.source, op.energy.confidence, tp.source, tp.confidence
     level = profile.level(r.level)
@@ -118,26 +106,21 @@ def _unit_price(r: Any, profile: Profile) -> Priced:
     except ValueError as e:
         raise ValueError(f"{what}: {e}") from None
     energy = level.energy_per_access[width]
-    sec = fitted.memory_time(level.name, width, access) if fitted is not None and fitted.levels is None else None
-    if sec is not None:
-        return energy.si, sec.si, energy.source, energy.confidence, _fitted(sec), sec.confidence
-    bw = level.bandwidth
-    return (energy.si, (r.bits / 8.0) / bw.si, energy.source, energy.confidence,
-            f"derived: bytes / bandwidth of {level.name} ({bw.source})", bw.confidence)
+    return energy.si, float("nan"), energy.source, energy.confidence, "", ""
 
 
 def price(counts: pd.DataFrame, profile: Profile) -> pd.DataFrame:
     """The count table with level, energy_j and time_s per row.
 
     Vectorised: each distinct (action, dtype, bits, level, access) is priced once, so a
-    table holding thousands of cells costs little more than one. A table without the
-    ``access`` column is priced as all-sequential.
+    table holding thousands of cells costs little more than one; memory time is the device
+    time model's (``simulator.hardware.device_time``). A table without the ``access`` column is
+    priced as all-sequential.
     """
     bd = counts.copy()
     if "access" not in bd.columns:
         bd["access"] = "sequential"
-    counts = bd
-    bd["level"] = place(counts, profile).to_numpy()
+    bd["level"] = place(bd, profile).to_numpy()
     keys = ["action", "dtype", "bits", "level", "access"]
     group = bd.groupby(keys, sort=False).ngroup().to_numpy()
     first = np.unique(group, return_index=True)[1]
@@ -145,40 +128,14 @@ def price(counts: pd.DataFrame, profile: Profile) -> pd.DataFrame:
     units = np.array([p[:2] for p in priced], dtype=float)
     count = bd["count"].to_numpy(dtype=float)
     bd["energy_j"] = count * units[group, 0]
-    bd["time_s"] = count * units[group, 1]
     for k, col in enumerate(PROVENANCE_COLUMNS, start=2):  # per distinct group, like the units
         bd[col] = np.array([p[k] for p in priced], dtype=object)[group]
-    if profile.fitted_time is not None and profile.fitted_time.levels:
-        _fitted_memory_time(bd, counts, profile)
+    mem_s, mem_source, mem_confidence = memory_times(bd, profile)
+    is_mem = (bd["level"] != "compute").to_numpy()
+    bd["time_s"] = np.where(is_mem, mem_s, count * units[group, 1])
+    bd["time_source"] = np.where(is_mem, mem_source, bd["time_source"].to_numpy(dtype=object))
+    bd["time_confidence"] = np.where(is_mem, mem_confidence, bd["time_confidence"].to_numpy(dtype=object))
     return bd
-
-
-def _fitted_memory_time(bd: pd.DataFrame, counts: pd.DataFrame, profile: Profile) -> None:
-    """Memory rows priced by (time level, role, access) where ``fitted_time.memory`` has a
-    coefficient; with ``fitted_time.spill`` a row near a capacity is split between its level and
-    the next nearer one (``simulator.hardware.placement.place_time_shares``)."""
-    far, near, share = place_time_shares(counts, profile)
-    ops = bd["role"].to_numpy()
-    acc = bd["access"].to_numpy()
-    ft = profile.fitted_time
-    sec = np.full(len(bd), np.nan)
-    time_source = bd["time_source"].to_numpy(dtype=object).copy()
-    time_confidence = bd["time_confidence"].to_numpy(dtype=object).copy()
-    for key in set(zip(far, near, ops, acc)):
-        if key[0] == "compute":
-            continue
-        q_far = ft.memory_time(key[0], key[2], key[3])
-        if q_far is None:
-            continue
-        q_near = ft.memory_time(key[1], key[2], key[3]) or q_far
-        rows = (far == key[0]) & (near == key[1]) & (ops == key[2]) & (acc == key[3])
-        sec[rows] = share[rows] * q_near.si + (1.0 - share[rows]) * q_far.si
-        used = [q_far, q_near] if (share[rows] > 0).any() else [q_far]
-        time_source[rows] = "; ".join(dict.fromkeys(_fitted(q) for q in used))
-        time_confidence[rows] = min((q.confidence for q in used), key=_CONFIDENCE_ORDER.index)
-    hit = ~np.isnan(sec)
-    bd.loc[hit, "time_s"] = bd["count"].to_numpy(dtype=float)[hit] * sec[hit]
-    bd["time_source"], bd["time_confidence"] = time_source, time_confidence
 
 
 def combine_time(compute_s, memory_s, profile: Profile):
@@ -191,8 +148,8 @@ def combine_time(compute_s, memory_s, profile: Profile):
     else:
         f = tm.overlap.si
         t = np.maximum(compute_s, memory_s) + (1.0 - f) * np.minimum(compute_s, memory_s)
-    if profile.fitted_time is not None and profile.fitted_time.overhead is not None:
-        t += profile.fitted_time.overhead.si
+    if tm.call_overhead is not None:
+        t = t + tm.call_overhead.si
     return t
 
 

@@ -128,14 +128,14 @@ def test_the_band_weights_each_rows_confidence_by_its_share():
 
 def _report_median_error(fmt: str) -> float:
     """The held-out median |error| of ``fmt`` from the committed report's first accuracy table."""
-    report = PROFILE_DIR / "calibrated" / "vm-report" / "report.md"
+    report = PROFILE_DIR / "calibrated" / "amd-epyc-f26m2-report" / "report.md"
     table = report.read_text().split("## Held-out accuracy", 1)[1]
     row = next(line for line in table.splitlines() if line.startswith(f"| {fmt} |"))
     return float(row.split("|")[5]) / 100
 
 
 def test_a_calibrated_profiles_time_band_is_its_held_out_median_error():
-    prof = load_profile("calibrated/vm")
+    prof = load_profile("calibrated/amd-epyc-f26m2")
     acc = calibration_accuracy(prof)
     assert set(acc.format) == {"dense", "csr", "cer", "cser"} and (acc.cases == 48).all()
     reported = _report_median_error("csr")  # the held-out table of report.md, read independently
@@ -143,7 +143,7 @@ def test_a_calibrated_profiles_time_band_is_its_held_out_median_error():
     assert fitted_time_band(prof, "csr") == pytest.approx(reported, abs=0.002)
     assert fitted_time_band(prof, "mpd(blocks=4)") == acc.median_abs_error.max()
     assert fitted_time_band(load_profile("horowitz-45nm"), "csr") is None
-    advice = advise(_layers(), ["calibrated/vm"], objective="time")  # the advisor uses it for time
+    advice = advise(_layers(), ["calibrated/amd-epyc-f26m2"], objective="time")  # the advisor uses it for time
     layers = advice[advice.scope != "network"]  # a network total mixes its layers' bands
     assert set(layers.error_band.round(6)) <= set(acc.median_abs_error.round(6))
 

@@ -49,7 +49,7 @@ def test_profiles_lists_every_shipped_profile_and_says_where_yours_go(capsys):
     listed = {line.split()[0] for line in out.splitlines() if line and not line.startswith(("searched", "your"))}
     shipped = {p.stem for p in SHIPPED_PROFILES.glob("*.yaml")}
     shipped |= {f"calibrated/{p.stem}" for p in (SHIPPED_PROFILES / "calibrated").glob("*.yaml")}
-    assert shipped <= listed and "calibrated/vm" in listed
+    assert shipped <= listed and "calibrated/amd-epyc-f26m2" in listed
     assert "INVALID" not in out
     assert "DOTSIM_PROFILE_PATH" in out
 

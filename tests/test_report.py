@@ -23,7 +23,7 @@ workloads:
   - name: syn
     synthetic: {{shape: [40, 40], p0: [0.8, 0.9], K: 8}}
 formats: [dense, csr, cer, cser]
-profiles: [horowitz-45nm, calibrated/vm]
+profiles: [horowitz-45nm, calibrated/amd-epyc-f26m2]
 outputs: {{plots: [gains, advice], breakdown: true, advice: true}}
 """
 
@@ -84,7 +84,7 @@ def test_the_report_holds_each_section_and_the_plots(page, run_dir):
     text = " ".join(page.text)
     assert "a run with advice and plots" in text
     assert "Median gain over dense" in text and "within_error" in text
-    assert "Calibration behind calibrated/vm" in text and "median |error| %" in text
+    assert "Calibration behind calibrated/amd-epyc-f26m2" in text and "median |error| %" in text
     assert "Energy: share priced by each profile entry's source" in text
     alts = {a.get("alt") for t, a in page.tags if t == "img"}
     assert alts == {p.stem for p in (run_dir / "plots").glob("*.png")} == {"gains", "advice"}
@@ -95,7 +95,7 @@ def test_the_provenance_names_the_sources_that_priced_the_numbers(page, run_dir)
     breakdown = pd.read_csv(run_dir / "breakdown.csv")
     for source in breakdown["source"].dropna().unique()[:5]:
         assert source.split(";")[0][:40] in text
-    assert "fitted: hardware_profiles/calibrated/vm-report/report.md" in text
+    assert "hardware_profiles/calibrated/amd-epyc-f26m2-report/report.md" in text
 
 
 def test_the_report_reads_on_a_phone(page):

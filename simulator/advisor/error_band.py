@@ -3,7 +3,7 @@
 The rule (documented in the README's advisor section):
 
 - **storage**: 0. Storage bits are counted exactly from the encoded arrays.
-- **time on a calibrated profile** (one with ``fitted_time`` whose source names a calibration
+- **time on a calibrated profile** (one whose ``time_model`` source names a calibration
   report found on disk): the report's held-out median |error| of that format
   (``measurements.csv``, rows ``split == holdout``, |pred_profile_s / measured_s - 1|); a format
   the report did not measure (e.g. mpd) takes the worst measured format's figure.
@@ -57,9 +57,9 @@ def calibration_report(profile: Profile) -> Path | None:
     The source gives the path from the project root (``hardware_profiles/calibrated/x-report/
     report.md``); it is looked for under every folder above the profile file, then beside it.
     """
-    if profile.fitted_time is None or profile.path is None:
+    if profile.path is None:
         return None
-    found = _REPORT.search(profile.fitted_time.source)
+    found = _REPORT.search(profile.time_model.source)
     if found is None:
         return None
     rel = Path(found.group(0))

@@ -1,154 +1,182 @@
-"""Fit per-action time coefficients to measured kernel times: the features and the linear model.
+"""Calibration as a bounded fit of the device time model's parameters to measured kernel times.
 
-A product's time is modelled as a sum over its count-table rows of count x seconds-per-action,
-plus a fixed per-call overhead: the linear form ``simulator.cost`` evaluates with
-``time_model: sum`` and ``fitted_time``. Coefficients come from non-negative least squares
-(scipy.optimize.nnls) on *relative* residuals (each measurement's row divided by its time), so a
-1 us kernel weighs as much as a 100 ms one.
-
-Features (what a profile's ``fitted_time`` holds; ``profile`` writes them):
-- memory: seconds per access by (time level, role, access). Time levels come from ``probe``;
-  each array sits in the smallest level holding its footprint (weight arrays: the product's
-  working set; ``simulator.hardware.placement.time_shares``). Keying on the operand's *role*
-  (``simulator.counts.ROLES``) and the access lets a gathered input read, a streamed value read
-  and a pointer read cost what they cost on this machine without the profile naming a format,
-  so a new format's arrays are fitted and priced like any other.
-- arithmetic: seconds per op by (op, kind, bits, access): a multiply-add over a gathered x
-  (indirect) does not vectorise like one over a streamed x (sequential); one overhead per product.
-Predictions from the fitted model equal ``simulator.cost.estimate`` on the written profile
-(the report checks it).
+The model is ``simulator.hardware.device_time`` under ``combine: overlap``: a product's core time
+(its op features x seconds per op) and memory time (streamed bytes, gathers and loop exits x
+their seconds) combine as max + (1 - overlap) x min, plus the call overhead. Calibration does not
+invent coefficients of its own: it moves the parameters of a spec-only profile of the CPU (public
+numbers, ``--spec``), and the overlap, within physical bounds, by bounded nonlinear least squares
+(``scipy.optimize.least_squares``) on *relative* residuals, so a 1 us kernel weighs as much as a
+100 ms one. The bounds (``BOUNDS``) say what is physical:
+- an arithmetic op is never cheaper than the spec's peak throughput allows (no zero arithmetic cost);
+- a streamed byte costs at least half the spec's time (a cited bandwidth may be a sustained
+  figure below the peak) and a gather costs a stream read of its bytes plus at least one load
+  issue (the spec's nearest-level gather time), so no gather is cheaper than a stream read;
+- a loop exit costs at least a twentieth of the spec's (a predictor may learn the exits of small
+  loops) and a call at least nothing;
+- nothing moves more than 20x above the spec (a coefficient that wants to is soaking up a term
+  the model lacks; the report lists every parameter at a bound).
+Parameters the design never exercises keep the spec's value. Predictions from the fit equal
+``simulator.cost.estimate`` on the written profile (the report checks it).
 """
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy.optimize import nnls
+from scipy.optimize import least_squares
 
-from .probe import TimeLevel
+from ..hardware import Profile, profile_from_dict
+from ..hardware.device_time import time_features
 
-Feature = tuple  # ("overhead",) | ("arith", op, kind, bits, access) | ("mem", level or "*", role, access)
+Feature = tuple  # ("call",) | ("op", op, kind, bits, access) | ("stream", level) | ("gather", level) | ("loop", level)
 
+BOUNDS: dict[str, tuple[float, float]] = {"op": (1.0, 20.0), "stream": (0.5, 20.0), "gather": (1.0, 20.0),
+                                          "loop": (0.05, 20.0), "call": (0.0, 20.0)}
+"""(lower, upper) as multiples of the spec's value, per parameter kind; gathers' lower bound is
+the spec's nearest-level gather time (one load issue), the call's upper bound 20 x spec or 10 us."""
 
-# -- features -------------------------------------------------------------------------------
-def _kind(dtype: str) -> str:
-    return "float" if np.dtype(dtype).kind == "f" else "int"
-
-
-def time_features(counts: pd.DataFrame, levels: list[TimeLevel], working_set: bool = False,
-                  spill: float | None = None) -> dict[Feature, float]:
-    """Counts by (time level, role, access) for memory and (op, kind, bits, access) for
-    arithmetic, plus the overhead. Placement is ``simulator.hardware.placement.time_shares``,
-    the function the cost model uses: a row near a capacity (``spill``) adds its nearer level's
-    share of the count to that level's feature and the rest to its own."""
-    from ..hardware.placement import time_shares
-
-    if "access" not in counts.columns:
-        counts = counts.assign(access="sequential")
-    names = [n for n, _, _ in levels]
-    idx, share = time_shares(counts, [c for _, c, _ in levels], working_set, spill)
-    feats: dict[Feature, float] = {("overhead",): 1.0}
-    for r, i, h in zip(counts.itertuples(index=False), idx, share):
-        c = float(r.count)
-        if r.action in ("mul", "add"):
-            key = ("arith", r.action, _kind(r.dtype), int(r.bits), r.access)
-            feats[key] = feats.get(key, 0.0) + c
-            continue
-        if h > 0:
-            key = ("mem", names[i - 1], r.role, r.access)
-            feats[key] = feats.get(key, 0.0) + h * c
-        if h < 1:
-            key = ("mem", names[i], r.role, r.access)
-            feats[key] = feats.get(key, 0.0) + (1.0 - h) * c
-    return feats
-
-
-SPILLS = (1.5, 2.0)
+SPILLS = (1.0, 1.5, 2.0)
 """Spill ratios tried: a size of r C is served by the next level out; between C and r C the share
-falls linearly. A shared last-level cache keeps part of an array a little larger than its nominal
-capacity, so hard boundaries (r = 1) misprice sizes just past it; ``choose_time_model`` takes the
-ratio with the lower FIT-set error."""
-
-TIED_ROLES: tuple[str, ...] = ()
-"""Roles priced by one coefficient at every time level (``tie_levels``); none by default.
-
-Tying suits an operand whose coefficient prices loop work rather than bytes: a CSR row pointer,
-read once per row, stands for the row's loop exit and horizontal sum, which do not depend on
-where the matrix sits. But the ``pointer`` role also holds the CER/CSER segment pointers, read
-once per segment, whose cost does follow the level; the role cannot tell the two apart, and tying
-it over levels fitted CER/CSER markedly worse than pricing pointers per level. The option stays
-for a role that is loop work only."""
+falls linearly (a shared last-level cache keeps part of an array a little larger than its nominal
+capacity). ``choose_device_fit`` takes the ratio, and the last-level capacity among the spec's
+and the probed one, with the lower FIT-set error: discrete modelling choices, reported."""
 
 
-def tie_levels(feats: dict[Feature, float], roles=TIED_ROLES) -> dict[Feature, float]:
-    """Merge the memory features of ``roles`` over time levels into ("mem", "*", role, access)."""
-    out: dict[Feature, float] = {}
-    for k, v in feats.items():
-        if k[0] == "mem" and k[2] in roles:
-            k = ("mem", "*", k[2], k[3])
-        out[k] = out.get(k, 0.0) + v
-    return out
+def spec_value(spec: Profile, key: Feature) -> float:
+    """The spec profile's value of the parameter a feature multiplies (seconds per unit of feature)."""
+    kind = key[0]
+    if kind == "call":
+        q = spec.time_model.call_overhead
+        return 0.0 if q is None else q.si
+    if kind == "op":
+        _, op, k, bits, access = key
+        return 1.0 / spec.op_cost(op, k, bits).cost(access).throughput.si
+    lv = spec.level(key[1])
+    if kind == "stream":
+        return 1.0 / lv.bandwidth.si
+    q = lv.gather_throughput if kind == "gather" else lv.loop_exit
+    if q is None:
+        raise ValueError(f"{spec.where()}: field memory ({lv.name}).{'gather_throughput' if kind == 'gather' else 'loop_exit'}: "
+                         "missing; the spec profile must give every device parameter calibration fits")
+    return 1.0 / q.si if kind == "gather" else q.si
 
 
-def choose_time_model(counts: list[pd.DataFrame], times: np.ndarray, fit_rows: np.ndarray,
-                      levels: list[TimeLevel], llc_candidates: list[float] = (),
-                      spills=SPILLS, tied: tuple[str, ...] = TIED_ROLES
-                      ) -> tuple[list[TimeLevel], float, LinearTimeModel, list[dict], str]:
-    """Pick the last-level cache size and the spill ratio by the FIT split's median |error|.
-
-    Placement is always ``working_set``; the ``tied`` roles' features are merged over levels.
-    Candidates: the probed LLC size and the smaller ones in ``llc_candidates``, times ``spills``.
-    Returns (levels, spill, model, features, note)."""
-    llc = [levels[-2][1], *[c for c in llc_candidates if c < levels[-2][1]]] if len(levels) > 1 else []
-    best = None
-    tried = []
-    for cap in llc or [None]:
-        lv = list(levels)
-        if cap is not None and cap != levels[-2][1]:
-            name, _, src = levels[-2]
-            lv[-2] = (name, float(cap), f"{src}; {cap / 2**20:g} MiB chosen by the fit-set error among probe sizes "
-                                        f"up to the probed one")
-        for r in spills:
-            feats = [tie_levels(time_features(c, lv, True, r), tied) for c in counts]
-            model = LinearTimeModel("time").fit([f for f, k in zip(feats, fit_rows) if k], times[fit_rows])
-            err = float(np.median(np.abs(model.predict([f for f, k in zip(feats, fit_rows) if k]) / times[fit_rows] - 1)))
-            tried.append(f"{'' if cap is None else f'{cap / 2**20:g} MiB'} r={r:g}: {100 * err:.1f} %")
-            if best is None or err < best[0] - 1e-9:
-                best = (err, lv, r, model, feats)
-    note = "by (last-level capacity, spill): " + "; ".join(tried)
-    return best[1], best[2], best[3], best[4], note
+def bounds(spec: Profile, keys: list[Feature]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(spec values, lower, upper bounds) per parameter (``BOUNDS``)."""
+    s = np.array([spec_value(spec, k) for k in keys])
+    lo = np.array([BOUNDS[k[0]][0] for k in keys]) * s
+    hi = np.array([BOUNDS[k[0]][1] for k in keys]) * s
+    nearest = spec.memory[0].gather_throughput
+    for i, k in enumerate(keys):
+        if k[0] == "gather" and nearest is not None:
+            lo[i] = min(1.0 / nearest.si, s[i])
+        if k[0] == "call":
+            hi[i] = max(hi[i], 1e-5)
+    return s, lo, np.maximum(hi, lo * (1 + 1e-9) + 1e-18)
 
 
 @dataclass
-class LinearTimeModel:
-    """time = sum of feature count x coefficient (seconds), fitted by relative NNLS."""
+class DeviceFit:
+    """The fitted parameters and what they were fitted under (the candidate profile's placement)."""
 
-    name: str
-    keys: list[tuple] = field(default_factory=list)
+    profile: Profile  # the spec with the chosen last-level capacity, spill and working-set placement
+    keys: list[Feature] = field(default_factory=list)
     coef: np.ndarray | None = None
+    spec: np.ndarray | None = None
+    lower: np.ndarray | None = None
+    upper: np.ndarray | None = None
+    llc_bytes: float | None = None
+    spill: float = 1.0
+    overlap: float = 0.0
+    note: str = ""
 
     def matrix(self, feats: list[dict]) -> np.ndarray:
-        A = np.zeros((len(feats), len(self.keys)))
         index = {k: i for i, k in enumerate(self.keys)}
+        A = np.zeros((len(feats), len(self.keys)))
         for r, f in enumerate(feats):
             for k, v in f.items():
-                if k in index:
-                    A[r, index[k]] = v
+                A[r, index[k]] = v
         return A
 
-    def fit(self, feats: list[dict], times: np.ndarray) -> LinearTimeModel:
+    def fit(self, feats: list[dict], times: np.ndarray) -> DeviceFit:
+        """Bounded least squares of relative errors under the device model's own combination:
+        time = call + max(core, memory) + (1 - overlap) min(core, memory), overlap fitted in [0, 1]."""
         self.keys = sorted({k for f in feats for k in f}, key=str)
-        A = self.matrix(feats)
-        scale = A.max(axis=0)
-        scale[scale == 0] = 1.0
-        W = A / times[:, None] / scale
-        sol, _ = nnls(W, np.ones(len(times)), maxiter=50 * W.shape[1])
-        self.coef = sol / scale
+        self.spec, self.lower, self.upper = bounds(self.profile, self.keys)
+        A = self.matrix(feats) / times[:, None]
+        scale = np.where(self.spec > 0, self.spec, np.maximum(self.upper, 1e-12))  # well-conditioned columns
+        A = A * scale
+        core = np.array([k[0] == "op" for k in self.keys])
+        call = np.array([k[0] == "call" for k in self.keys])
+        mem = ~core & ~call
+
+        def relative(theta: np.ndarray) -> np.ndarray:
+            x, f = theta[:-1], theta[-1]
+            c, m = A[:, core] @ x[core], A[:, mem] @ x[mem]
+            return A[:, call] @ x[call] + np.maximum(c, m) + (1.0 - f) * np.minimum(c, m) - 1.0
+
+        lo = np.r_[self.lower / scale, 0.0]
+        hi = np.r_[self.upper / scale, 1.0]
+        x0 = np.clip(np.r_[np.where(self.spec > 0, 1.0, 0.5 * (lo[:-1] + hi[:-1])), 0.5], lo, hi)
+        res = least_squares(relative, x0, bounds=(lo, hi), method="trf", x_scale="jac", max_nfev=400)
+        self.coef = res.x[:-1] * scale
+        self.overlap = float(res.x[-1])
         return self
 
     def predict(self, feats: list[dict]) -> np.ndarray:
-        return self.matrix(feats) @ self.coef
+        A = self.matrix(feats)
+        core = np.array([k[0] == "op" for k in self.keys])
+        call = np.array([k[0] == "call" for k in self.keys])
+        c, m = A[:, core] @ self.coef[core], A[:, ~core & ~call] @ self.coef[~core & ~call]
+        return A[:, call] @ self.coef[call] + np.maximum(c, m) + (1.0 - self.overlap) * np.minimum(c, m)
+
+    def at_bound(self) -> list[str]:
+        """The parameters the fit pushed to a bound (the report lists them)."""
+        out = []
+        for k, c, lo, hi in zip(self.keys, self.coef, self.lower, self.upper):
+            low, high = np.isclose(c, lo, rtol=1e-6, atol=0.0), np.isclose(c, hi, rtol=1e-6, atol=0.0)
+            if low or high:
+                out.append(f"{'/'.join(map(str, k))} at its {'lower' if low else 'upper'} bound")
+        return out
 
     def table(self) -> pd.DataFrame:
-        return pd.DataFrame({"feature": ["/".join(map(str, k)) for k in self.keys], "seconds": self.coef})
+        return pd.DataFrame({"parameter": ["/".join(map(str, k)) for k in self.keys], "seconds": self.coef,
+                             "spec_seconds": self.spec, "lower": self.lower, "upper": self.upper})
+
+
+def candidate_profile(spec: Profile, llc_bytes: float | None, spill: float, source: str) -> Profile:
+    """The spec with the placement calibration fits under: working set, ``spill``, and the last
+    cache's capacity replaced by ``llc_bytes`` (a probed effective size)."""
+    raw = copy.deepcopy(spec.model_dump(mode="json", exclude={"path", "inherits", "lineage"}, exclude_none=True))
+    raw["placement"] = "working_set"
+    if spill > 1:
+        raw["spill"] = {"value": float(spill), "unit": "1", "source": source, "confidence": "low"}
+    else:
+        raw.pop("spill", None)
+    if llc_bytes is not None and len(raw["memory"]) > 1:
+        raw["memory"][-2]["capacity"] = {"value": float(llc_bytes) / 2**20, "unit": "MiB", "source": source,
+                                         "confidence": "medium"}
+    return profile_from_dict(raw, where=f"{spec.where()} (calibration candidate)")
+
+
+def choose_device_fit(counts: list[pd.DataFrame], times: np.ndarray, fit_rows: np.ndarray, spec: Profile,
+                      llc_candidates: list[float] = (), spills=SPILLS) -> tuple[DeviceFit, list[dict]]:
+    """Fit under every (last-level capacity, spill) candidate; keep the one with the lowest
+    FIT-set median |error|. Returns the fit and every case's features under it."""
+    caps = [None, *[c for c in llc_candidates if len(spec.memory) > 1 and c != spec.memory[-2].capacity_bytes]]
+    best, tried = None, []
+    for cap in caps:
+        for r in spills:
+            prof = candidate_profile(spec, cap, r, "calibration: chosen by the fit-set error (simulator/calibration/fit.py)")
+            feats = [time_features(c, prof) for c in counts]
+            fit = DeviceFit(prof, llc_bytes=cap, spill=r).fit([f for f, k in zip(feats, fit_rows) if k], times[fit_rows])
+            err = float(np.median(np.abs(fit.predict([f for f, k in zip(feats, fit_rows) if k]) / times[fit_rows] - 1)))
+            label = f"{'spec' if cap is None else f'{cap / 2**20:g} MiB'} last-level cache, spill {r:g}"
+            tried.append(f"{label}: {100 * err:.1f} %")
+            if best is None or err < best[0] - 1e-9:
+                best = (err, fit, feats)
+    fit, feats = best[1], best[2]
+    fit.note = "by (last-level capacity, spill): " + "; ".join(tried)
+    return fit, feats

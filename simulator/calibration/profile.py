@@ -1,9 +1,10 @@
-"""The calibrated profile: fitted coefficients written as a ``fitted_time`` section over a reference profile.
+"""The calibrated profile: the spec profile's device parameters, refitted, over the spec itself.
 
-Energy is inherited from the reference profile (calibration measures time, not joules); every
-time coefficient's source names the calibration report it came from. Memory coefficients are
-keyed ``memory[time level][role][access]``: roles (``simulator.counts.ROLES``), never a format's
-array names, so a new format is priced by the same profile.
+The written profile ``inherits`` the spec profile calibration was bounded by and overrides only
+what the fit moved (``simulator.calibration.fit``): throughputs, bandwidths, gather throughputs,
+loop exits, the call overhead, the overlap of core and memory time, the working-set placement and
+spill, and a probed last-level capacity. Energy stays the spec's (calibration measures time).
+Every fitted number's source names the calibration report and the spec value it started from.
 """
 from __future__ import annotations
 
@@ -14,81 +15,71 @@ from pathlib import Path
 
 import yaml
 
-from .fit import LinearTimeModel
-from .probe import TimeLevel
-
-REFERENCE_PROFILE = "horowitz-45nm"
+from ..hardware import Profile
+from .fit import DeviceFit
 
 
 def host_name() -> str:
-    """This machine's name as a file name (the default profile is ``calibrated/<host>.yaml``)."""
+    """This machine's name as a file name (kept for reports; profiles are named after the CPU)."""
     return re.sub(r"[^A-Za-z0-9_.-]+", "-", socket.gethostname()) or "host"
 
 
-def _q(seconds: float, source: str, confidence: str = "medium") -> dict:
-    return {"value": float(f"{seconds * 1e9:.6g}"), "unit": "ns", "source": source, "confidence": confidence}
+def _quantity(value: float, unit: str, source: str, confidence: str) -> dict:
+    return {"value": float(f"{value:.6g}"), "unit": unit, "source": source, "confidence": confidence}
 
 
-def _size(nbytes: float, source: str) -> dict:
-    if nbytes % 2**20 == 0:
-        return {"value": int(nbytes // 2**20), "unit": "MiB", "source": source, "confidence": "high"}
-    return {"value": float(nbytes / 2**10), "unit": "KiB", "source": source, "confidence": "high"}
-
-
-def profile_yaml(model: LinearTimeModel, name: str, report: str, levels: list[TimeLevel],
-                 parent: str = REFERENCE_PROFILE, spill: float | None = None, spill_note: str = "") -> dict:
-    """The calibrated profile as a mapping: the parent's energy, fitted time coefficients.
-
-    A (time level, role, access) the design never produced (e.g. an index read in L1) gets the
-    coefficient of the same role and access at the nearest level that was fitted, marked low
-    confidence, so that a larger matrix than any timed one is still priced by this machine's
-    numbers. Leaves are written by access ({sequential: q, indirect: q}; see the schema).
-    """
+def profile_yaml(fit: DeviceFit, name: str, report: str, spec: Profile, spec_ref: str | None = None) -> dict:
+    """The calibrated profile as a mapping (``inherits`` the spec; ``spec_ref`` how to name it there)."""
     date = _dt.date.today().isoformat()
-    src = f"dotsim calibrate {date}: NNLS fit of measured kernel times, see {report}"
-    names = [n for n, _, _ in levels]
-    fitted: dict = {"source": src, "arithmetic": {}, "levels": [], "placement": "working_set", "memory": {}}
-    for n, cap, how in levels:
-        fitted["levels"].append({"name": n} if cap == float("inf") else {"name": n, "capacity": _size(cap, how)})
-    if spill is not None:
-        fitted["spill"] = {"value": float(spill), "unit": "1", "confidence": "low",
-                           "source": f"{src}; a modelling choice (simulator/calibration/fit.py SPILLS), fit-set error {spill_note}"}
-    fitted["memory"] = fitted.pop("memory")  # after levels/placement/spill in the YAML
-    mem: dict[str, dict[tuple[str, str], float]] = {}
-    for k, c in zip(model.keys, model.coef):
-        if k[0] == "overhead":
-            fitted["overhead"] = _q(c, src + " (per-product intercept)")
-        elif k[0] == "arith":
-            _, op, kind, bits, acc = k
-            fitted["arithmetic"].setdefault(op, {}).setdefault(kind, {}).setdefault(int(bits), {})[acc] = _q(c, src)
-        elif k[1] == "*":  # tied over levels (fit.TIED_ROLES): the same coefficient everywhere
-            for lv in names:
-                mem.setdefault(lv, {})[(k[2], k[3])] = c
-        else:
-            mem.setdefault(k[1], {})[(k[2], k[3])] = c
-    pairs = sorted({ra for per in mem.values() for ra in per})
-    for i, lv in enumerate(names):
-        out = fitted["memory"].setdefault(lv, {})
-        for role, acc in pairs:
-            if (role, acc) in mem.get(lv, {}):
-                out.setdefault(role, {})[acc] = _q(mem[lv][(role, acc)], src)
-                continue
-            near = sorted((abs(j - i), j) for j, other in enumerate(names) if (role, acc) in mem.get(other, {}))
-            if near:
-                other = names[near[0][1]]
-                out.setdefault(role, {})[acc] = _q(mem[other][(role, acc)], f"{src}; not in the design at {lv}: copied from "
-                                                                       f"{other}", "low")
-    return {
+    src = f"dotsim calibrate {date}: bounded fit of the device time model to measured kernel times, see {report}"
+    at_bound = {b.split(" at its ")[0]: b.split(" at its ")[1] for b in fit.at_bound()}
+
+    def q(key, value: float, unit: str, spec_text: str) -> dict:
+        label = "/".join(map(str, key))
+        bound = f"; at its {at_bound[label]} (a term the model lacks may be pushing it)" if label in at_bound else ""
+        return _quantity(value, unit, f"{src}; spec {spec_text}{bound}", "low" if bound else "medium")
+
+    arithmetic: dict = {}
+    memory: dict[str, dict] = {lv.name: {"name": lv.name} for lv in fit.profile.memory}
+    time_model: dict = {"combine": "overlap",
+                        "overlap": _quantity(fit.overlap, "1", f"{src} (fitted in [0, 1])", "medium"),
+                        "source": f"calibration: the device time model of {spec.name} with its parameters fitted "
+                                  f"within physical bounds (simulator/calibration/fit.py), see {report}"}
+    for key, c, s0 in zip(fit.keys, fit.coef, fit.spec):
+        kind = key[0]
+        if kind == "call":
+            time_model["call_overhead"] = q(key, c * 1e9, "ns", f"{s0 * 1e9:.4g} ns")
+        elif kind == "op":
+            _, op, k, bits, access = key
+            leaf = {"throughput": q(key, 1e-9 / c, "Gops/s", f"{1e-9 / s0:.4g} Gops/s")}
+            entry = arithmetic.setdefault(op, {}).setdefault(k, {}).setdefault(int(bits), {})
+            if access == "sequential":
+                entry["sequential"] = leaf
+            else:
+                entry.update(leaf)
+        elif kind == "stream":
+            memory[key[1]]["bandwidth"] = q(key, 1e-9 / c, "GB/s", f"{1e-9 / s0:.4g} GB/s")
+        elif kind == "gather":
+            memory[key[1]]["gather_throughput"] = q(key, 1e-9 / c, "Gops/s", f"{1e-9 / s0:.4g} Gops/s")
+        elif kind == "loop":
+            memory[key[1]]["loop_exit"] = q(key, c * 1e9, "ns", f"{s0 * 1e9:.4g} ns")
+    if fit.llc_bytes is not None:
+        llc = fit.profile.memory[-2]
+        memory[llc.name]["capacity"] = _quantity(fit.llc_bytes / 2**20, "MiB", f"{src}; probed effective size, "
+                                                 f"chosen by the fit-set error: {fit.note}", "medium")
+    data: dict = {
         "name": name,
-        "inherits": parent,
-        "description": (f"This machine ({host_name()}), one core, numba kernels of simulator/calibration: energy "
-                        f"inherited from {parent}; time from coefficients fitted to kernel timings ({report}), "
-                        f"memory time by this machine's cache levels ("
-                        + ", ".join(n if c == float("inf") else f"{n} {c / 2**10:g} KiB" for n, c, _ in levels) + ")."),
-        "time_model": {"combine": "sum", "source": "calibration: the fitted per-action times add up (linear model "
-                                                   "fitted by NNLS against measured kernel times)"},
-        "fitted_time": fitted,
+        "inherits": spec_ref or spec.name,
+        "description": (f"{spec.description.strip()} Time: its device parameters fitted to this machine's kernel "
+                        f"timings ({report}); energy: the spec's."),
+        "placement": "working_set",
     }
+    if fit.spill > 1:
+        data["spill"] = _quantity(fit.spill, "1", f"{src}; a modelling choice among {fit.note}", "low")
+    data["time_model"] = time_model
+    data["arithmetic"] = arithmetic
+    data["memory"] = [m for m in memory.values() if len(m) > 1]
+    return data
 
 
 def write_profile(data: dict, path: Path) -> Path:
@@ -96,8 +87,8 @@ def write_profile(data: dict, path: Path) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".yaml.tmp")
-    header = ("# Written by `dotsim calibrate` (simulator/calibration). Energy: inherited. Time: fitted;\n"
-              "# every coefficient's source names the calibration report it came from.\n")
+    header = ("# Written by `dotsim calibrate` (simulator/calibration): the spec profile it inherits, with the\n"
+              "# device time model's parameters fitted; every fitted number's source names the report.\n")
     tmp.write_text(header + yaml.safe_dump(data, sort_keys=False, width=120))
     tmp.replace(path)
     return path

@@ -12,7 +12,7 @@ from .units import Quantity
 def _summary(p: Profile) -> str:
     levels = ", ".join(f"{lv.name} {_size(lv.capacity_bytes)}" for lv in p.memory)
     tm = p.time_model.combine + (f" {p.time_model.overlap.value:g}" if p.time_model.overlap else "")
-    fitted = "; fitted time" if p.fitted_time else ""
+    fitted = "; calibrated" if "calibration" in p.time_model.source else ""
     return f"{p.technology}; memory {levels}; placement {p.placement}; time {tm}{fitted}"
 
 
@@ -101,29 +101,16 @@ def show_profile(name: str | Path) -> str:
             out.append(_q(f"energy per {bits}-bit access", e, 4))
         out.append(_q("bandwidth", lv.bandwidth, 4))
         out.append(_q("latency", lv.latency, 4))
-    out.append(f"placement: {p.placement}")
+        if lv.gather_throughput:
+            out.append(_q("gather throughput", lv.gather_throughput, 4))
+        if lv.loop_exit:
+            out.append(_q("loop exit", lv.loop_exit, 4))
+    out.append(f"placement: {p.placement}" + (f" (spill {p.spill.describe()})" if p.spill else ""))
     out.append(f"time model: {p.time_model.combine} ({p.time_model.source})")
     if p.time_model.overlap:
         out.append(_q("overlap", p.time_model.overlap))
-    if p.fitted_time:
-        ft = p.fitted_time
-        out.append(f"fitted time ({ft.source}):")
-        if ft.overhead:
-            out.append(_q("overhead per product", ft.overhead))
-        if ft.levels:
-            out.append(f"  time levels (placement {ft.placement}"
-                       + (f", spill {ft.spill.describe()}" if ft.spill else "") + "):")
-            out += [_q(lv.name, lv.capacity, 4) for lv in ft.levels]
-        for op, kinds in ft.arithmetic.items():
-            for kind, widths in kinds.items():
-                for bits, by_access in sorted(widths.items()):
-                    for access, t in by_access.items():
-                        out.append(_q(f"{op} {kind}{bits} ({access}) per op", t))
-        for lv, keys in ft.memory.items():
-            for key, by_access in sorted(keys.items(), key=lambda kv: str(kv[0])):
-                what = f"{key}-bit" if isinstance(key, int) else repr(key)
-                for access, t in by_access.items():
-                    out.append(_q(f"{lv} {what} ({access}) per access", t))
+    if p.time_model.call_overhead:
+        out.append(_q("call overhead per product", p.time_model.call_overhead))
     return "\n".join(out)
 
 

@@ -15,26 +15,38 @@ _NOT_KEYS = frozenset(COLUMNS) | {"level", "time_level", "energy_j", "time_s",
                                    "source", "confidence", "time_source", "time_confidence"}
 
 
-def place(counts: pd.DataFrame, profile: Profile) -> pd.Series:
-    """Memory level name for each read/write row; "compute" for mul/add rows."""
+def level_shares(counts: pd.DataFrame, profile: Profile) -> tuple[np.ndarray, np.ndarray]:
+    """(memory level index, share served by the next nearer level) per row; -1 and 0 for mul/add rows.
+
+    ``smallest_fit``: the nearest level whose capacity holds the array's footprint.
+    ``stream_weights``: the same for x and y, the farthest level for every matrix array.
+    ``working_set``: matrix arrays are sized by the product's whole working set (streamed once
+    per product, they stay in a cache only if everything the product touches does).
+    The share is nonzero only with the profile's ``spill`` (``time_shares``) and prices time only."""
     caps = np.array([lv.capacity_bytes for lv in profile.memory], dtype=float)
-    names = np.array([lv.name for lv in profile.memory], dtype=object)
     fp = counts["footprint_bytes"].to_numpy(dtype=float)
     is_mem = counts["action"].isin(["read", "write"]).to_numpy()
-    # nearest level with capacity >= footprint (capacities increase; the last may be inf)
-    idx = np.searchsorted(caps, fp, side="left")
-    too_big = is_mem & (idx >= len(caps))
+    too_big = is_mem & (np.searchsorted(caps, fp, side="left") >= len(caps))
     if too_big.any():
         r = counts[too_big].iloc[0]
         raise ValueError(
             f"{profile.where()}: field memory: array {r['operand']!r} of {int(r['footprint_bytes'])} bytes fits no "
             f"memory level (largest {caps[-1]:g} B); expected an unbounded or larger farthest level"
         )
+    spill = profile.spill.si if profile.spill is not None else None
+    idx, share = time_shares(counts, caps, profile.placement == "working_set", spill)
     if profile.placement == "stream_weights":
-        weights = ~counts["role"].isin(VECTOR_ROLES).to_numpy()
+        weights = is_mem & ~counts["role"].isin(VECTOR_ROLES).to_numpy()
         idx = np.where(weights, len(caps) - 1, idx)
-    idx = np.minimum(idx, len(caps) - 1)
-    return pd.Series(np.where(is_mem, names[idx], "compute"), index=counts.index, name="level")
+        share = np.where(weights, 0.0, share)
+    return idx, share
+
+
+def place(counts: pd.DataFrame, profile: Profile) -> pd.Series:
+    """Memory level name for each read/write row; "compute" for mul/add rows."""
+    idx, _ = level_shares(counts, profile)
+    names = np.array([lv.name for lv in profile.memory] + ["compute"], dtype=object)
+    return pd.Series(names[idx], index=counts.index, name="level")
 
 
 def product_keys(counts: pd.DataFrame) -> list[str]:
@@ -83,24 +95,3 @@ def time_shares(counts: pd.DataFrame, caps, working_set: bool = False, spill: fl
         share = np.where(idx > 0, np.clip((spill * near - size) / ((spill - 1) * near), 0.0, 1.0), 0.0)
     is_mem = counts["action"].isin(["read", "write"]).to_numpy()
     return np.where(is_mem, idx, -1), np.where(is_mem, share, 0.0)
-
-
-def _fitted_levels(profile: Profile):
-    levels = profile.fitted_time.levels if profile.fitted_time is not None else None
-    if not levels:
-        raise ValueError(f"{profile.where()}: field fitted_time.levels: missing; expected the time hierarchy")
-    return levels
-
-
-def place_time_shares(counts: pd.DataFrame, profile: Profile) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(time level name, nearer level name, share of the nearer level) per row, under the profile's
-    ``fitted_time`` levels, placement and spill; "compute" for mul/add rows."""
-    levels = _fitted_levels(profile)
-    ft = profile.fitted_time
-    names = np.array([lv.name for lv in levels] + ["compute"], dtype=object)
-    idx, share = time_shares(counts, [lv.capacity_bytes for lv in levels], ft.placement == "working_set",
-                             ft.spill.si if ft.spill is not None else None)
-    far = names[idx]  # -1: "compute"
-    near = np.where(idx > 0, names[np.maximum(idx - 1, 0)], far)
-    return far, near, share
-

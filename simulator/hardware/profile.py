@@ -11,7 +11,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from .fitted_time import FittedTime, Kind, Op, check_levels
+from .levels import Kind, Op, check_levels
 from .units import (
     Bandwidth,
     Energy,
@@ -20,6 +20,7 @@ from .units import (
     LocatedError,
     Size,
     StrictModel,
+    Ratio,
     Throughput,
     Time,
     refuse_boolean_keys,
@@ -58,6 +59,8 @@ class MemoryLevel(StrictModel):
     energy_per_access: dict[int, Energy]
     bandwidth: Bandwidth
     latency: Time
+    gather_throughput: Throughput | None = None  # independent gathers per second served here (device time model)
+    loop_exit: Time | None = None  # one inner-loop exit whose pointer streams from here (device time model)
 
     @field_validator("energy_per_access", mode="before")
     @classmethod
@@ -81,9 +84,16 @@ class MemoryLevel(StrictModel):
 
 
 class TimeModel(StrictModel):
+    """How a product's time is put together (``simulator.hardware.device_time``, docs/profiles.md).
+
+    ``combine`` joins core time (arithmetic) and memory time; ``call_overhead`` is charged once
+    per product. (Per-access parameters, ``gather_throughput`` and
+    ``loop_exit``, are the memory levels'.)"""
+
     combine: Literal["sum", "max", "overlap"]
     overlap: Fraction | None = None
     source: str = Field(min_length=1)
+    call_overhead: Time | None = None
 
     @model_validator(mode="after")
     def _overlap_given(self):
@@ -101,9 +111,9 @@ class Profile(StrictModel):
     clock: Frequency | None = None
     arithmetic: dict[Op, dict[Kind, dict[int, OpCost]]]
     memory: list[MemoryLevel] = Field(min_length=1)
-    placement: Literal["smallest_fit", "stream_weights"]
+    placement: Literal["smallest_fit", "stream_weights", "working_set"]
+    spill: Ratio | None = None  # time only: a size between C and spill x C is partly served by the level of capacity C
     time_model: TimeModel
-    fitted_time: FittedTime | None = None
     # filled by the loader, not by YAML authors
     path: str | None = None
     inherits: str | None = None
@@ -132,14 +142,14 @@ class Profile(StrictModel):
         check_levels(v, "memory level")
         return v
 
-    @model_validator(mode="after")
-    def _fitted_levels_exist(self):
-        if self.fitted_time is not None and self.fitted_time.levels is None:
-            names = {lv.name for lv in self.memory}
-            for lv in self.fitted_time.memory:
-                if lv not in names:
-                    raise LocatedError(("fitted_time", "memory", lv), f"unknown memory level {lv!r}; expected one of {sorted(names)}")
-        return self
+    @model_validator(mode="before")
+    @classmethod
+    def _no_fitted_time(cls, v):
+        if isinstance(v, dict) and "fitted_time" in v:
+            raise LocatedError(("fitted_time",), "fitted_time was replaced by the device time model: a calibrated "
+                                                "profile sets the device parameters themselves (gather_throughput, "
+                                                "bandwidth, loop_exit, ...); rerun `dotsim calibrate` (docs/profiles.md)")
+        return v
 
     # -- lookups the cost model uses ---------------------------------------------------------
     def where(self) -> str:

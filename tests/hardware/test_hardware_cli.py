@@ -14,7 +14,8 @@ def test_show_profile_prints_every_number_with_unit_and_source():
     assert "SRAM-1MiB" in text and "50 pJ [high]" in text and "Horowitz" in text
     p = load_profile("horowitz-45nm")
     n_numbers = sum(2 * len(w) for k in p.arithmetic.values() for w in k.values()) + sum(
-        len(lv.energy_per_access) + 2 + (lv.capacity is not None) for lv in p.memory) + (p.clock is not None)
+        len(lv.energy_per_access) + 2 + (lv.capacity is not None) + (lv.gather_throughput is not None)
+        + (lv.loop_exit is not None) for lv in p.memory) + (p.clock is not None) + (p.time_model.call_overhead is not None)
     assert text.count("] (") == n_numbers
 
 
@@ -26,4 +27,4 @@ def test_show_every_shipped_profile_including_calibrated():
         text = show_profile(path)
         assert "memory (nearest first)" in text
         if "calibrated" in str(path):
-            assert "fitted time" in text and "per access" in text
+            assert "dotsim calibrate" in text and "gather throughput" in text

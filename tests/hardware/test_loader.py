@@ -31,13 +31,10 @@ def test_inheritance_overrides_time_keeps_energy(tmp_path, write):
         "inherits": str(HOROWITZ),
         "description": "horowitz energy with fitted time",
         "memory": [{"name": "DRAM", "bandwidth": {"value": 10, "unit": "GB/s", "source": "fit", "confidence": "medium"}}],
-        "time_model": {"combine": "max", "source": "measured kernels overlap"},
-        "fitted_time": {
-            "source": "calibration report test",
-            "overhead": {"value": 2, "unit": "us", "source": "fit", "confidence": "medium"},
-            "arithmetic": {"mul": {"float": {32: {"value": 0.5, "unit": "ns", "source": "fit", "confidence": "medium"}}}},
-            "memory": {"SRAM-8KiB": {32: {"value": 0.25, "unit": "ns", "source": "fit", "confidence": "medium"}}},
-        },
+        "time_model": {"combine": "max", "source": "measured kernels overlap",
+                       "call_overhead": {"value": 2, "unit": "us", "source": "fit", "confidence": "medium"}},
+        "arithmetic": {"mul": {"float": {32: {"throughput": {"value": 2, "unit": "Gops/s", "source": "fit",
+                                                             "confidence": "medium"}}}}},
     }
     p = load_profile(write(child, "calibrated-host.yaml"))
     base = load_profile("horowitz-45nm")
@@ -45,9 +42,11 @@ def test_inheritance_overrides_time_keeps_energy(tmp_path, write):
     assert [lv.name for lv in p.memory] == [lv.name for lv in base.memory]  # order kept, merged by name
     assert p.memory[3].bandwidth.si == 10e9
     assert p.memory[3].energy_per_access == base.memory[3].energy_per_access
-    assert p.arithmetic == base.arithmetic
-    assert p.time_model.combine == "max"
-    assert p.fitted_time.arithmetic["mul"]["float"][32]["sequential"].si == pytest.approx(5e-10)
+    assert p.arithmetic["mul"]["float"][32].throughput.si == 2e9  # time overridden ...
+    assert p.arithmetic["mul"]["float"][32].energy == base.arithmetic["mul"]["float"][32].energy  # ... energy kept
+    assert p.arithmetic["add"] == base.arithmetic["add"]
+    assert p.time_model.combine == "max" and p.time_model.call_overhead.si == pytest.approx(2e-6)
+    assert p.memory[3].gather_throughput == base.memory[3].gather_throughput
     assert p.lineage == (str(HOROWITZ.resolve()), str((tmp_path / "calibrated-host.yaml").resolve()))
 
 

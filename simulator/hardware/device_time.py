@@ -1,0 +1,137 @@
+"""The device time model: seconds of each count row from the device's parameters, from first principles.
+
+Roofline and Execution-Cache-Memory (ECM) in the small: a product's time is its core time and its
+memory time, combined by the profile's ``time_model.combine``, plus a fixed call overhead:
+
+- core: each mul/add costs 1 / throughput of its op, kind and width; ``sequential`` operations
+  run in SIMD lanes (``OpCost.sequential``), operations on gathered operands (``indirect``) scalar;
+- memory, per row at the level placement puts its array in (``placement.level_shares``):
+  - a stream (``sequential`` access) moves its bytes at the level's ``bandwidth``;
+  - a gather or scatter (``indirect``) moves its bytes the same way and, on top, waits for the
+    level's ``gather_throughput`` (independent accesses per second: the load issue rate for the
+    nearest level, outstanding misses / latency beyond it), so a gather is never cheaper than a
+    stream read of the same bytes;
+  - a pointer read also starts an inner loop (a CSR row, a CER/CSER segment), whose exit the core
+    pays once: the level's ``loop_exit``. On a CPU that is a mispredicted branch plus what the
+    flush exposes of the latency of the level the loop streams from (the loads in flight are
+    lost), so it is the level's; a branch predictor learns the exits of a small matrix multiplied
+    over and over, so the nearest level's is small. It is priced on the pointer row, so it counts
+    as memory time in the combination;
+  - near a capacity (``spill``), a row's share served by the nearer level is priced there.
+- one ``time_model.call_overhead`` per product (``combine_time``).
+
+The model is linear in the inverse parameters (seconds per op, per byte, per gather, per loop
+exit) when ``combine`` is ``sum``; calibration fits those (``simulator.calibration.fit``) from the
+same ``time_features`` this module prices with. A parameter a row needs and the profile lacks is
+an error naming the field, never a default.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .placement import level_shares
+from .profile import Profile
+
+_ORDER = ("low", "medium", "high")
+
+
+def _missing(profile: Profile, field: str, what: str) -> ValueError:
+    return ValueError(f"{profile.where()}: field {field}: missing cost: {what}; expected a quantity "
+                      "{value, unit, source, confidence} (docs/profiles.md, the device time model)")
+
+
+def memory_times(bd: pd.DataFrame, profile: Profile) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(seconds, time source, time confidence) of every read/write row of ``bd`` (NaN / None elsewhere).
+
+    ``bd`` is a count table; its rows are placed here (the same placement as the energy's level)."""
+    idx, share = level_shares(bd, profile)
+    levels = profile.memory
+    inv_bw = np.array([1.0 / lv.bandwidth.si for lv in levels])
+    inv_g = np.array([np.nan if lv.gather_throughput is None else 1.0 / lv.gather_throughput.si for lv in levels])
+    exit_s = np.array([np.nan if lv.loop_exit is None else lv.loop_exit.si for lv in levels])
+    is_mem = idx >= 0
+    far = np.where(is_mem, idx, 0)
+    near = np.maximum(far - 1, 0)
+    nbytes = bd["bits"].to_numpy(dtype=float) / 8.0
+    indirect = (bd["access"].to_numpy() == "indirect") & is_mem
+    pointer = (bd["role"].to_numpy() == "pointer") & (bd["action"].to_numpy() == "read") & is_mem
+
+    def per_access(lv: np.ndarray) -> np.ndarray:
+        return (nbytes * inv_bw[lv] + np.where(indirect, inv_g[lv], 0.0)
+                + np.where(pointer, exit_s[lv], 0.0))
+
+    unit = (1.0 - share) * per_access(far) + share * per_access(near)
+    bad = np.isnan(unit) & is_mem
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        field, what = ("gather_throughput", "gathers per second") if indirect[i] else ("loop_exit", "seconds per inner-loop exit")
+        table = inv_g if indirect[i] else exit_s
+        lv = int(far[i]) if np.isnan(table[far[i]]) else int(near[i])
+        raise _missing(profile, f"memory[{lv}].{field} ({levels[lv].name})",
+                       f"{what} at {levels[lv].name}, needed by the {bd['access'].iloc[i]} {bd['action'].iloc[i]} "
+                       f"of {bd['operand'].iloc[i]!r}")
+    seconds = np.where(is_mem, bd["count"].to_numpy(dtype=float) * unit, np.nan)
+    source = np.full(len(bd), None, dtype=object)
+    confidence = np.full(len(bd), None, dtype=object)
+    keys = np.stack([far, np.where(share > 0, near, -1), indirect, pointer], axis=1)[is_mem]
+    rows = np.flatnonzero(is_mem)
+    for key in {tuple(k) for k in keys.tolist()}:
+        hit = rows[(keys == np.array(key)).all(axis=1)]
+        src, conf = _provenance(profile, int(key[0]), int(key[1]), bool(key[2]), bool(key[3]))
+        source[hit], confidence[hit] = src, conf
+    return seconds, source, confidence
+
+
+def _provenance(profile: Profile, far: int, near: int, indirect: bool, pointer: bool) -> tuple[str, str]:
+    """The derivation of one kind of memory row's time, naming every parameter and its source."""
+    used = []
+    parts = []
+    for lv_i in ([far] if near < 0 else [far, near]):
+        lv = profile.memory[lv_i]
+        term = f"bytes / bandwidth of {lv.name} ({lv.bandwidth.source})"
+        used.append(lv.bandwidth)
+        if indirect:
+            term += f" + 1 / gather throughput of {lv.name} ({lv.gather_throughput.source})"
+            used.append(lv.gather_throughput)
+        if pointer:
+            term += f" + loop exit at {lv.name} ({lv.loop_exit.source})"
+            used.append(lv.loop_exit)
+        parts.append(term)
+    text = parts[0] if near < 0 else f"share of {profile.memory[far].name}: {parts[0]}; spill share: {parts[1]}"
+    return f"derived: {text}", min((q.confidence for q in used), key=_ORDER.index)
+
+
+def time_features(counts: pd.DataFrame, profile: Profile) -> dict[tuple, float]:
+    """The device model's inputs for one product: how much of each parameter it uses.
+
+    Keys and the parameter each multiplies: ("call",) x call_overhead; ("op", op, kind, bits,
+    access) x 1/throughput; ("stream", level) bytes x 1/bandwidth; ("gather", level) accesses x
+    1/gather_throughput; ("loop", level) pointer reads x loop_exit. Under ``combine: sum`` the product's
+    time is exactly the sum of feature x parameter (``simulator.cost.estimate`` agrees)."""
+    from ..cost import _kind  # the one dtype -> kind rule
+
+    if "access" not in counts.columns:
+        counts = counts.assign(access="sequential")
+    idx, share = level_shares(counts, profile)
+    names = [lv.name for lv in profile.memory]
+    feats: dict[tuple, float] = {("call",): 1.0}
+    count = counts["count"].to_numpy(dtype=float)
+    nbytes = count * counts["bits"].to_numpy(dtype=float) / 8.0
+    for i, r in enumerate(counts.itertuples(index=False)):
+        if idx[i] < 0:
+            key = ("op", r.action, _kind(r.dtype, profile.where()), int(r.bits), r.access)
+            feats[key] = feats.get(key, 0.0) + count[i]
+            continue
+        for lv, w in ((idx[i], 1.0 - share[i]), (idx[i] - 1, share[i])):
+            if w <= 0:
+                continue
+            k = ("stream", names[lv])
+            feats[k] = feats.get(k, 0.0) + w * nbytes[i]
+            if r.access == "indirect":
+                k = ("gather", names[lv])
+                feats[k] = feats.get(k, 0.0) + w * count[i]
+            if r.role == "pointer" and r.action == "read":
+                k = ("loop", names[lv])
+                feats[k] = feats.get(k, 0.0) + w * count[i]
+    return feats

@@ -1,0 +1,126 @@
+"""The device time model: each count row's seconds from the profile's device parameters."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from hand_counts import Action, counts_frame
+
+import simulator as sim
+from simulator.cost import estimate, estimate_many
+from simulator.hardware import PROFILE_DIR, load_profile, profile_from_dict
+from simulator.hardware.device_time import time_features
+
+
+def _q(value: float, unit: str) -> dict:
+    return {"value": value, "unit": unit, "source": "test", "confidence": "low"}
+
+
+def two_levels(**changes) -> dict:
+    """horowitz-45nm's arithmetic over a two-level memory with round device numbers."""
+    data = yaml.safe_load((PROFILE_DIR / "horowitz-45nm.yaml").read_text())
+    energy = data["memory"][0]["energy_per_access"]
+    level = {"energy_per_access": energy, "latency": _q(1, "ns")}
+    data["memory"] = [
+        {"name": "near", "capacity": _q(100, "B"), **level, "bandwidth": _q(4, "GB/s"),
+         "gather_throughput": _q(0.5, "Gops/s"), "loop_exit": _q(3, "ns")},
+        {"name": "far", **level, "bandwidth": _q(1, "GB/s"), "gather_throughput": _q(0.25, "Gops/s"),
+         "loop_exit": _q(7, "ns")},
+    ]
+    data["time_model"] = {"combine": "sum", "source": "test", "call_overhead": _q(100, "ns")}
+    data.update(changes)
+    return data
+
+
+ROWS = [
+    Action("read", "values", "value", "float32", 32, 10, 40),            # 40 B at 4 GB/s: 10 ns
+    Action("read", "x", "input", "float32", 32, 6, 40, "indirect"),      # 24 B / 4 GB/s + 6 / 0.5 G/s: 6 + 12 ns
+    Action("read", "ptr", "pointer", "uint16", 16, 5, 10),               # 10 B / 4 GB/s + 5 x 3 ns: 2.5 + 15 ns
+    Action("mul", "values", "value", "float32", 32, 10),                 # 10 / 1 Gops/s: 10 ns
+]
+
+
+def test_each_row_priced_from_its_parameters():
+    prof = profile_from_dict(two_levels(), "two.yaml")
+    cost = estimate(counts_frame(ROWS), prof)
+    by = cost.breakdown[cost.breakdown.level != "compute"].set_index("operand")
+    assert by.loc["values", "time_s"] == pytest.approx(10e-9)
+    assert by.loc["x", "time_s"] == pytest.approx(18e-9)
+    assert by.loc["ptr", "time_s"] == pytest.approx(17.5e-9)
+    assert cost.memory_time_s == pytest.approx(45.5e-9) and cost.compute_time_s == pytest.approx(10e-9)
+    assert cost.time_s == pytest.approx(45.5e-9 + 10e-9 + 100e-9)  # sum, plus one call
+    assert "1 / gather throughput of near (test)" in by.loc["x", "time_source"]
+    assert "loop exit at near (test)" in by.loc["ptr", "time_source"]
+
+
+def test_a_gather_is_never_cheaper_than_a_stream_of_the_same_bytes():
+    prof = profile_from_dict(two_levels(), "two.yaml")
+    for fp in (40, 4000):  # near and far
+        seq = estimate(counts_frame([Action("read", "x", "input", "float32", 32, 8, fp)]), prof).memory_time_s
+        ind = estimate(counts_frame([Action("read", "x", "input", "float32", 32, 8, fp, "indirect")]), prof).memory_time_s
+        assert ind > seq
+
+
+def test_missing_parameters_are_errors_naming_the_field():
+    data = two_levels()
+    del data["memory"][1]["gather_throughput"]
+    prof = profile_from_dict(data, "no-gather.yaml")
+    far_gather = counts_frame([Action("read", "x", "input", "float32", 32, 8, 4000, "indirect")])
+    with pytest.raises(ValueError, match=r"no-gather\.yaml: field memory\[1\]\.gather_throughput \(far\): missing cost"):
+        estimate(far_gather, prof)
+    assert estimate(counts_frame(ROWS), prof).time_s > 0  # rows that need only 'near' still price
+    data = two_levels()
+    del data["memory"][0]["loop_exit"]
+    with pytest.raises(ValueError, match=r"memory\[0\]\.loop_exit \(near\): missing cost.*pointer|memory\[0\]\.loop_exit"):
+        estimate(counts_frame(ROWS), profile_from_dict(data, "no-exit.yaml"))
+
+
+def test_a_fitted_time_section_is_refused_with_what_to_do(tmp_path: Path):
+    path = tmp_path / "old.yaml"
+    path.write_text(yaml.safe_dump({"name": "old", "inherits": "horowitz-45nm", "fitted_time": {"source": "x"}}))
+    with pytest.raises(ValueError, match="fitted_time was replaced by the device time model.*dotsim calibrate"):
+        load_profile(path)
+
+
+def test_working_set_placement_and_spill():
+    """Weights are placed by the product's working set, x by its own footprint; spill blends levels (time only)."""
+    df = counts_frame([Action("read", "values", "value", "float32", 32, 10, 60),
+                       Action("read", "x", "input", "float32", 32, 10, 60)])
+    near = 40 / 4e9
+    far = 40 / 1e9
+    assert estimate(df, profile_from_dict(two_levels(), "a.yaml")).memory_time_s == pytest.approx(2 * near)
+    ws = profile_from_dict(two_levels(placement="working_set"), "ws.yaml")
+    assert estimate(df, ws).memory_time_s == pytest.approx(far + near)  # 120 B working set: values far
+    wss = profile_from_dict(two_levels(placement="working_set", spill=_q(2, "1")), "wss.yaml")
+    c = estimate(df, wss)
+    # 120 B is 1.2 C: with spill 2, 80 % of the values' reads still served near
+    assert c.memory_time_s == pytest.approx(near + 0.8 * near + 0.2 * far)
+    assert c.energy_j == estimate(df, ws).energy_j  # spill prices time only
+    small = counts_frame([Action("read", "values", "value", "float32", 32, 10, 20),
+                          Action("read", "x", "input", "float32", 32, 10, 20)])
+    stacked = pd.concat([df.assign(format="a"), small.assign(format="b")], ignore_index=True)
+    tot = estimate_many(stacked, wss, keys=["format"]).set_index("format")["time_s"]
+    assert tot["a"] == pytest.approx(c.time_s)
+    assert tot["b"] == pytest.approx(estimate(small, wss).time_s)
+    with pytest.raises(ValueError, match=r"spill\.value.*at least 1"):
+        profile_from_dict(two_levels(spill=_q(0.5, "1")), "bad.yaml")
+
+
+@pytest.mark.parametrize("fmt", list(sim.FORMATS))
+def test_time_features_times_parameters_is_the_estimate(fmt):
+    """Under combine: sum the model is linear: features x parameters = estimate (what calibration fits)."""
+    from simulator.calibration.fit import spec_value
+
+    prof = load_profile("amd-epyc-f26m2").model_copy(update={"time_model": load_profile("horowitz-45nm").time_model})
+    prof = profile_from_dict({**prof.model_dump(mode="json", exclude={"path", "lineage", "inherits"}, exclude_none=True),
+                              "time_model": {"combine": "sum", "source": "t", "call_overhead": _q(50, "ns")}}, "lin.yaml")
+    rng = np.random.default_rng(2)
+    W = rng.choice([0.0, 1.0, -1.0, 0.5], p=[0.9, 0.04, 0.04, 0.02], size=(300, 700)).astype(np.float32)
+    for L in (1, 4):
+        counts = sim.encode(W, fmt).counts(L)
+        feats = time_features(counts, prof)
+        linear = sum(v * spec_value(prof, k) for k, v in feats.items())
+        assert linear == pytest.approx(estimate(counts, prof).time_s, rel=1e-9)
