@@ -70,7 +70,7 @@ class Fleet:
     batch_size: int = 32
     layers: tuple[ForwardLayer, ...] | None = None  # forward products; default: the matrices of ``shapes``
     topology: Literal["star", "ring"] = "star"
-    server_device: str | Path | Profile = "vm"  # prices decode and aggregation (star)
+    server_device: str | Path | Profile = "calibrated/amd-epyc-f26m2"  # prices decode and aggregation (star)
     shared_uplink: bool = False  # star: every client's upload contends on one channel (one link)
     downstream: str = "dense"  # star: broadcast dense fp32, or the sparse union of the uploads
     deadline_s: float | None = None  # star: uploads arriving later than this after round start are dropped

@@ -48,7 +48,7 @@ class CommSpec(StrictModel):
     network: str = "lenet300_100"
     batch_size: int = Field(32, ge=1)
     topology: Literal["star", "ring"] = "star"
-    server_device: str = "vm"
+    server_device: str = "calibrated/amd-epyc-f26m2"
     shared_uplink: bool = False
     downstream: Literal["dense", "sparse"] = "dense"
     deadline_s: PositiveFloat | None = None

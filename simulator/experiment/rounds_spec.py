@@ -12,7 +12,7 @@ workloads:
         network: lenet300_100
         batch_size: 32
         topology: star                 # or ring (data-centre collectives)
-        server_device: vm
+        server_device: calibrated/amd-epyc-f26m2
         deadline_s: null               # star: drop uploads later than this
         stragglers: {sigma: 0.0, seed: 0}
         clients: [{device: mobile-gpu, link: lte, count: 4}]

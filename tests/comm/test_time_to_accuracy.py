@@ -91,4 +91,4 @@ def test_comm_spec_builds_a_fleet_and_names_bad_fields():
     with pytest.raises(ValidationError, match=r"clients\.0\.count"):
         CommSpec.model_validate({"clients": [{"device": "mobile-gpu", "link": "lte", "count": 0}]})
     with pytest.raises(ValueError, match="no forward layers"):
-        CommSpec.model_validate({"network": "resnet50", "clients": [{"device": "vm", "link": "lte"}]}).fleet()
+        CommSpec.model_validate({"network": "resnet50", "clients": [{"device": "calibrated/amd-epyc-f26m2", "link": "lte"}]}).fleet()

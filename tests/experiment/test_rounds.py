@@ -123,7 +123,7 @@ def error(tmp_path):
      "F: field workloads.0.rounds.comm.methods.1.extra (line 18): unknown key"),
     ("      target: 0.9\n", "      target: 1.5\n",
      "F: field workloads.0.rounds.target (line 6): Input should be less than or equal to 1"),
-    ("outputs:", "profiles: [vm]\noutputs:",
+    ("outputs:", "profiles: [calibrated/amd-epyc-f26m2]\noutputs:",
      "F: field profiles (line 20): a rounds study names its devices per client"),
     ("workloads:\n", "workloads:\n  - {name: syn, synthetic: {shape: [4, 4], p0: 0.5, K: 2}}\n",
      "F: field workloads.1 (line 5): rounds workloads write their own tables"),
