@@ -1,0 +1,169 @@
+"""The search: every point of every product of a stacked count table priced in one pass, the
+cheapest kept per product, and the table that says which mapping each product got."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..counts import VECTOR_ROLES
+from ..hardware import Profile, place
+from ..hardware.placement import product_keys
+from .model import OBJECTIVES, ChosenMapping, Mapping, Objective, points_of
+from .transform import apply, rows_of
+
+COLUMNS_KEY = "columns"  # the column of a stacked count table that holds each product's L
+_TILE, _BLOCK, _POINT = "l_tile", "w_rows", "_point"
+
+
+def _objective(tot: pd.DataFrame, objective: Objective) -> np.ndarray:
+    if objective not in OBJECTIVES:
+        raise ValueError(f"objective: expected one of {list(OBJECTIVES)}, got {objective!r}")
+    e, t = tot["energy_j"].to_numpy(), tot["time_s"].to_numpy()
+    return {"energy": e, "time": t, "edp": e * t}[objective]
+
+
+def _columns_of(counts: pd.DataFrame, columns: int | None) -> np.ndarray:
+    """Each row's L: the table's ``columns`` column, else ``columns`` (1 when not given)."""
+    if COLUMNS_KEY in counts.columns:
+        return counts[COLUMNS_KEY].to_numpy(dtype=np.int64)
+    return np.full(len(counts), 1 if columns is None else int(columns), dtype=np.int64)
+
+
+def _levels(counts: pd.DataFrame, fp: np.ndarray, profile: Profile) -> np.ndarray:
+    """Level index of each row at footprints ``fp`` (the profile's placement; -1 for mul/add rows)."""
+    names = {lv.name: i for i, lv in enumerate(profile.memory)}
+    probe = pd.DataFrame({"action": counts["action"].to_numpy(), "operand": counts["operand"].to_numpy(),
+                          "role": counts["role"].to_numpy(), "footprint_bytes": fp})
+    return np.array([names.get(s, -1) for s in place(probe, profile).to_numpy()], dtype=np.int64)
+
+
+def _candidates(counts: pd.DataFrame, pid: np.ndarray, L: np.ndarray, M: np.ndarray, profile: Profile,
+                prune: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(row of ``counts``, l_tile, w_rows) of every point of every product's mapspace, a point's rows
+    together. With ``prune`` only the first point (largest tile, then block) of each set of points
+    whose rows all land in the same levels is kept: the others run the same accesses at the same
+    prices, only more of them (more passes or blocks), so they cannot cost less energy."""
+    mem = counts["action"].isin(["read", "write"]).to_numpy()
+    vector = counts["role"].isin(VECTOR_ROLES).to_numpy()
+    buffer = mem & vector & (counts["operand"] != "y").to_numpy()
+    weights = mem & ~vector
+    home = counts["footprint_bytes"].to_numpy()
+    rows, tiles, blocks = [], [], []
+    for p in np.unique(pid):
+        at = np.flatnonzero(pid == p)
+        ts, bs = points_of(int(L[at[0]]), int(M[at[0]]))
+        if prune and len(ts) > 1:
+            n = len(at)
+            T, B = np.repeat(ts, n), np.repeat(bs, n)
+            Lr, Mr, fp = np.tile(L[at], len(ts)), np.tile(M[at], len(ts)), np.tile(home[at], len(ts))
+            tiled, blocked = T < Lr, (T < Lr) & (B < Mr)
+            fp = np.where(np.tile(buffer[at], len(ts)) & tiled, -(-fp * T // Lr), fp)
+            fp = np.where(np.tile(weights[at], len(ts)) & blocked, -(-fp * B // Mr), fp)
+            lv = _levels(counts.iloc[np.tile(at, len(ts))], fp, profile).reshape(len(ts), n)
+            # a signature: the level of each row, and whether the point is tiled / blocked at all
+            sig = np.column_stack([lv, tiled.reshape(len(ts), n)[:, 0], blocked.reshape(len(ts), n)[:, 0]])
+            keep = np.sort(np.unique(sig, axis=0, return_index=True)[1])
+            ts, bs = ts[keep], bs[keep]
+        rows.append(np.tile(at, len(ts)))
+        tiles.append(np.repeat(ts, len(at)))
+        blocks.append(np.repeat(bs, len(at)))
+    return np.concatenate(rows), np.concatenate(tiles), np.concatenate(blocks)
+
+
+def search(counts: pd.DataFrame, profile: Profile, columns: int | None = None, objective: Objective = "energy",
+           mapping: Mapping | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(priced rows, one row per product with its mapping) of a count table that may stack many
+    products (told apart by ``product_keys``; each product's L in its ``columns`` column, else
+    ``columns``). With ``mapping`` every product runs that tiling; otherwise each gets the point
+    of the mapspace with the least ``objective``, all points priced in one vectorised pass."""
+    from ..cost import price, totals  # cost imports this package lazily: the two are one layer
+
+    if objective not in OBJECTIVES:
+        raise ValueError(f"objective: expected one of {list(OBJECTIVES)}, got {objective!r}")
+    counts = counts.reset_index(drop=True)
+    L = _columns_of(counts, columns)
+    keys = product_keys(counts) or ["_product"]
+    counts = counts.assign(_product=0) if keys == ["_product"] else counts
+    pid = counts.groupby(keys, sort=False, dropna=False).ngroup().to_numpy()
+    M = rows_of(counts, L)
+    if mapping is not None:
+        at = np.arange(len(counts))
+        T = L if mapping.l_tile is None else np.minimum(L, mapping.l_tile)
+        B = M if mapping.w_rows is None else np.minimum(M, mapping.w_rows)
+    else:  # every point of each product's mapspace: one take, not a frame per point
+        at, T, B = _candidates(counts, pid, L, M, profile, prune=objective == "energy")
+    B = np.where(T < L[at], B, M[at])  # a block needs a column tile: normalise the untiled points
+    point = pid[at] * (int(T.max()) + 1) * (int(B.max()) + 1) + T * (int(B.max()) + 1) + B
+    stacked = counts.iloc[at].assign(**{_TILE: T, _BLOCK: B, _POINT: point})
+    tiled = apply(stacked, L[at], T, profile, rows=M[at], block=B)
+    order = tiled.index.to_numpy()  # each row's place in ``counts``: the result keeps the table's order
+    priced = price(tiled.reset_index(drop=True), profile)
+    tot = totals(priced, profile, [_POINT])
+    pts = tot[_POINT].to_numpy()
+    first = np.searchsorted(point, pts, sorter=np.argsort(point, kind="stable"))
+    first = np.argsort(point, kind="stable")[first]
+    p_of, t_of, b_of = pid[at][first], T[first], B[first]
+    best = np.lexsort((-b_of, -t_of, _objective(tot, objective), p_of))
+    chosen = best[np.r_[True, p_of[best][1:] != p_of[best][:-1]]]
+    if len(chosen) < len(tot):
+        keep = np.isin(priced[_POINT].to_numpy(), pts[chosen])
+        priced, order = priced[keep], order[keep]
+    priced = priced.iloc[np.argsort(order, kind="stable")].reset_index(drop=True)
+    choice = pd.DataFrame({"_pid": p_of[chosen], _TILE: t_of[chosen], _BLOCK: b_of[chosen]}).sort_values("_pid")
+    product = counts.assign(_L=L, _M=M, _pid=pid).drop_duplicates("_pid")[[*keys, "_pid", "_L", "_M"]]
+    table = product.merge(choice, on="_pid", how="left")
+    mappings = _mapping_table(priced, table, keys, profile)
+    drop = [c for c in ("_product", _POINT) if c in priced.columns]
+    return priced.drop(columns=drop), mappings.drop(columns=[c for c in ("_product",) if c in mappings.columns])
+
+
+def _mapping_table(priced: pd.DataFrame, table: pd.DataFrame, keys: list[str], profile: Profile) -> pd.DataFrame:
+    """Per product: l_tile, w_rows, columns, rows, the levels serving the x tile and the weights, and
+    bytes moved at the farthest level per operand."""
+    table = table.rename(columns={"_L": "columns_of_product", "_M": "rows_of_product"})
+    reads = priced[priced["action"] == "read"]
+    for name, rows in (("x_level", reads[reads["operand"] == "x"]),
+                       ("w_level", reads[~reads["role"].isin(VECTOR_ROLES)])):
+        top = rows.sort_values("count", ascending=False, kind="stable").drop_duplicates(subset=keys)
+        table = table.merge(top[[*keys, "level"]].rename(columns={"level": name}), on=keys, how="left")
+    far = priced[priced["level"] == profile.memory[-1].name]
+    far = far.assign(_bytes=far["count"].to_numpy(dtype=float) * far["bits"].to_numpy() / 8)
+    traffic: dict[tuple, dict[str, float]] = {}
+    for (*k, op), b in far.groupby([*keys, "operand"], sort=False)["_bytes"].sum().items():
+        traffic.setdefault(tuple(k), {})[op] = float(b)
+    table["dram_bytes"] = [traffic.get(tuple(k), {}) for k in table[keys].itertuples(index=False)]
+    return table.drop(columns="_pid")
+
+
+def chosen_mappings(table: pd.DataFrame) -> list[ChosenMapping]:
+    """``search``'s mapping table as ``ChosenMapping`` records, in its order."""
+    return [ChosenMapping(int(getattr(r, _TILE)), int(r.columns_of_product), str(r.x_level), r.dram_bytes,
+                          w_rows=int(getattr(r, _BLOCK)), rows=int(r.rows_of_product),
+                          w_level=None if pd.isna(r.w_level) else str(r.w_level))
+            for r in table.itertuples(index=False)]
+
+
+MAPPING_COLUMNS = ("mapping", "dram_x_bytes")  # what an experiment's results say of the mapping
+
+
+def _summary(records: list[ChosenMapping]) -> str:
+    """One product: its loop order, tile(s) and x level; several (a network's layers): how many are tiled."""
+    if len(records) == 1:
+        r = records[0]
+        block = f" w_rows={r.w_rows}/{r.rows} w@{r.w_level}" if r.loop_order == "rows_outer" else ""
+        return f"{r.loop_order} l_tile={r.l_tile}/{r.columns}{block} x@{r.x_level}"
+    tiled = [r.l_tile for r in records if r.loop_order != "weights_outer"]
+    span = f" (l_tile {min(tiled)}-{max(tiled)})" if tiled else ""
+    blocked = sum(r.loop_order == "rows_outer" for r in records)
+    rows = f", rows_outer in {blocked}" if blocked else ""
+    return f"columns_outer in {len(tiled)}/{len(records)} layers{span}{rows}"
+
+
+def mapping_columns(table: pd.DataFrame, keys: tuple[str, ...] = ("cell_i", "format")) -> pd.DataFrame:
+    """Per (cell, format) of ``search``'s mapping table: ``mapping`` (a summary) and ``dram_x_bytes``
+    (the input's traffic at the farthest level, summed over a network's layers)."""
+    rows = []
+    for k, g in table.groupby(list(keys), sort=False):
+        records = chosen_mappings(g)
+        rows.append((*k, _summary(records), float(sum(r.dram_bytes.get("x", 0.0) for r in records))))
+    return pd.DataFrame(rows, columns=[*keys, *MAPPING_COLUMNS])

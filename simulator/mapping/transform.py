@@ -1,0 +1,104 @@
+"""The count table as a tiled loop nest runs it (``apply``): vectorised over rows, each row with its
+own L, column tile, m and row block, so every point of every product is one table."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..counts import VECTOR_ROLES
+from ..hardware import Profile, place
+from ..hardware.placement import product_keys
+
+
+def _ints(v, n: int) -> np.ndarray:
+    return np.broadcast_to(np.asarray(v, dtype=np.int64), (n,))
+
+
+def rows_of(counts: pd.DataFrame, columns) -> np.ndarray:
+    """Each row's m, the rows of W: its product's ``write y`` count over L (each y element is written
+    once); 1 where a product writes no ``y`` (then it has no row blocks)."""
+    L = _ints(columns, len(counts))
+    is_y = ((counts["operand"] == "y") & (counts["action"] == "write")).to_numpy()
+    m = np.ones(len(counts), dtype=np.int64)
+    if not is_y.any():
+        return m
+    keys = product_keys(counts)
+    if not keys:
+        return np.full(len(counts), max(int(counts["count"].to_numpy()[is_y].max() // L[is_y].max()), 1))
+    per = counts.loc[is_y, keys].assign(_m=counts["count"].to_numpy()[is_y] // L[is_y])
+    per = per.groupby(keys, sort=False, dropna=False)["_m"].max()
+    got = counts[keys].merge(per.reset_index(), on=keys, how="left")["_m"].fillna(1)
+    return np.maximum(got.to_numpy(dtype=np.int64), 1)
+
+
+def apply(counts: pd.DataFrame, columns, tile, profile: Profile, rows=None, block=None) -> pd.DataFrame:
+    """The count table as the tiled loop runs it (per row L ``columns``, tile ``tile``, and, for
+    rows_outer, m ``rows`` and row block ``block``; scalars or arrays); see ``docs/mapping.md``.
+    Rows with tile >= L come back unchanged; a block applies only with a tile T < L."""
+    n = len(counts)
+    L = _ints(columns, n)
+    T = np.minimum(_ints(tile, n), L)
+    tiled = T < L
+    if not tiled.any():
+        return counts
+    if block is None:
+        M = B = np.ones(n, dtype=np.int64)
+    else:
+        M = _ints(rows_of(counts, L) if rows is None else rows, n)
+        B = np.minimum(_ints(block, n), M)
+    blocked = tiled & (B < M)
+    out = counts.copy()
+    mem = out["action"].isin(["read", "write"]).to_numpy()
+    vector = out["role"].isin(VECTOR_ROLES).to_numpy()
+    passes = -(-L // T)
+    weights = tiled & mem & ~vector
+    count = out["count"].to_numpy()
+    out["count"] = np.where(weights, count * passes, count).astype(out["count"].dtype)
+    home_fp = out["footprint_bytes"].to_numpy()
+    buffers = tiled & mem & vector & (out["operand"] != "y").to_numpy()
+    fp = np.where(buffers, -(-home_fp * T // L), home_fp)
+    w_block = blocked & mem & ~vector
+    out["footprint_bytes"] = np.where(w_block, -(-home_fp * B // M), fp).astype(out["footprint_bytes"].dtype)
+    parts = [out, _x_fills(out, home_fp, tiled, -(-M // B), profile)]
+    if blocked.any():
+        parts.append(_w_fills(out, home_fp, w_block, profile))
+    return pd.concat(parts)  # a fill keeps its source row's index
+
+
+def _fills(src: pd.DataFrame, elements: np.ndarray) -> pd.DataFrame:
+    """``read`` of ``elements`` at the home footprint (``_home``) and ``write`` of as many into the near one."""
+    read = src.assign(footprint_bytes=src["_home"], count=elements, access="sequential")
+    write = src.assign(action="write", count=elements, access="sequential")
+    return pd.concat([read, write]).drop(columns="_home").astype({"count": src["count"].dtype})
+
+
+def _moved(src: pd.DataFrame, profile: Profile) -> pd.DataFrame:
+    """The rows of ``src`` whose near footprint sits in another level than their home one."""
+    if src.empty:
+        return src
+    near = place(src, profile).to_numpy()
+    return src[near != place(src.assign(footprint_bytes=src["_home"]), profile).to_numpy()]
+
+
+def _x_fills(tiled_counts: pd.DataFrame, home_fp: np.ndarray, tiled: np.ndarray, blocks: np.ndarray,
+             profile: Profile) -> pd.DataFrame:
+    """``read x`` from X's level and ``write x`` into the tile's level, n L each per row block (once
+    without blocks), per tiled product whose x tile sits in a nearer level than X."""
+    first = tiled & (tiled_counts["operand"] == "x").to_numpy() & (tiled_counts["action"] == "read").to_numpy()
+    src = tiled_counts[first].assign(_home=home_fp[first], _blocks=blocks[first])
+    keys = product_keys(tiled_counts)
+    src = src.drop_duplicates(subset=keys) if keys else src.iloc[:1]
+    src = _moved(src, profile)
+    elements = src["_home"].to_numpy() * 8 // src["bits"].to_numpy() * src["_blocks"].to_numpy()
+    return _fills(src.drop(columns="_blocks"), elements)
+
+
+def _w_fills(tiled_counts: pd.DataFrame, home_fp: np.ndarray, w_block: np.ndarray, profile: Profile) -> pd.DataFrame:
+    """Each matrix array of a rows_outer product filled once, block by block, from its level into
+    the block's: ``read`` and ``write`` of its elements, where the two levels differ."""
+    read = w_block & (tiled_counts["action"] == "read").to_numpy()
+    src = tiled_counts[read].assign(_home=home_fp[read])
+    keys = product_keys(tiled_counts)
+    src = src.drop_duplicates(subset=[*keys, "operand"])
+    src = _moved(src, profile)
+    return _fills(src, src["_home"].to_numpy() * 8 // src["bits"].to_numpy())
