@@ -14,37 +14,43 @@ def _ints(v, n: int) -> np.ndarray:
     return np.broadcast_to(np.asarray(v, dtype=np.int64), (n,))
 
 
-def rows_of(counts: pd.DataFrame, columns) -> np.ndarray:
-    """Each row's m, the rows of W: its product's ``write y`` count over L (each y element is written
-    once); 1 where a product writes no ``y`` (then it has no row blocks)."""
-    L = _ints(columns, len(counts))
-    is_y = ((counts["operand"] == "y") & (counts["action"] == "write")).to_numpy()
-    m = np.ones(len(counts), dtype=np.int64)
-    if not is_y.any():
-        return m
+def product_ids(counts: pd.DataFrame) -> np.ndarray:
+    """Each row's product as an integer (the rows sharing the values of ``product_keys``)."""
     keys = product_keys(counts)
     if not keys:
-        return np.full(len(counts), max(int(counts["count"].to_numpy()[is_y].max() // L[is_y].max()), 1))
-    per = counts.loc[is_y, keys].assign(_m=counts["count"].to_numpy()[is_y] // L[is_y])
-    per = per.groupby(keys, sort=False, dropna=False)["_m"].max()
-    got = counts[keys].merge(per.reset_index(), on=keys, how="left")["_m"].fillna(1)
-    return np.maximum(got.to_numpy(dtype=np.int64), 1)
+        return np.zeros(len(counts), dtype=np.int64)
+    return counts.groupby(keys, sort=False, dropna=False).ngroup().to_numpy()
 
 
-def apply(counts: pd.DataFrame, columns, tile, profile: Profile, rows=None, block=None) -> pd.DataFrame:
+def rows_of(counts: pd.DataFrame, columns, product: np.ndarray | None = None) -> np.ndarray:
+    """Each row's m, the rows of W: its product's ``write y`` count over L (each y element is written
+    once); 1 where a product writes no ``y`` (then it has no row blocks). ``product``: the rows'
+    product ids, when the caller has them."""
+    L = _ints(columns, len(counts))
+    pid = product_ids(counts) if product is None else np.asarray(product)
+    is_y = ((counts["operand"] == "y") & (counts["action"] == "write")).to_numpy()
+    per = np.ones(int(pid.max()) + 1 if len(pid) else 0, dtype=np.int64)
+    np.maximum.at(per, pid[is_y], counts["count"].to_numpy()[is_y] // L[is_y])
+    return per[pid]
+
+
+def apply(counts: pd.DataFrame, columns, tile, profile: Profile, rows=None, block=None,
+          product: np.ndarray | None = None) -> pd.DataFrame:
     """The count table as the tiled loop runs it (per row L ``columns``, tile ``tile``, and, for
     rows_outer, m ``rows`` and row block ``block``; scalars or arrays); see ``docs/mapping.md``.
-    Rows with tile >= L come back unchanged; a block applies only with a tile T < L."""
+    Rows with tile >= L come back unchanged; a block applies only with a tile T < L. ``product``:
+    the rows' product ids (``product_ids``), when the caller has them."""
     n = len(counts)
     L = _ints(columns, n)
     T = np.minimum(_ints(tile, n), L)
     tiled = T < L
     if not tiled.any():
         return counts
+    pid = product_ids(counts) if product is None else np.asarray(product)
     if block is None:
         M = B = np.ones(n, dtype=np.int64)
     else:
-        M = _ints(rows_of(counts, L) if rows is None else rows, n)
+        M = _ints(rows_of(counts, L, pid) if rows is None else rows, n)
         B = np.minimum(_ints(block, n), M)
     blocked = tiled & (B < M)
     out = counts.copy()
@@ -59,9 +65,9 @@ def apply(counts: pd.DataFrame, columns, tile, profile: Profile, rows=None, bloc
     fp = np.where(buffers, -(-home_fp * T // L), home_fp)
     w_block = blocked & mem & ~vector
     out["footprint_bytes"] = np.where(w_block, -(-home_fp * B // M), fp).astype(out["footprint_bytes"].dtype)
-    parts = [out, _x_fills(out, home_fp, tiled, -(-M // B), profile)]
+    parts = [out, _x_fills(out, home_fp, tiled, -(-M // B), pid, profile)]
     if blocked.any():
-        parts.append(_w_fills(out, home_fp, w_block, profile))
+        parts.append(_w_fills(out, home_fp, w_block, pid, profile))
     return pd.concat(parts)  # a fill keeps its source row's index
 
 
@@ -81,24 +87,23 @@ def _moved(src: pd.DataFrame, profile: Profile) -> pd.DataFrame:
 
 
 def _x_fills(tiled_counts: pd.DataFrame, home_fp: np.ndarray, tiled: np.ndarray, blocks: np.ndarray,
-             profile: Profile) -> pd.DataFrame:
+             pid: np.ndarray, profile: Profile) -> pd.DataFrame:
     """``read x`` from X's level and ``write x`` into the tile's level, n L each per row block (once
     without blocks), per tiled product whose x tile sits in a nearer level than X."""
     first = tiled & (tiled_counts["operand"] == "x").to_numpy() & (tiled_counts["action"] == "read").to_numpy()
-    src = tiled_counts[first].assign(_home=home_fp[first], _blocks=blocks[first])
-    keys = product_keys(tiled_counts)
-    src = src.drop_duplicates(subset=keys) if keys else src.iloc[:1]
-    src = _moved(src, profile)
+    at = np.flatnonzero(first)
+    at = np.sort(at[np.unique(pid[at], return_index=True)[1]])  # one x row per product
+    src = _moved(tiled_counts.iloc[at].assign(_home=home_fp[at], _blocks=blocks[at]), profile)
     elements = src["_home"].to_numpy() * 8 // src["bits"].to_numpy() * src["_blocks"].to_numpy()
     return _fills(src.drop(columns="_blocks"), elements)
 
 
-def _w_fills(tiled_counts: pd.DataFrame, home_fp: np.ndarray, w_block: np.ndarray, profile: Profile) -> pd.DataFrame:
+def _w_fills(tiled_counts: pd.DataFrame, home_fp: np.ndarray, w_block: np.ndarray, pid: np.ndarray,
+             profile: Profile) -> pd.DataFrame:
     """Each matrix array of a rows_outer product filled once, block by block, from its level into
     the block's: ``read`` and ``write`` of its elements, where the two levels differ."""
-    read = w_block & (tiled_counts["action"] == "read").to_numpy()
-    src = tiled_counts[read].assign(_home=home_fp[read])
-    keys = product_keys(tiled_counts)
-    src = src.drop_duplicates(subset=[*keys, "operand"])
-    src = _moved(src, profile)
+    at = np.flatnonzero(w_block & (tiled_counts["action"] == "read").to_numpy())
+    operand = pd.factorize(tiled_counts["operand"].to_numpy()[at])[0]
+    at = np.sort(at[np.unique(np.column_stack([pid[at], operand]), axis=0, return_index=True)[1]])
+    src = _moved(tiled_counts.iloc[at].assign(_home=home_fp[at]), profile)
     return _fills(src, src["_home"].to_numpy() * 8 // src["bits"].to_numpy())

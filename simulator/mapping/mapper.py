@@ -29,12 +29,12 @@ def _columns_of(counts: pd.DataFrame, columns: int | None) -> np.ndarray:
     return np.full(len(counts), 1 if columns is None else int(columns), dtype=np.int64)
 
 
-def _levels(counts: pd.DataFrame, fp: np.ndarray, profile: Profile) -> np.ndarray:
-    """Level index of each row at footprints ``fp`` (the profile's placement; -1 for mul/add rows)."""
-    names = {lv.name: i for i, lv in enumerate(profile.memory)}
-    probe = pd.DataFrame({"action": counts["action"].to_numpy(), "operand": counts["operand"].to_numpy(),
-                          "role": counts["role"].to_numpy(), "footprint_bytes": fp})
-    return np.array([names.get(s, -1) for s in place(probe, profile).to_numpy()], dtype=np.int64)
+def _levels(counts: pd.DataFrame, at: np.ndarray, fp: np.ndarray, profile: Profile) -> np.ndarray:
+    """Level index of rows ``at`` of ``counts`` at footprints ``fp`` (the profile's placement, one
+    call for every candidate; -1 for mul/add rows)."""
+    probe = pd.DataFrame({c: counts[c].to_numpy()[at] for c in ("action", "operand", "role")})
+    probe["footprint_bytes"] = fp
+    return pd.Index([lv.name for lv in profile.memory]).get_indexer(place(probe, profile).to_numpy())
 
 
 def _candidates(counts: pd.DataFrame, pid: np.ndarray, L: np.ndarray, M: np.ndarray, profile: Profile,
@@ -43,31 +43,33 @@ def _candidates(counts: pd.DataFrame, pid: np.ndarray, L: np.ndarray, M: np.ndar
     together. With ``prune`` only the first point (largest tile, then block) of each set of points
     whose rows all land in the same levels is kept: the others run the same accesses at the same
     prices, only more of them (more passes or blocks), so they cannot cost less energy."""
-    mem = counts["action"].isin(["read", "write"]).to_numpy()
-    vector = counts["role"].isin(VECTOR_ROLES).to_numpy()
-    buffer = mem & vector & (counts["operand"] != "y").to_numpy()
-    weights = mem & ~vector
-    home = counts["footprint_bytes"].to_numpy()
-    rows, tiles, blocks = [], [], []
+    segs = []  # per product: its rows and its points
     for p in np.unique(pid):
         at = np.flatnonzero(pid == p)
-        ts, bs = points_of(int(L[at[0]]), int(M[at[0]]))
-        if prune and len(ts) > 1:
-            n = len(at)
-            T, B = np.repeat(ts, n), np.repeat(bs, n)
-            Lr, Mr, fp = np.tile(L[at], len(ts)), np.tile(M[at], len(ts)), np.tile(home[at], len(ts))
-            tiled, blocked = T < Lr, (T < Lr) & (B < Mr)
-            fp = np.where(np.tile(buffer[at], len(ts)) & tiled, -(-fp * T // Lr), fp)
-            fp = np.where(np.tile(weights[at], len(ts)) & blocked, -(-fp * B // Mr), fp)
-            lv = _levels(counts.iloc[np.tile(at, len(ts))], fp, profile).reshape(len(ts), n)
-            # a signature: the level of each row, and whether the point is tiled / blocked at all
-            sig = np.column_stack([lv, tiled.reshape(len(ts), n)[:, 0], blocked.reshape(len(ts), n)[:, 0]])
-            keep = np.sort(np.unique(sig, axis=0, return_index=True)[1])
-            ts, bs = ts[keep], bs[keep]
-        rows.append(np.tile(at, len(ts)))
-        tiles.append(np.repeat(ts, len(at)))
-        blocks.append(np.repeat(bs, len(at)))
-    return np.concatenate(rows), np.concatenate(tiles), np.concatenate(blocks)
+        segs.append((at, *points_of(int(L[at[0]]), int(M[at[0]]))))
+    rows = np.concatenate([np.tile(at, len(ts)) for at, ts, _ in segs])
+    T = np.concatenate([np.repeat(ts, len(at)) for at, ts, _ in segs])
+    B = np.concatenate([np.repeat(bs, len(at)) for at, _, bs in segs])
+    if not prune:
+        return rows, T, B
+    mem = counts["action"].isin(["read", "write"]).to_numpy()
+    vector = counts["role"].isin(VECTOR_ROLES).to_numpy()
+    buffer = (mem & vector & (counts["operand"] != "y").to_numpy())[rows]
+    weights = (mem & ~vector)[rows]
+    Lr, Mr, fp = L[rows], M[rows], counts["footprint_bytes"].to_numpy()[rows]
+    tiled = T < Lr
+    blocked = tiled & (B < Mr)
+    fp = np.where(buffer & tiled, -(-fp * T // Lr), fp)
+    fp = np.where(weights & blocked, -(-fp * B // Mr), fp)
+    # a point's signature: the level of each of its rows, and whether it is tiled / blocked at all
+    sig = _levels(counts, rows, fp, profile) * 4 + tiled * 2 + blocked
+    keep, start = np.zeros(len(rows), dtype=bool), 0
+    for at, ts, _ in segs:
+        n, k = len(at), len(ts)
+        first = np.unique(sig[start:start + n * k].reshape(k, n), axis=0, return_index=True)[1]
+        keep[start:start + n * k] = np.isin(np.arange(k), first).repeat(n)
+        start += n * k
+    return rows[keep], T[keep], B[keep]
 
 
 def search(counts: pd.DataFrame, profile: Profile, columns: int | None = None, objective: Objective = "energy",
@@ -85,7 +87,7 @@ def search(counts: pd.DataFrame, profile: Profile, columns: int | None = None, o
     keys = product_keys(counts) or ["_product"]
     counts = counts.assign(_product=0) if keys == ["_product"] else counts
     pid = counts.groupby(keys, sort=False, dropna=False).ngroup().to_numpy()
-    M = rows_of(counts, L)
+    M = rows_of(counts, L, pid)
     if mapping is not None:
         at = np.arange(len(counts))
         T = L if mapping.l_tile is None else np.minimum(L, mapping.l_tile)
@@ -93,9 +95,10 @@ def search(counts: pd.DataFrame, profile: Profile, columns: int | None = None, o
     else:  # every point of each product's mapspace: one take, not a frame per point
         at, T, B = _candidates(counts, pid, L, M, profile, prune=objective == "energy")
     B = np.where(T < L[at], B, M[at])  # a block needs a column tile: normalise the untiled points
-    point = pid[at] * (int(T.max()) + 1) * (int(B.max()) + 1) + T * (int(B.max()) + 1) + B
+    span = (int(T.max()) + 1) * (int(B.max()) + 1)  # a point's id: its product's, then its tile and block
+    point = pid[at] * span + T * (int(B.max()) + 1) + B
     stacked = counts.iloc[at].assign(**{_TILE: T, _BLOCK: B, _POINT: point})
-    tiled = apply(stacked, L[at], T, profile, rows=M[at], block=B)
+    tiled = apply(stacked, L[at], T, profile, rows=M[at], block=B, product=point)
     order = tiled.index.to_numpy()  # each row's place in ``counts``: the result keeps the table's order
     priced = price(tiled.reset_index(drop=True), profile)
     tot = totals(priced, profile, [_POINT])
@@ -104,42 +107,46 @@ def search(counts: pd.DataFrame, profile: Profile, columns: int | None = None, o
     first = np.argsort(point, kind="stable")[first]
     p_of, t_of, b_of = pid[at][first], T[first], B[first]
     best = np.lexsort((-b_of, -t_of, _objective(tot, objective), p_of))
-    chosen = best[np.r_[True, p_of[best][1:] != p_of[best][:-1]]]
+    chosen = best[np.r_[True, p_of[best][1:] != p_of[best][:-1]]]  # per product, sorted by product id
     if len(chosen) < len(tot):
         keep = np.isin(priced[_POINT].to_numpy(), pts[chosen])
         priced, order = priced[keep], order[keep]
     priced = priced.iloc[np.argsort(order, kind="stable")].reset_index(drop=True)
-    choice = pd.DataFrame({"_pid": p_of[chosen], _TILE: t_of[chosen], _BLOCK: b_of[chosen]}).sort_values("_pid")
-    product = counts.assign(_L=L, _M=M, _pid=pid).drop_duplicates("_pid")[[*keys, "_pid", "_L", "_M"]]
-    table = product.merge(choice, on="_pid", how="left")
-    mappings = _mapping_table(priced, table, keys, profile)
+    firsts = np.unique(pid, return_index=True)[1]
+    table = counts.iloc[firsts][keys].reset_index(drop=True).assign(
+        **{_TILE: t_of[chosen], _BLOCK: b_of[chosen], "columns_of_product": L[firsts], "rows_of_product": M[firsts]})
+    _describe(table, priced, priced[_POINT].to_numpy() // span, len(firsts), profile)
     drop = [c for c in ("_product", _POINT) if c in priced.columns]
-    return priced.drop(columns=drop), mappings.drop(columns=[c for c in ("_product",) if c in mappings.columns])
+    return priced.drop(columns=drop), table.drop(columns=[c for c in ("_product",) if c in table.columns])
 
 
-def _mapping_table(priced: pd.DataFrame, table: pd.DataFrame, keys: list[str], profile: Profile) -> pd.DataFrame:
-    """Per product: l_tile, w_rows, columns, rows, the levels serving the x tile and the weights, and
-    bytes moved at the farthest level per operand."""
-    table = table.rename(columns={"_L": "columns_of_product", "_M": "rows_of_product"})
-    reads = priced[priced["action"] == "read"]
-    for name, rows in (("x_level", reads[reads["operand"] == "x"]),
-                       ("w_level", reads[~reads["role"].isin(VECTOR_ROLES)])):
-        top = rows.sort_values("count", ascending=False, kind="stable").drop_duplicates(subset=keys)
-        table = table.merge(top[[*keys, "level"]].rename(columns={"level": name}), on=keys, how="left")
-    far = priced[priced["level"] == profile.memory[-1].name]
-    far = far.assign(_bytes=far["count"].to_numpy(dtype=float) * far["bits"].to_numpy() / 8)
-    traffic: dict[tuple, dict[str, float]] = {}
-    for (*k, op), b in far.groupby([*keys, "operand"], sort=False)["_bytes"].sum().items():
-        traffic.setdefault(tuple(k), {})[op] = float(b)
-    table["dram_bytes"] = [traffic.get(tuple(k), {}) for k in table[keys].itertuples(index=False)]
-    return table.drop(columns="_pid")
+def _describe(table: pd.DataFrame, priced: pd.DataFrame, pid: np.ndarray, n: int, profile: Profile) -> None:
+    """Adds per product (``pid``: each priced row's product, 0..n-1): the levels serving the x tile
+    and the weights (those of the most counted x and matrix-array reads), and bytes moved at the
+    farthest level per operand (``dram_bytes``)."""
+    level, count = priced["level"].to_numpy(), priced["count"].to_numpy()
+    read = (priced["action"] == "read").to_numpy()
+    for name, rows in (("x_level", read & (priced["operand"] == "x").to_numpy()),
+                       ("w_level", read & ~priced["role"].isin(VECTOR_ROLES).to_numpy())):
+        at = np.flatnonzero(rows)
+        at = at[np.lexsort((-count[at], pid[at]))]
+        at = at[np.r_[True, pid[at][1:] != pid[at][:-1]]] if len(at) else at
+        col = np.full(n, None, dtype=object)
+        col[pid[at]] = level[at]
+        table[name] = col
+    far = np.flatnonzero(level == profile.memory[-1].name)
+    moved = count[far].astype(float) * priced["bits"].to_numpy()[far] / 8
+    traffic: list[dict[str, float]] = [{} for _ in range(n)]
+    for p, op, b in zip(pid[far], priced["operand"].to_numpy()[far], moved):
+        traffic[p][op] = traffic[p].get(op, 0.0) + float(b)
+    table["dram_bytes"] = traffic
 
 
 def chosen_mappings(table: pd.DataFrame) -> list[ChosenMapping]:
     """``search``'s mapping table as ``ChosenMapping`` records, in its order."""
     return [ChosenMapping(int(getattr(r, _TILE)), int(r.columns_of_product), str(r.x_level), r.dram_bytes,
                           w_rows=int(getattr(r, _BLOCK)), rows=int(r.rows_of_product),
-                          w_level=None if pd.isna(r.w_level) else str(r.w_level))
+                          w_level=None if r.w_level is None else str(r.w_level))
             for r in table.itertuples(index=False)]
 
 
