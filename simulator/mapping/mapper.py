@@ -43,10 +43,9 @@ def _candidates(counts: pd.DataFrame, pid: np.ndarray, L: np.ndarray, M: np.ndar
     together. With ``prune`` only the first point (largest tile, then block) of each set of points
     whose rows all land in the same levels is kept: the others run the same accesses at the same
     prices, only more of them (more passes or blocks), so they cannot cost less energy."""
-    segs = []  # per product: its rows and its points
-    for p in np.unique(pid):
-        at = np.flatnonzero(pid == p)
-        segs.append((at, *points_of(int(L[at[0]]), int(M[at[0]]))))
+    by_product = np.argsort(pid, kind="stable")
+    cuts = np.flatnonzero(np.diff(pid[by_product])) + 1
+    segs = [(at, *points_of(int(L[at[0]]), int(M[at[0]]))) for at in np.split(by_product, cuts)]  # rows, points
     rows = np.concatenate([np.tile(at, len(ts)) for at, ts, _ in segs])
     T = np.concatenate([np.repeat(ts, len(at)) for at, ts, _ in segs])
     B = np.concatenate([np.repeat(bs, len(at)) for at, _, bs in segs])
@@ -63,12 +62,19 @@ def _candidates(counts: pd.DataFrame, pid: np.ndarray, L: np.ndarray, M: np.ndar
     fp = np.where(weights & blocked, -(-fp * B // Mr), fp)
     # a point's signature: the level of each of its rows, and whether it is tiled / blocked at all
     sig = _levels(counts, rows, fp, profile) * 4 + tiled * 2 + blocked
-    keep, start = np.zeros(len(rows), dtype=bool), 0
-    for at, ts, _ in segs:
-        n, k = len(at), len(ts)
-        first = np.unique(sig[start:start + n * k].reshape(k, n), axis=0, return_index=True)[1]
-        keep[start:start + n * k] = np.isin(np.arange(k), first).repeat(n)
-        start += n * k
+    # one np.unique per row count (not per product): the points of products with n rows as the
+    # rows of one matrix [product, signature of each of the n rows]; its first occurrences are kept
+    starts = np.cumsum([0] + [len(at) * len(ts) for at, ts, _ in segs])
+    keep = np.zeros(len(rows), dtype=bool)
+    by_n: dict[int, list[int]] = {}
+    for i, (at, _, _) in enumerate(segs):
+        by_n.setdefault(len(at), []).append(i)
+    for n, members in by_n.items():
+        mats = [np.column_stack([np.full(len(segs[i][1]), i), sig[starts[i]:starts[i + 1]].reshape(-1, n)])
+                   for i in members]
+        firsts = np.unique(np.concatenate(mats), axis=0, return_index=True)[1]
+        offsets = np.concatenate([starts[i] + np.arange(len(segs[i][1])) * n for i in members])
+        keep[(offsets[firsts][:, None] + np.arange(n)).ravel()] = True
     return rows[keep], T[keep], B[keep]
 
 
