@@ -13,6 +13,8 @@ K in [0:32) at MainMemory (w_rows = 1).
 """
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 import simulator as sim
@@ -23,7 +25,7 @@ MACS = K * R * P
 EXERCISE = ("Accelergy-Project/timeloop-accelergy-exercises: "
             "exercises/timeloop/02-model-conv1d+oc-2level/ref-output/{}/timeloop-model.stats.txt")
 # (tensor, level, kind) -> scalar accesses, and energy in pJ per (tensor, level), from the stats files
-REFERENCE = {
+REFERENCE: dict[str, dict[str, Any]] = {
     "tiled": {
         "mapping": Mapping(l_tile=1, w_rows=2),
         "accesses": {("Weights", "MainMemory", "reads"): 96, ("Weights", "Buffer", "fills"): 96,
@@ -72,25 +74,26 @@ def ours(mapping: Mapping) -> tuple[dict[tuple[str, str, str], float], dict[tupl
     cost = sim.estimate(sim.encode(W, "dense"), "timeloop-conv1d-2level", columns=P, x_dtype="int8", mapping=mapping)
     acc: dict[tuple[str, str, str], float] = {}
     energy: dict[tuple[str, str], float] = {}
-    for r in cost.breakdown.itertuples(index=False):
-        if r.level == "compute":
+    for r in cost.breakdown.to_dict("records"):
+        pj = float(r["energy_j"]) * 1e12
+        if r["level"] == "compute":
             key, e_key = ("MACC", "compute", "ops"), ("MACC", "compute")
-            if r.action == "add":  # the accumulate is inside Timeloop's MACC
-                energy[e_key] = energy.get(e_key, 0.0) + r.energy_j * 1e12
+            if r["action"] == "add":  # the accumulate is inside Timeloop's MACC
+                energy[e_key] = energy.get(e_key, 0.0) + pj
                 continue
         else:
-            tensor = TENSOR[r.operand]
-            key, e_key = (tensor, r.level, KIND[tensor, r.action]), (tensor, r.level)
-        acc[key] = acc.get(key, 0.0) + float(r.count)
-        energy[e_key] = energy.get(e_key, 0.0) + r.energy_j * 1e12
+            tensor = TENSOR[str(r["operand"])]
+            key, e_key = (tensor, str(r["level"]), KIND[tensor, str(r["action"])]), (tensor, str(r["level"]))
+        acc[key] = acc.get(key, 0.0) + float(r["count"])
+        energy[e_key] = energy.get(e_key, 0.0) + pj
     return acc, energy, cost.energy_j * 1e12
 
 
 def unmodelled_pj(ref: dict) -> float:
     """Timeloop's energy for the accesses dotsim does not count (``WHY``): every MainMemory read of
     Inputs, the Buffer's input fills (0.42 pJ each) and every Buffer access of Outputs."""
-    return (ref["energy_pj"]["Inputs", "MainMemory"] + ref["accesses"]["Inputs", "Buffer", "fills"] * 0.42
-            + ref["energy_pj"]["Outputs", "Buffer"])
+    return float(ref["energy_pj"]["Inputs", "MainMemory"] + ref["accesses"]["Inputs", "Buffer", "fills"] * 0.42
+                 + ref["energy_pj"]["Outputs", "Buffer"])
 
 
 def main() -> None:

@@ -12,8 +12,8 @@ transform and the mapspace are written out in ``docs/mapping.md``:
   level and re-read there once per pass while the column tiles stream past; X re-read once per
   block (``model``: the points; ``transform``: the table per point; ``mapper``: the search).
 """
-from .model import OBJECTIVES, ChosenMapping, LoopOrder, Mapping, Objective, points_of, tiles_of
 from .mapper import COLUMNS_KEY, MAPPING_COLUMNS, chosen_mappings, mapping_columns, search
+from .model import OBJECTIVES, ChosenMapping, LoopOrder, Mapping, Objective, points_of, tiles_of
 from .transform import apply, rows_of
 
 __all__ = ["COLUMNS_KEY", "MAPPING_COLUMNS", "OBJECTIVES", "ChosenMapping", "LoopOrder", "Mapping", "Objective",

@@ -2,6 +2,8 @@
 cheapest kept per product, and the table that says which mapping each product got."""
 from __future__ import annotations
 
+from typing import cast
+
 import numpy as np
 import pandas as pd
 
@@ -19,7 +21,7 @@ def _objective(tot: pd.DataFrame, objective: Objective) -> np.ndarray:
     if objective not in OBJECTIVES:
         raise ValueError(f"objective: expected one of {list(OBJECTIVES)}, got {objective!r}")
     e, t = tot["energy_j"].to_numpy(), tot["time_s"].to_numpy()
-    return {"energy": e, "time": t, "edp": e * t}[objective]
+    return cast(np.ndarray, {"energy": e, "time": t, "edp": e * t}[objective])
 
 
 def _columns_of(counts: pd.DataFrame, columns: int | None) -> np.ndarray:
@@ -34,7 +36,7 @@ def _levels(counts: pd.DataFrame, at: np.ndarray, fp: np.ndarray, profile: Profi
     call for every candidate; -1 for mul/add rows)."""
     probe = pd.DataFrame({c: counts[c].to_numpy()[at] for c in ("action", "operand", "role")})
     probe["footprint_bytes"] = fp
-    return pd.Index([lv.name for lv in profile.memory]).get_indexer(place(probe, profile).to_numpy())
+    return pd.Index([lv.name for lv in profile.memory]).get_indexer(pd.Index(place(probe, profile).to_numpy()))
 
 
 def _candidates(counts: pd.DataFrame, pid: np.ndarray, L: np.ndarray, M: np.ndarray, profile: Profile,
@@ -145,15 +147,17 @@ def _describe(table: pd.DataFrame, priced: pd.DataFrame, pid: np.ndarray, n: int
     traffic: list[dict[str, float]] = [{} for _ in range(n)]
     for p, op, b in zip(pid[far], priced["operand"].to_numpy()[far], moved):
         traffic[p][op] = traffic[p].get(op, 0.0) + float(b)
-    table["dram_bytes"] = traffic
+    table["dram_bytes"] = pd.Series(traffic, index=table.index, dtype=object)
 
 
 def chosen_mappings(table: pd.DataFrame) -> list[ChosenMapping]:
     """``search``'s mapping table as ``ChosenMapping`` records, in its order."""
-    return [ChosenMapping(int(getattr(r, _TILE)), int(r.columns_of_product), str(r.x_level), r.dram_bytes,
-                          w_rows=int(getattr(r, _BLOCK)), rows=int(r.rows_of_product),
-                          w_level=None if r.w_level is None else str(r.w_level))
-            for r in table.itertuples(index=False)]
+    out = []
+    for r in table.to_dict("records"):
+        out.append(ChosenMapping(int(r[_TILE]), int(r["columns_of_product"]), str(r["x_level"]), dict(r["dram_bytes"]),
+                                 w_rows=int(r[_BLOCK]), rows=int(r["rows_of_product"]),
+                                 w_level=None if r["w_level"] is None else str(r["w_level"])))
+    return out
 
 
 MAPPING_COLUMNS = ("mapping", "dram_x_bytes")  # what an experiment's results say of the mapping

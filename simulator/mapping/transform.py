@@ -2,7 +2,10 @@
 own L, column tile, m and row block, so every point of every product is one table."""
 from __future__ import annotations
 
+from typing import cast
+
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from ..counts import VECTOR_ROLES
@@ -10,7 +13,7 @@ from ..hardware import Profile, place
 from ..hardware.placement import product_keys
 
 
-def _ints(v, n: int) -> np.ndarray:
+def _ints(v: npt.ArrayLike, n: int) -> np.ndarray:
     return np.broadcast_to(np.asarray(v, dtype=np.int64), (n,))
 
 
@@ -19,10 +22,10 @@ def product_ids(counts: pd.DataFrame) -> np.ndarray:
     keys = product_keys(counts)
     if not keys:
         return np.zeros(len(counts), dtype=np.int64)
-    return counts.groupby(keys, sort=False, dropna=False).ngroup().to_numpy()
+    return cast(np.ndarray, counts.groupby(keys, sort=False, dropna=False).ngroup().to_numpy())
 
 
-def rows_of(counts: pd.DataFrame, columns, product: np.ndarray | None = None) -> np.ndarray:
+def rows_of(counts: pd.DataFrame, columns: npt.ArrayLike, product: np.ndarray | None = None) -> np.ndarray:
     """Each row's m, the rows of W: its product's ``write y`` count over L (each y element is written
     once); 1 where a product writes no ``y`` (then it has no row blocks). ``product``: the rows'
     product ids, when the caller has them."""
@@ -31,10 +34,11 @@ def rows_of(counts: pd.DataFrame, columns, product: np.ndarray | None = None) ->
     is_y = ((counts["operand"] == "y") & (counts["action"] == "write")).to_numpy()
     per = np.ones(int(pid.max()) + 1 if len(pid) else 0, dtype=np.int64)
     np.maximum.at(per, pid[is_y], counts["count"].to_numpy()[is_y] // L[is_y])
-    return per[pid]
+    return cast(np.ndarray, per[pid])
 
 
-def apply(counts: pd.DataFrame, columns, tile, profile: Profile, rows=None, block=None,
+def apply(counts: pd.DataFrame, columns: npt.ArrayLike, tile: npt.ArrayLike, profile: Profile,
+          rows: npt.ArrayLike | None = None, block: npt.ArrayLike | None = None,
           product: np.ndarray | None = None) -> pd.DataFrame:
     """The count table as the tiled loop runs it (per row L ``columns``, tile ``tile``, and, for
     rows_outer, m ``rows`` and row block ``block``; scalars or arrays); see ``docs/mapping.md``.
@@ -59,12 +63,13 @@ def apply(counts: pd.DataFrame, columns, tile, profile: Profile, rows=None, bloc
     passes = -(-L // T)
     weights = tiled & mem & ~vector
     count = out["count"].to_numpy()
-    out["count"] = np.where(weights, count * passes, count).astype(out["count"].dtype)
+    out["count"] = pd.Series(np.where(weights, count * passes, count), index=out.index).astype(out["count"].dtype)
     home_fp = out["footprint_bytes"].to_numpy()
     buffers = tiled & mem & vector & (out["operand"] != "y").to_numpy()
     fp = np.where(buffers, -(-home_fp * T // L), home_fp)
     w_block = blocked & mem & ~vector
-    out["footprint_bytes"] = np.where(w_block, -(-home_fp * B // M), fp).astype(out["footprint_bytes"].dtype)
+    out["footprint_bytes"] = pd.Series(np.where(w_block, -(-home_fp * B // M), fp), index=out.index).astype(
+        out["footprint_bytes"].dtype)
     parts = [out, _x_fills(out, home_fp, tiled, -(-M // B), pid, profile)]
     if blocked.any():
         parts.append(_w_fills(out, home_fp, w_block, pid, profile))
@@ -83,7 +88,7 @@ def _moved(src: pd.DataFrame, profile: Profile) -> pd.DataFrame:
     if src.empty:
         return src
     near = place(src, profile).to_numpy()
-    return src[near != place(src.assign(footprint_bytes=src["_home"]), profile).to_numpy()]
+    return cast(pd.DataFrame, src[near != place(src.assign(footprint_bytes=src["_home"]), profile).to_numpy()])
 
 
 def _x_fills(tiled_counts: pd.DataFrame, home_fp: np.ndarray, tiled: np.ndarray, blocks: np.ndarray,
