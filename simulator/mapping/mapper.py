@@ -33,10 +33,18 @@ def _columns_of(counts: pd.DataFrame, columns: int | None) -> np.ndarray:
 
 def _levels(counts: pd.DataFrame, at: np.ndarray, fp: np.ndarray, profile: Profile) -> np.ndarray:
     """Level index of rows ``at`` of ``counts`` at footprints ``fp`` (the profile's placement, one
-    call for every candidate; -1 for mul/add rows)."""
-    probe = pd.DataFrame({c: counts[c].to_numpy()[at] for c in ("action", "operand", "role")})
-    probe["footprint_bytes"] = fp
-    return pd.Index([lv.name for lv in profile.memory]).get_indexer(pd.Index(place(probe, profile).to_numpy()))
+    call for the distinct (row, footprint) pairs; -1 for mul/add rows)."""
+    span = int(fp.max()) + 1 if len(fp) else 1
+    if span * len(counts) < 2 ** 62:  # one integer per pair: a 1-d unique, far cheaper than axis=0
+        keys, inverse = np.unique(at * span + fp, return_inverse=True)
+        rows, fps = keys // span, keys % span
+    else:
+        pairs, inverse = np.unique(np.column_stack([at, fp]), axis=0, return_inverse=True)
+        rows, fps = pairs[:, 0], pairs[:, 1]
+    probe = pd.DataFrame({c: counts[c].to_numpy()[rows] for c in ("action", "operand", "role")})
+    probe["footprint_bytes"] = fps
+    code = pd.Index([lv.name for lv in profile.memory]).get_indexer(pd.Index(place(probe, profile).to_numpy()))
+    return cast(np.ndarray, code[inverse.ravel()])
 
 
 def _candidates(counts: pd.DataFrame, pid: np.ndarray, L: np.ndarray, M: np.ndarray, profile: Profile,

@@ -57,58 +57,50 @@ def apply(counts: pd.DataFrame, columns: npt.ArrayLike, tile: npt.ArrayLike, pro
         M = _ints(rows_of(counts, L, pid) if rows is None else rows, n)
         B = np.minimum(_ints(block, n), M)
     blocked = tiled & (B < M)
-    out = counts.copy()
-    mem = out["action"].isin(["read", "write"]).to_numpy()
-    vector = out["role"].isin(VECTOR_ROLES).to_numpy()
-    passes = -(-L // T)
+    action, operand = counts["action"].to_numpy(), counts["operand"].to_numpy()
+    mem = (action == "read") | (action == "write")
+    vector = counts["role"].isin(VECTOR_ROLES).to_numpy()
+    count, home_fp = counts["count"].to_numpy(), counts["footprint_bytes"].to_numpy()
     weights = tiled & mem & ~vector
-    count = out["count"].to_numpy()
-    out["count"] = pd.Series(np.where(weights, count * passes, count), index=out.index).astype(out["count"].dtype)
-    home_fp = out["footprint_bytes"].to_numpy()
-    buffers = tiled & mem & vector & (out["operand"] != "y").to_numpy()
-    fp = np.where(buffers, -(-home_fp * T // L), home_fp)
+    buffers = tiled & mem & vector & (operand != "y")
     w_block = blocked & mem & ~vector
-    out["footprint_bytes"] = pd.Series(np.where(w_block, -(-home_fp * B // M), fp), index=out.index).astype(
-        out["footprint_bytes"].dtype)
-    parts = [out, _x_fills(out, home_fp, tiled, -(-M // B), pid, profile)]
-    if blocked.any():
-        parts.append(_w_fills(out, home_fp, w_block, pid, profile))
-    return pd.concat(parts)  # a fill keeps its source row's index
+    fp = np.where(buffers, -(-home_fp * T // L), home_fp)
+    fp = np.where(w_block, -(-home_fp * B // M), fp).astype(home_fp.dtype, copy=False)
+    out = counts.assign(count=np.where(weights, count * -(-L // T), count).astype(count.dtype, copy=False),
+                        footprint_bytes=fp)
+    # the fills' sources: one x read per tiled product (n L elements per row block), one read per
+    # matrix array of each rows_outer product (its elements, once)
+    xs = np.flatnonzero(tiled & (operand == "x") & (action == "read"))
+    xs = np.sort(xs[np.unique(pid[xs], return_index=True)[1]])
+    ws = np.flatnonzero(w_block & (action == "read"))
+    if len(ws):
+        ws = np.sort(ws[np.unique(np.column_stack([pid[ws], pd.factorize(operand[ws])[0]]), axis=0,
+                                  return_index=True)[1]])
+    bits = counts["bits"].to_numpy()
+    elements = np.concatenate([home_fp[xs] * 8 // bits[xs] * -(-M[xs] // B[xs]), home_fp[ws] * 8 // bits[ws]])
+    src = np.concatenate([xs, ws])
+    moved = _moved(counts, src, fp[src], home_fp[src], profile)
+    fills = [_fill_rows(out, src[moved & kind], elements[moved & kind], home_fp)
+             for kind in (np.arange(len(src)) < len(xs), np.arange(len(src)) >= len(xs))]
+    return pd.concat([out, *fills])  # a fill keeps its source row's index
 
 
-def _fills(src: pd.DataFrame, elements: np.ndarray) -> pd.DataFrame:
-    """``read`` of ``elements`` at the home footprint (``_home``) and ``write`` of as many into the near one."""
-    read = src.assign(footprint_bytes=src["_home"], count=elements, access="sequential")
-    write = src.assign(action="write", count=elements, access="sequential")
-    return pd.concat([read, write]).drop(columns="_home").astype({"count": src["count"].dtype})
+def _moved(counts: pd.DataFrame, at: np.ndarray, near_fp: np.ndarray, home_fp: np.ndarray,
+           profile: Profile) -> np.ndarray:
+    """Whether rows ``at`` sit in another level at ``near_fp`` than at ``home_fp`` (one placement call)."""
+    if not len(at):
+        return np.zeros(0, dtype=bool)
+    probe = pd.DataFrame({c: np.tile(counts[c].to_numpy()[at], 2) for c in ("action", "operand", "role")})
+    probe["footprint_bytes"] = np.concatenate([near_fp, home_fp])
+    level = place(probe, profile).to_numpy()
+    return cast(np.ndarray, level[:len(at)] != level[len(at):])
 
 
-def _moved(src: pd.DataFrame, profile: Profile) -> pd.DataFrame:
-    """The rows of ``src`` whose near footprint sits in another level than their home one."""
-    if src.empty:
-        return src
-    near = place(src, profile).to_numpy()
-    return cast(pd.DataFrame, src[near != place(src.assign(footprint_bytes=src["_home"]), profile).to_numpy()])
-
-
-def _x_fills(tiled_counts: pd.DataFrame, home_fp: np.ndarray, tiled: np.ndarray, blocks: np.ndarray,
-             pid: np.ndarray, profile: Profile) -> pd.DataFrame:
-    """``read x`` from X's level and ``write x`` into the tile's level, n L each per row block (once
-    without blocks), per tiled product whose x tile sits in a nearer level than X."""
-    first = tiled & (tiled_counts["operand"] == "x").to_numpy() & (tiled_counts["action"] == "read").to_numpy()
-    at = np.flatnonzero(first)
-    at = np.sort(at[np.unique(pid[at], return_index=True)[1]])  # one x row per product
-    src = _moved(tiled_counts.iloc[at].assign(_home=home_fp[at], _blocks=blocks[at]), profile)
-    elements = src["_home"].to_numpy() * 8 // src["bits"].to_numpy() * src["_blocks"].to_numpy()
-    return _fills(src.drop(columns="_blocks"), elements)
-
-
-def _w_fills(tiled_counts: pd.DataFrame, home_fp: np.ndarray, w_block: np.ndarray, pid: np.ndarray,
-             profile: Profile) -> pd.DataFrame:
-    """Each matrix array of a rows_outer product filled once, block by block, from its level into
-    the block's: ``read`` and ``write`` of its elements, where the two levels differ."""
-    at = np.flatnonzero(w_block & (tiled_counts["action"] == "read").to_numpy())
-    operand = pd.factorize(tiled_counts["operand"].to_numpy()[at])[0]
-    at = np.sort(at[np.unique(np.column_stack([pid[at], operand]), axis=0, return_index=True)[1]])
-    src = _moved(tiled_counts.iloc[at].assign(_home=home_fp[at]), profile)
-    return _fills(src, src["_home"].to_numpy() * 8 // src["bits"].to_numpy())
+def _fill_rows(out: pd.DataFrame, at: np.ndarray, elements: np.ndarray, home_fp: np.ndarray) -> pd.DataFrame:
+    """A fill per source row ``at`` of ``out``: ``read`` of ``elements`` at its home footprint, then
+    (after every read) ``write`` of as many at its near one, sequential."""
+    src = out.iloc[at]
+    count = elements.astype(out["count"].dtype)
+    read = src.assign(footprint_bytes=home_fp[at], count=count, access="sequential")
+    write = src.assign(action="write", count=count, access="sequential")
+    return pd.concat([read, write])
