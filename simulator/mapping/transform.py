@@ -100,7 +100,7 @@ def _fill_rows(out: pd.DataFrame, at: np.ndarray, elements: np.ndarray, home_fp:
     """A fill per source row ``at`` of ``out``: ``read`` of ``elements`` at its home footprint, then
     (after every read) ``write`` of as many at its near one, sequential."""
     src = out.iloc[at]
-    count = elements.astype(out["count"].dtype)
+    count = elements.astype(out["count"].to_numpy().dtype)
     read = src.assign(footprint_bytes=home_fp[at], count=count, access="sequential")
     write = src.assign(action="write", count=count, access="sequential")
     return pd.concat([read, write])
