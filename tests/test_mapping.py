@@ -226,3 +226,20 @@ def test_x_dtype_must_be_a_numeric_dtype(tmp_path):
     p.write_text(SPEC.replace("COUNTING", "exact").replace("XDT", "banana"))
     with pytest.raises(ValueError, match="x_dtype"):
         load_spec(p)
+
+
+@pytest.mark.parametrize("copies", [1, 3])
+def test_pruned_search_equals_the_full_mapspace(horowitz, monkeypatch, copies):
+    """The pruning drops only dominated points: the search with it prices and picks what the search
+    over every point does, for narrow products and for wide ones (15 rows: signatures as bytes)."""
+    import simulator.mapping.mapper as mapper
+
+    enc = sim.encode(_matrix(64, 512, p0=0.6), "dense")
+    stacked = pd.concat([enc.counts(L).assign(name=f"L{L}", columns=L) for L in (1, 24, 100)] * copies,
+                        ignore_index=True)
+    pruned, pruned_table = search(stacked, horowitz)
+    full = mapper._candidates
+    monkeypatch.setattr(mapper, "_candidates", lambda *a, prune: full(*a, prune=False))
+    every, every_table = search(stacked, horowitz)
+    pd.testing.assert_frame_equal(pruned, every)
+    pd.testing.assert_frame_equal(pruned_table, every_table)

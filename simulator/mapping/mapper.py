@@ -70,21 +70,23 @@ def _candidates(counts: pd.DataFrame, pid: np.ndarray, L: np.ndarray, M: np.ndar
     blocked = tiled & (B < Mr)
     fp = np.where(buffer & tiled, -(-fp * T // Lr), fp)
     fp = np.where(weights & blocked, -(-fp * B // Mr), fp)
-    # a point's signature: the level of each of its rows, and whether it is tiled / blocked at all
-    sig = _levels(counts, rows, fp, profile) * 4 + tiled * 2 + blocked
-    # one np.unique per row count (not per product): the points of products with n rows as the
-    # rows of one matrix [product, signature of each of the n rows]; its first occurrences are kept
-    starts = np.cumsum([0] + [len(at) * len(ts) for at, ts, _ in segs])
-    keep = np.zeros(len(rows), dtype=bool)
-    by_n: dict[int, list[int]] = {}
-    for i, (at, _, _) in enumerate(segs):
-        by_n.setdefault(len(at), []).append(i)
-    for n, members in by_n.items():
-        mats = [np.column_stack([np.full(len(segs[i][1]), i), sig[starts[i]:starts[i + 1]].reshape(-1, n)])
-                   for i in members]
-        firsts = np.unique(np.concatenate(mats), axis=0, return_index=True)[1]
-        offsets = np.concatenate([starts[i] + np.arange(len(segs[i][1])) * n for i in members])
-        keep[(offsets[firsts][:, None] + np.arange(n)).ravel()] = True
+    # a point's signature: the level of each of its rows, and whether it is tiled / blocked at all;
+    # as one integer per point (a digit per row, base ``base``) where that fits in 63 bits
+    sig = (_levels(counts, rows, fp, profile) + 1) * 4 + tiled * 2 + blocked
+    base = 4 * (len(profile.memory) + 1)
+    n_of = np.concatenate([np.full(len(ts), len(at)) for at, ts, _ in segs])  # rows per point
+    starts = np.r_[0, np.cumsum(n_of)[:-1]]
+    if int(n_of.max()) * np.log2(base) < 63:
+        digit = np.arange(len(rows)) - np.repeat(starts, n_of)
+        code = np.add.reduceat(sig.astype(np.int64) * base ** digit, starts)
+    else:  # wide products: the signature's rows as strings
+        code = np.unique([sig[a:a + k].tobytes() for a, k in zip(starts, n_of)], return_inverse=True)[1]
+    product = np.concatenate([np.full(len(ts), i) for i, (_, ts, _) in enumerate(segs)])
+    by = np.lexsort((np.arange(len(code)), code, product))  # within (product, signature): point order
+    first = by[np.r_[True, (product[by][1:] != product[by][:-1]) | (code[by][1:] != code[by][:-1])]]
+    keep = np.zeros(len(code), dtype=bool)
+    keep[first] = True
+    keep = np.repeat(keep, n_of)
     return rows[keep], T[keep], B[keep]
 
 
@@ -124,12 +126,10 @@ def search(counts: pd.DataFrame, profile: Profile, columns: int | None = None, o
     p_of, t_of, b_of = pid[at][first], T[first], B[first]
     best = np.lexsort((-b_of, -t_of, _objective(tot, objective), p_of))
     chosen = best[np.r_[True, p_of[best][1:] != p_of[best][:-1]]]  # per product, sorted by product id
-    if len(chosen) < len(tot):
-        keep = np.isin(priced[_POINT].to_numpy(), pts[chosen])
-        priced, order = priced[keep], order[keep]
-    priced = priced.iloc[np.argsort(order, kind="stable")].reset_index(drop=True)
+    keep = np.flatnonzero(np.isin(priced[_POINT].to_numpy(), pts[chosen]))
+    priced = priced.iloc[keep[np.argsort(order[keep], kind="stable")]].reset_index(drop=True)  # one take
     firsts = np.unique(pid, return_index=True)[1]
-    table = counts.iloc[firsts][keys].reset_index(drop=True).assign(
+    table = counts[keys].iloc[firsts].reset_index(drop=True).assign(
         **{_TILE: t_of[chosen], _BLOCK: b_of[chosen], "columns_of_product": L[firsts], "rows_of_product": M[firsts]})
     _describe(table, priced, priced[_POINT].to_numpy() // span, len(firsts), profile)
     drop = [c for c in ("_product", _POINT) if c in priced.columns]
@@ -141,9 +141,9 @@ def _describe(table: pd.DataFrame, priced: pd.DataFrame, pid: np.ndarray, n: int
     and the weights (those of the most counted x and matrix-array reads), and bytes moved at the
     farthest level per operand (``dram_bytes``)."""
     level, count = priced["level"].to_numpy(), priced["count"].to_numpy()
-    read = (priced["action"] == "read").to_numpy()
-    for name, rows in (("x_level", read & (priced["operand"] == "x").to_numpy()),
-                       ("w_level", read & ~priced["role"].isin(VECTOR_ROLES).to_numpy())):
+    read, operand, role = priced["action"].to_numpy() == "read", priced["operand"].to_numpy(), priced["role"].to_numpy()
+    vector = np.isin(role, list(VECTOR_ROLES))
+    for name, rows in (("x_level", read & (operand == "x")), ("w_level", read & ~vector)):
         at = np.flatnonzero(rows)
         at = at[np.lexsort((-count[at], pid[at]))]
         at = at[np.r_[True, pid[at][1:] != pid[at][:-1]]] if len(at) else at
@@ -153,7 +153,7 @@ def _describe(table: pd.DataFrame, priced: pd.DataFrame, pid: np.ndarray, n: int
     far = np.flatnonzero(level == profile.memory[-1].name)
     moved = count[far].astype(float) * priced["bits"].to_numpy()[far] / 8
     traffic: list[dict[str, float]] = [{} for _ in range(n)]
-    for p, op, b in zip(pid[far], priced["operand"].to_numpy()[far], moved):
+    for p, op, b in zip(pid[far], operand[far], moved):
         traffic[p][op] = traffic[p].get(op, 0.0) + float(b)
     table["dram_bytes"] = pd.Series(traffic, index=table.index, dtype=object)
 
