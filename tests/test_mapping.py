@@ -8,7 +8,7 @@ import pytest
 import simulator as sim
 from simulator.cost import estimate, price, totals
 from simulator.hardware import load_profile
-from simulator.mapping import Mapping, apply, search, tiles_of
+from simulator.mapping import Mapping, apply, points_of, search, tiles_of
 
 PJ = 1e-12
 PROFILES = ["horowitz-45nm", "embedded-cpu", "mobile-gpu"]
@@ -71,14 +71,54 @@ def test_dense_tiled_by_hand(horowitz):
     assert dict(zip(x_reads.level, x_reads["count"])) == {"SRAM-8KiB": m * n * L, "SRAM-1MiB": n * L}
 
 
-def test_search_takes_the_cheapest_point_of_the_mapspace(horowitz):
-    enc = sim.encode(_matrix(64, 512, p0=0.8), "csr")
+def test_dense_rows_outer_by_hand(horowitz):
+    """64 x 512 float32, L = 64, tile 2 (P = 32), row block 16 (Q = 4): W (128 KiB, 1 MiB SRAM) is
+    filled block by block into the 32 KiB SRAM (a block is 32 KiB) and re-read there once per pass;
+    X (128 KiB) is re-read once per block into the 8 KiB SRAM that holds the x tile (4 KiB)."""
+    m, n, L, T, B = 64, 512, 64, 2, 16
+    cost = estimate(sim.encode(_matrix(m, n), "dense"), horowitz, columns=L, mapping=Mapping(T, B))
+    P, Q = L // T, m // B
+    hand = (m * n * P * 10.0      # values re-read once per pass from the block's level, 32 KiB tier
+            + m * n * 50.0        # W fill: read once from its level
+            + m * n * 10.0        # W fill: written once into the block's level
+            + m * n * L * 5.0     # x reads from the tile, 8 KiB tier
+            + Q * n * L * 50.0    # x fill: X read once per block from its level
+            + Q * n * L * 5.0     # x fill: written into the tile's level
+            + m * L * 10.0        # y written once, 32 KiB tier
+            + m * n * L * (3.7 + 0.9)) * PJ
+    assert cost.energy_j == pytest.approx(hand, rel=1e-12)
+    mp = cost.mapping
+    assert (mp.loop_order, mp.passes, mp.blocks, mp.w_rows, mp.rows) == ("rows_outer", P, Q, B, m)
+    assert (mp.x_level, mp.w_level) == ("SRAM-8KiB", "SRAM-32KiB")
+    assert "w_rows=16 of m=64 (4 blocks, w block in SRAM-32KiB)" in str(mp)
+
+
+def test_a_row_block_needs_a_column_tile(horowitz):
+    """With T = L each w is read once anyway: a block changes nothing and the loop is weights_outer."""
+    counts = sim.encode(_matrix(64, 512), "dense").counts(64)
+    assert apply(counts, 64, 64, horowitz, rows=64, block=8) is counts
+    cost = estimate(sim.encode(_matrix(64, 512), "dense"), horowitz, columns=64, mapping=Mapping(None, 8))
+    assert cost.mapping.loop_order == "weights_outer" and cost.mapping.blocks == 1
+
+
+def test_points_are_every_tile_and_every_block_under_a_tile():
+    ts, bs = points_of(4, 4)
+    assert list(zip(ts.tolist(), bs.tolist())) == [(4, 4), (2, 4), (2, 2), (2, 1), (1, 4), (1, 2), (1, 1)]
+    assert points_of(1, 1)[0].tolist() == [1]
+
+
+@pytest.mark.parametrize("fmt", ["dense", "csr", "cser"])
+def test_search_takes_the_cheapest_point_of_the_mapspace(horowitz, fmt):
+    """Against every point of the mapspace (column tiles, and row blocks under them) priced alone:
+    the pruned search finds the least energy, and the point it names costs that."""
+    enc = sim.encode(_matrix(64, 512, p0=0.8), fmt)
     L = 48
-    points = {t: estimate(enc, horowitz, columns=L, mapping=Mapping(t)).energy_j for t in tiles_of(L)}
+    ts, bs = points_of(L, 64)
+    points = {(t, b): estimate(enc, horowitz, columns=L, mapping=Mapping(t, b)).energy_j for t, b in zip(ts, bs)}
     best = estimate(enc, horowitz, columns=L)
     assert best.energy_j == pytest.approx(min(points.values()), rel=1e-12)
-    assert points[best.mapping.l_tile] == pytest.approx(best.energy_j, rel=1e-12)
-    assert best.energy_j < points[L]  # tiling pays here: X (96 KiB) is in the 1 MiB SRAM, a tile fits 8 KiB
+    assert points[best.mapping.l_tile, best.mapping.w_rows] == pytest.approx(best.energy_j, rel=1e-12)
+    assert best.energy_j < points[L, 64]  # tiling pays here: X (96 KiB) is in the 1 MiB SRAM, a tile fits 8 KiB
 
 
 def test_time_objective_minimises_time(horowitz):
@@ -114,17 +154,26 @@ def test_int8_inputs_are_priced_as_8_bit_words(worked_W, horowitz):
     assert set(i8.breakdown.loc[i8.breakdown.operand == "x", "bits"]) == {8}
 
 
+def _x_dram(cost) -> int:
+    bd = cost.breakdown
+    return int(bd[(bd.operand == "x") & (bd.action == "read") & (bd.level == "DRAM")]["count"].sum())
+
+
 def test_vgg16_conv_layer_reuses_its_inputs(horowitz):
-    """Must show: a VGG-16 conv layer (256 x 2304, L = 3136): DRAM reads of X at most 2 n L and
-    between 5 and 100 pJ per multiply-add, where the untiled loop pays about 1 nJ."""
+    """A VGG-16 conv layer (256 x 2304, L = 3136), dense: between 5 and 100 pJ per multiply-add,
+    where the untiled loop pays about 1 nJ. The best point keeps a block of W (590 KiB) in the
+    1 MiB SRAM and re-reads X from DRAM once per block; the best columns_outer point reads X from
+    DRAM once (at most 2 n L, the issue's figure) but W (2.4 MB) once per pass, and costs more."""
     m, n, L = 256, 2304, 3136
     enc = sim.encode(_matrix(m, n), "dense")
     cost = estimate(enc, horowitz, columns=L)
-    bd = cost.breakdown
-    x_dram = bd[(bd.operand == "x") & (bd.action == "read") & (bd.level == "DRAM")]["count"].sum()
-    assert x_dram <= 2 * n * L
     assert 5 * PJ <= cost.energy_j / (m * n * L) <= 100 * PJ
-    assert cost.mapping.loop_order == "columns_outer" and cost.mapping.dram_bytes["x"] == x_dram * 4
+    mp = cost.mapping
+    assert mp.loop_order == "rows_outer" and mp.w_level == "SRAM-1MiB"
+    assert _x_dram(cost) == mp.blocks * n * L and mp.dram_bytes["x"] == _x_dram(cost) * 4
+    columns = estimate(enc, horowitz, columns=L, mapping=Mapping(64))
+    assert _x_dram(columns) <= 2 * n * L and cost.energy_j < columns.energy_j
+    assert sum(mp.dram_bytes.values()) < sum(columns.mapping.dram_bytes.values())
     untiled = estimate(enc, horowitz, columns=L, mapping=Mapping())
     assert untiled.energy_j / (m * n * L) > 900 * PJ
 
@@ -156,9 +205,10 @@ def test_experiments_price_through_the_mapper_with_their_x_dtype(tmp_path, count
         results[xdt] = run_experiment(p, out_dir=tmp_path / xdt, progress=False).set_index("format")
     int8 = results["int8"]
     assert (int8["energy_j"] < results["null"]["energy_j"]).all()
-    # float32 X (96 KiB) is tiled into a nearer level; int8 X (24 KiB) fits the 32 KiB SRAM whole
-    assert results["null"].loc["dense", "mapping"].startswith("columns_outer l_tile=")
-    assert int8.loc["dense", "mapping"] == "weights_outer l_tile=48/48 x@SRAM-32KiB"
+    # float32 X (96 KiB) is tiled into a nearer level; int8 X (24 KiB) fits the 32 KiB SRAM whole, and
+    # is still tiled: 16 columns (6 KiB) in the 8 KiB SRAM, under 16-row blocks of W (32 KiB) in the 32 KiB one
+    assert results["null"].loc["dense", "mapping"].startswith(("columns_outer l_tile=", "rows_outer l_tile="))
+    assert int8.loc["dense", "mapping"] == "rows_outer l_tile=16/48 w_rows=16/64 w@SRAM-32KiB x@SRAM-8KiB"
     if counting == "exact":
         spec, path = load_spec(tmp_path / "int8.yaml")
         cell = source_for(spec.workloads[0], path).cells()[0]
@@ -176,3 +226,20 @@ def test_x_dtype_must_be_a_numeric_dtype(tmp_path):
     p.write_text(SPEC.replace("COUNTING", "exact").replace("XDT", "banana"))
     with pytest.raises(ValueError, match="x_dtype"):
         load_spec(p)
+
+
+@pytest.mark.parametrize("copies", [1, 3])
+def test_pruned_search_equals_the_full_mapspace(horowitz, monkeypatch, copies):
+    """The pruning drops only dominated points: the search with it prices and picks what the search
+    over every point does, for narrow products and for wide ones (15 rows: signatures as bytes)."""
+    import simulator.mapping.mapper as mapper
+
+    enc = sim.encode(_matrix(64, 512, p0=0.6), "dense")
+    stacked = pd.concat([enc.counts(L).assign(name=f"L{L}", columns=L) for L in (1, 24, 100)] * copies,
+                        ignore_index=True)
+    pruned, pruned_table = search(stacked, horowitz)
+    full = mapper._candidates
+    monkeypatch.setattr(mapper, "_candidates", lambda *a, prune: full(*a, prune=False))
+    every, every_table = search(stacked, horowitz)
+    pd.testing.assert_frame_equal(pruned, every)
+    pd.testing.assert_frame_equal(pruned_table, every_table)

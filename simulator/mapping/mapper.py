@@ -1,0 +1,194 @@
+"""The search: every point of every product of a stacked count table priced in one pass, the
+cheapest kept per product, and the table that says which mapping each product got."""
+from __future__ import annotations
+
+from typing import cast
+
+import numpy as np
+import pandas as pd
+
+from ..counts import VECTOR_ROLES
+from ..hardware import Profile, place
+from ..hardware.placement import product_keys
+from .model import OBJECTIVES, ChosenMapping, Mapping, Objective, points_of
+from .transform import apply, rows_of
+
+COLUMNS_KEY = "columns"  # the column of a stacked count table that holds each product's L
+_TILE, _BLOCK, _POINT = "l_tile", "w_rows", "_point"
+
+
+def _objective(tot: pd.DataFrame, objective: Objective) -> np.ndarray:
+    if objective not in OBJECTIVES:
+        raise ValueError(f"objective: expected one of {list(OBJECTIVES)}, got {objective!r}")
+    e, t = tot["energy_j"].to_numpy(), tot["time_s"].to_numpy()
+    return cast(np.ndarray, {"energy": e, "time": t, "edp": e * t}[objective])
+
+
+def _columns_of(counts: pd.DataFrame, columns: int | None) -> np.ndarray:
+    """Each row's L: the table's ``columns`` column, else ``columns`` (1 when not given)."""
+    if COLUMNS_KEY in counts.columns:
+        return counts[COLUMNS_KEY].to_numpy(dtype=np.int64)
+    return np.full(len(counts), 1 if columns is None else int(columns), dtype=np.int64)
+
+
+def _levels(counts: pd.DataFrame, at: np.ndarray, fp: np.ndarray, profile: Profile) -> np.ndarray:
+    """Level index of rows ``at`` of ``counts`` at footprints ``fp`` (the profile's placement, one
+    call for the distinct (row, footprint) pairs; -1 for mul/add rows)."""
+    span = int(fp.max()) + 1 if len(fp) else 1
+    if span * len(counts) < 2 ** 62:  # one integer per pair: a 1-d unique, far cheaper than axis=0
+        keys, inverse = np.unique(at * span + fp, return_inverse=True)
+        rows, fps = keys // span, keys % span
+    else:
+        pairs, inverse = np.unique(np.column_stack([at, fp]), axis=0, return_inverse=True)
+        rows, fps = pairs[:, 0], pairs[:, 1]
+    probe = pd.DataFrame({c: counts[c].to_numpy()[rows] for c in ("action", "operand", "role")})
+    probe["footprint_bytes"] = fps
+    code = pd.Index([lv.name for lv in profile.memory]).get_indexer(pd.Index(place(probe, profile).to_numpy()))
+    return cast(np.ndarray, code[inverse.ravel()])
+
+
+def _candidates(counts: pd.DataFrame, pid: np.ndarray, L: np.ndarray, M: np.ndarray, profile: Profile,
+                prune: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(row of ``counts``, l_tile, w_rows) of every point of every product's mapspace, a point's rows
+    together. With ``prune`` only the first point (largest tile, then block) of each set of points
+    whose rows all land in the same levels is kept: the others run the same accesses at the same
+    prices, only more of them (more passes or blocks), so they cannot cost less energy."""
+    by_product = np.argsort(pid, kind="stable")
+    cuts = np.flatnonzero(np.diff(pid[by_product])) + 1
+    segs = [(at, *points_of(int(L[at[0]]), int(M[at[0]]))) for at in np.split(by_product, cuts)]  # rows, points
+    rows = np.concatenate([np.tile(at, len(ts)) for at, ts, _ in segs])
+    T = np.concatenate([np.repeat(ts, len(at)) for at, ts, _ in segs])
+    B = np.concatenate([np.repeat(bs, len(at)) for at, _, bs in segs])
+    if not prune:
+        return rows, T, B
+    mem = counts["action"].isin(["read", "write"]).to_numpy()
+    vector = counts["role"].isin(VECTOR_ROLES).to_numpy()
+    buffer = (mem & vector & (counts["operand"] != "y").to_numpy())[rows]
+    weights = (mem & ~vector)[rows]
+    Lr, Mr, fp = L[rows], M[rows], counts["footprint_bytes"].to_numpy()[rows]
+    tiled = T < Lr
+    blocked = tiled & (B < Mr)
+    fp = np.where(buffer & tiled, -(-fp * T // Lr), fp)
+    fp = np.where(weights & blocked, -(-fp * B // Mr), fp)
+    # a point's signature: the level of each of its rows, and whether it is tiled / blocked at all;
+    # as one integer per point (a digit per row, base ``base``) where that fits in 63 bits
+    sig = (_levels(counts, rows, fp, profile) + 1) * 4 + tiled * 2 + blocked
+    base = 4 * (len(profile.memory) + 1)
+    n_of = np.concatenate([np.full(len(ts), len(at)) for at, ts, _ in segs])  # rows per point
+    starts = np.r_[0, np.cumsum(n_of)[:-1]]
+    if int(n_of.max()) * np.log2(base) < 63:
+        digit = np.arange(len(rows)) - np.repeat(starts, n_of)
+        code = np.add.reduceat(sig.astype(np.int64) * base ** digit, starts)
+    else:  # wide products: the signature's rows as strings
+        code = np.unique([sig[a:a + k].tobytes() for a, k in zip(starts, n_of)], return_inverse=True)[1]
+    product = np.concatenate([np.full(len(ts), i) for i, (_, ts, _) in enumerate(segs)])
+    by = np.lexsort((np.arange(len(code)), code, product))  # within (product, signature): point order
+    first = by[np.r_[True, (product[by][1:] != product[by][:-1]) | (code[by][1:] != code[by][:-1])]]
+    keep = np.zeros(len(code), dtype=bool)
+    keep[first] = True
+    keep = np.repeat(keep, n_of)
+    return rows[keep], T[keep], B[keep]
+
+
+def search(counts: pd.DataFrame, profile: Profile, columns: int | None = None, objective: Objective = "energy",
+           mapping: Mapping | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(priced rows, one row per product with its mapping) of a count table that may stack many
+    products (told apart by ``product_keys``; each product's L in its ``columns`` column, else
+    ``columns``). With ``mapping`` every product runs that tiling; otherwise each gets the point
+    of the mapspace with the least ``objective``, all points priced in one vectorised pass."""
+    from ..cost import price, totals  # cost imports this package lazily: the two are one layer
+
+    if objective not in OBJECTIVES:
+        raise ValueError(f"objective: expected one of {list(OBJECTIVES)}, got {objective!r}")
+    counts = counts.reset_index(drop=True)
+    L = _columns_of(counts, columns)
+    keys = product_keys(counts) or ["_product"]
+    counts = counts.assign(_product=0) if keys == ["_product"] else counts
+    pid = counts.groupby(keys, sort=False, dropna=False).ngroup().to_numpy()
+    M = rows_of(counts, L, pid)
+    if mapping is not None:
+        at = np.arange(len(counts))
+        T = L if mapping.l_tile is None else np.minimum(L, mapping.l_tile)
+        B = M if mapping.w_rows is None else np.minimum(M, mapping.w_rows)
+    else:  # every point of each product's mapspace: one take, not a frame per point
+        at, T, B = _candidates(counts, pid, L, M, profile, prune=objective == "energy")
+    B = np.where(T < L[at], B, M[at])  # a block needs a column tile: normalise the untiled points
+    span = (int(T.max()) + 1) * (int(B.max()) + 1)  # a point's id: its product's, then its tile and block
+    point = pid[at] * span + T * (int(B.max()) + 1) + B
+    stacked = counts.iloc[at].assign(**{_TILE: T, _BLOCK: B, _POINT: point})
+    tiled = apply(stacked, L[at], T, profile, rows=M[at], block=B, product=point)
+    order = tiled.index.to_numpy()  # each row's place in ``counts``: the result keeps the table's order
+    priced = price(tiled.reset_index(drop=True), profile)
+    tot = totals(priced, profile, [_POINT])
+    pts = tot[_POINT].to_numpy()
+    first = np.searchsorted(point, pts, sorter=np.argsort(point, kind="stable"))
+    first = np.argsort(point, kind="stable")[first]
+    p_of, t_of, b_of = pid[at][first], T[first], B[first]
+    best = np.lexsort((-b_of, -t_of, _objective(tot, objective), p_of))
+    chosen = best[np.r_[True, p_of[best][1:] != p_of[best][:-1]]]  # per product, sorted by product id
+    keep = np.flatnonzero(np.isin(priced[_POINT].to_numpy(), pts[chosen]))
+    priced = priced.iloc[keep[np.argsort(order[keep], kind="stable")]].reset_index(drop=True)  # one take
+    firsts = np.unique(pid, return_index=True)[1]
+    table = counts[keys].iloc[firsts].reset_index(drop=True).assign(
+        **{_TILE: t_of[chosen], _BLOCK: b_of[chosen], "columns_of_product": L[firsts], "rows_of_product": M[firsts]})
+    _describe(table, priced, priced[_POINT].to_numpy() // span, len(firsts), profile)
+    drop = [c for c in ("_product", _POINT) if c in priced.columns]
+    return priced.drop(columns=drop), table.drop(columns=[c for c in ("_product",) if c in table.columns])
+
+
+def _describe(table: pd.DataFrame, priced: pd.DataFrame, pid: np.ndarray, n: int, profile: Profile) -> None:
+    """Adds per product (``pid``: each priced row's product, 0..n-1): the levels serving the x tile
+    and the weights (those of the most counted x and matrix-array reads), and bytes moved at the
+    farthest level per operand (``dram_bytes``)."""
+    level, count = priced["level"].to_numpy(), priced["count"].to_numpy()
+    read, operand, role = priced["action"].to_numpy() == "read", priced["operand"].to_numpy(), priced["role"].to_numpy()
+    vector = np.isin(role, list(VECTOR_ROLES))
+    for name, rows in (("x_level", read & (operand == "x")), ("w_level", read & ~vector)):
+        at = np.flatnonzero(rows)
+        at = at[np.lexsort((-count[at], pid[at]))]
+        at = at[np.r_[True, pid[at][1:] != pid[at][:-1]]] if len(at) else at
+        col = np.full(n, None, dtype=object)
+        col[pid[at]] = level[at]
+        table[name] = col
+    far = np.flatnonzero(level == profile.memory[-1].name)
+    moved = count[far].astype(float) * priced["bits"].to_numpy()[far] / 8
+    traffic: list[dict[str, float]] = [{} for _ in range(n)]
+    for p, op, b in zip(pid[far], operand[far], moved):
+        traffic[p][op] = traffic[p].get(op, 0.0) + float(b)
+    table["dram_bytes"] = pd.Series(traffic, index=table.index, dtype=object)
+
+
+def chosen_mappings(table: pd.DataFrame) -> list[ChosenMapping]:
+    """``search``'s mapping table as ``ChosenMapping`` records, in its order."""
+    out = []
+    for r in table.to_dict("records"):
+        out.append(ChosenMapping(int(r[_TILE]), int(r["columns_of_product"]), str(r["x_level"]), dict(r["dram_bytes"]),
+                                 w_rows=int(r[_BLOCK]), rows=int(r["rows_of_product"]),
+                                 w_level=None if r["w_level"] is None else str(r["w_level"])))
+    return out
+
+
+MAPPING_COLUMNS = ("mapping", "dram_x_bytes")  # what an experiment's results say of the mapping
+
+
+def _summary(records: list[ChosenMapping]) -> str:
+    """One product: its loop order, tile(s) and x level; several (a network's layers): how many are tiled."""
+    if len(records) == 1:
+        r = records[0]
+        block = f" w_rows={r.w_rows}/{r.rows} w@{r.w_level}" if r.loop_order == "rows_outer" else ""
+        return f"{r.loop_order} l_tile={r.l_tile}/{r.columns}{block} x@{r.x_level}"
+    tiled = [r.l_tile for r in records if r.loop_order != "weights_outer"]
+    span = f" (l_tile {min(tiled)}-{max(tiled)})" if tiled else ""
+    blocked = sum(r.loop_order == "rows_outer" for r in records)
+    rows = f", rows_outer in {blocked}" if blocked else ""
+    return f"columns_outer in {len(tiled)}/{len(records)} layers{span}{rows}"
+
+
+def mapping_columns(table: pd.DataFrame, keys: tuple[str, ...] = ("cell_i", "format")) -> pd.DataFrame:
+    """Per (cell, format) of ``search``'s mapping table: ``mapping`` (a summary) and ``dram_x_bytes``
+    (the input's traffic at the farthest level, summed over a network's layers)."""
+    rows = []
+    for k, g in table.groupby(list(keys), sort=False):
+        records = chosen_mappings(g)
+        rows.append((*k, _summary(records), float(sum(r.dram_bytes.get("x", 0.0) for r in records))))
+    return pd.DataFrame(rows, columns=[*keys, *MAPPING_COLUMNS])

@@ -1,0 +1,106 @@
+"""The count table as a tiled loop nest runs it (``apply``): vectorised over rows, each row with its
+own L, column tile, m and row block, so every point of every product is one table."""
+from __future__ import annotations
+
+from typing import cast
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from ..counts import VECTOR_ROLES
+from ..hardware import Profile, place
+from ..hardware.placement import product_keys
+
+
+def _ints(v: npt.ArrayLike, n: int) -> np.ndarray:
+    return np.broadcast_to(np.asarray(v, dtype=np.int64), (n,))
+
+
+def product_ids(counts: pd.DataFrame) -> np.ndarray:
+    """Each row's product as an integer (the rows sharing the values of ``product_keys``)."""
+    keys = product_keys(counts)
+    if not keys:
+        return np.zeros(len(counts), dtype=np.int64)
+    return cast(np.ndarray, counts.groupby(keys, sort=False, dropna=False).ngroup().to_numpy())
+
+
+def rows_of(counts: pd.DataFrame, columns: npt.ArrayLike, product: np.ndarray | None = None) -> np.ndarray:
+    """Each row's m, the rows of W: its product's ``write y`` count over L (each y element is written
+    once); 1 where a product writes no ``y`` (then it has no row blocks). ``product``: the rows'
+    product ids, when the caller has them."""
+    L = _ints(columns, len(counts))
+    pid = product_ids(counts) if product is None else np.asarray(product)
+    is_y = ((counts["operand"] == "y") & (counts["action"] == "write")).to_numpy()
+    per = np.ones(int(pid.max()) + 1 if len(pid) else 0, dtype=np.int64)
+    np.maximum.at(per, pid[is_y], counts["count"].to_numpy()[is_y] // L[is_y])
+    return cast(np.ndarray, per[pid])
+
+
+def apply(counts: pd.DataFrame, columns: npt.ArrayLike, tile: npt.ArrayLike, profile: Profile,
+          rows: npt.ArrayLike | None = None, block: npt.ArrayLike | None = None,
+          product: np.ndarray | None = None) -> pd.DataFrame:
+    """The count table as the tiled loop runs it (per row L ``columns``, tile ``tile``, and, for
+    rows_outer, m ``rows`` and row block ``block``; scalars or arrays); see ``docs/mapping.md``.
+    Rows with tile >= L come back unchanged; a block applies only with a tile T < L. ``product``:
+    the rows' product ids (``product_ids``), when the caller has them."""
+    n = len(counts)
+    L = _ints(columns, n)
+    T = np.minimum(_ints(tile, n), L)
+    tiled = T < L
+    if not tiled.any():
+        return counts
+    pid = product_ids(counts) if product is None else np.asarray(product)
+    if block is None:
+        M = B = np.ones(n, dtype=np.int64)
+    else:
+        M = _ints(rows_of(counts, L, pid) if rows is None else rows, n)
+        B = np.minimum(_ints(block, n), M)
+    blocked = tiled & (B < M)
+    action, operand = counts["action"].to_numpy(), counts["operand"].to_numpy()
+    mem = (action == "read") | (action == "write")
+    vector = counts["role"].isin(VECTOR_ROLES).to_numpy()
+    count, home_fp = counts["count"].to_numpy(), counts["footprint_bytes"].to_numpy()
+    weights = tiled & mem & ~vector
+    buffers = tiled & mem & vector & (operand != "y")
+    w_block = blocked & mem & ~vector
+    fp = np.where(buffers, -(-home_fp * T // L), home_fp)
+    fp = np.where(w_block, -(-home_fp * B // M), fp).astype(home_fp.dtype, copy=False)
+    out = counts.assign(count=np.where(weights, count * -(-L // T), count).astype(count.dtype, copy=False),
+                        footprint_bytes=fp)
+    # the fills' sources: one x read per tiled product (n L elements per row block), one read per
+    # matrix array of each rows_outer product (its elements, once)
+    xs = np.flatnonzero(tiled & (operand == "x") & (action == "read"))
+    xs = np.sort(xs[np.unique(pid[xs], return_index=True)[1]])
+    ws = np.flatnonzero(w_block & (action == "read"))
+    if len(ws):
+        ws = np.sort(ws[np.unique(np.column_stack([pid[ws], pd.factorize(operand[ws])[0]]), axis=0,
+                                  return_index=True)[1]])
+    bits = counts["bits"].to_numpy()
+    elements = np.concatenate([home_fp[xs] * 8 // bits[xs] * -(-M[xs] // B[xs]), home_fp[ws] * 8 // bits[ws]])
+    src = np.concatenate([xs, ws])
+    moved = _moved(counts, src, fp[src], home_fp[src], profile)
+    fills = [_fill_rows(out, src[moved & kind], elements[moved & kind], home_fp)
+             for kind in (np.arange(len(src)) < len(xs), np.arange(len(src)) >= len(xs))]
+    return pd.concat([out, *fills])  # a fill keeps its source row's index
+
+
+def _moved(counts: pd.DataFrame, at: np.ndarray, near_fp: np.ndarray, home_fp: np.ndarray,
+           profile: Profile) -> np.ndarray:
+    """Whether rows ``at`` sit in another level at ``near_fp`` than at ``home_fp`` (one placement call)."""
+    if not len(at):
+        return np.zeros(0, dtype=bool)
+    probe = pd.DataFrame({c: np.tile(counts[c].to_numpy()[at], 2) for c in ("action", "operand", "role")})
+    probe["footprint_bytes"] = np.concatenate([near_fp, home_fp])
+    level = place(probe, profile).to_numpy()
+    return cast(np.ndarray, level[:len(at)] != level[len(at):])
+
+
+def _fill_rows(out: pd.DataFrame, at: np.ndarray, elements: np.ndarray, home_fp: np.ndarray) -> pd.DataFrame:
+    """A fill per source row ``at`` of ``out``: ``read`` of ``elements`` at its home footprint, then
+    (after every read) ``write`` of as many at its near one, sequential."""
+    src = out.iloc[at]
+    count = elements.astype(out["count"].to_numpy().dtype)
+    read = src.assign(footprint_bytes=home_fp[at], count=count, access="sequential")
+    write = src.assign(action="write", count=count, access="sequential")
+    return pd.concat([read, write])
