@@ -50,3 +50,30 @@ def summary(df: pd.DataFrame | dict | str | Path, column: str = "pred_profile_s"
         s = d if fmt == "all" else d[d["format"] == fmt]
         rows.append({"format": fmt, **accuracy(s["measured_s"].to_numpy(), s[column].to_numpy())})
     return pd.DataFrame(rows)
+
+
+#: The split names of measurements.csv and the set names accuracy.csv prints for them.
+SETS = {"fit": "fit", "holdout": "held-out"}
+ACCURACY_COLUMNS = ("model", "format", "set", "n", "median_abs_err", "within_10", "within_15")
+
+
+def accuracy_rows(df: pd.DataFrame, models: dict[str, str]) -> pd.DataFrame:
+    """accuracy.csv: one row per (model, format and "all", set present) with ``ACCURACY_COLUMNS``.
+
+    ``models`` maps a model's name (calibrated, spec, or a profile's name) to the prediction
+    column of ``df`` that holds its times; a column absent from ``df`` gives no rows."""
+    rows = []
+    for model, column in models.items():
+        if column not in df.columns:
+            continue
+        for split, name in SETS.items():
+            d = df[df["split"] == split]
+            if d.empty:
+                continue
+            for fmt in [*format_order(d["format"]), "all"]:
+                s = d if fmt == "all" else d[d["format"] == fmt]
+                a = accuracy(s["measured_s"].to_numpy(), s[column].to_numpy())
+                rows.append({"model": model, "format": fmt, "set": name, "n": a["n"],
+                             "median_abs_err": a["median_abs_err"], "within_10": a["within_10"],
+                             "within_15": a["within_15"]})
+    return pd.DataFrame(rows, columns=list(ACCURACY_COLUMNS))

@@ -82,11 +82,41 @@ def by_L(df: pd.DataFrame, column: str = "pred_profile_s", split: str = "holdout
     return out.round(1)
 
 
+def side_by_side(acc: pd.DataFrame, split: str = "held-out") -> pd.DataFrame:
+    """The calibrated and the spec-only model's accuracy per format on one set, side by side (percent)."""
+    cols = {"median_abs_err": "median |err| %", "within_10": "±10 % (%)", "within_15": "±15 % (%)"}
+    d = acc[acc["set"] == split]
+    out: pd.DataFrame | None = None
+    for model in dict.fromkeys(d["model"]):
+        t = d[d["model"] == model].set_index("format")
+        part = pd.DataFrame({"n": t["n"]} if out is None else {}, index=t.index)
+        for c, name in cols.items():
+            part[f"{model} {name}"] = (100 * t[c]).round(1)
+        out = part if out is None else out.join(part, how="left")
+    return pd.DataFrame() if out is None else out.reset_index()
+
+
+def _noise_line(noise: dict[str, float] | None, control) -> str:
+    """The noise floor: IQR/median over the cases, after the first rounds and after noise control."""
+    if noise is None:
+        return ""
+    pct = lambda v: f"{100 * v:.1f} %"  # noqa: E731
+    line = (f"- noise floor (IQR/median of the samples per case): first rounds median {pct(noise['median_first'])}, "
+            f"90th percentile {pct(noise['p90_first'])}")
+    if control is None:
+        return line + "; no noise control"
+    return (line + f"; after noise control (cases above {pct(control.threshold)} sampled again, samples beyond "
+            f"{control.outlier_iqr:g} IQR of their median re-measured, at most {control.max_samples} measurements "
+            f"a case, {control.budget_s:g} s budget) median {pct(noise['median'])}, 90th percentile {pct(noise['p90'])}")
+
+
 def write_report(df, coef, path: Path, plot: Path, profile_path: Path, levels, *, quick: bool, tiny: bool,
                  elapsed_s: float, samples: int, min_sample_s: float,
                  statistic: str = "median", conditions: str = "", spill: float | None = None,
-                 choice: str = "", skipped: list[str] = ()) -> Path:
-    """report.md: conditions of the run, accuracy tables (held-out first), coefficients, the model."""
+                 choice: str = "", skipped: list[str] = (), cpu: str = "", noise: dict[str, float] | None = None,
+                 noise_control=None, accuracy: pd.DataFrame | None = None, spec_note: str = "") -> Path:
+    """report.md: conditions of the run, accuracy tables (held-out first, calibrated beside the
+    spec-only profile when there is one), coefficients, the model."""
     mode = "tiny (test)" if tiny else "quick" if quick else "full"
     agree = float(np.max(np.abs(df["pred_profile_s"] / df["pred_model_s"] - 1))) if len(df) else 0.0
     lv_text = "; ".join(f"{n}: {'unbounded' if c == float('inf') else f'{c / 2**10:g} KiB'} ({src})" for n, c, src in levels)
@@ -94,7 +124,8 @@ def write_report(df, coef, path: Path, plot: Path, profile_path: Path, levels, *
     lines = [
         "# dotsim calibration report",
         "",
-        f"- machine: {platform.node()} ({platform.processor() or platform.machine()}), one thread; {conditions}",
+        f"- machine: {cpu or platform.processor() or platform.machine()} (host {platform.node()}), one thread; "
+        f"{conditions}",
         f"- time levels: {lv_text}",
         f"- placement for time: weight arrays by the product's working set, x and y by their own footprint; spill "
         f"ratio {spill if spill is not None else 1:g} (a size between a capacity C and r C is served partly by that "
@@ -103,11 +134,13 @@ def write_report(df, coef, path: Path, plot: Path, profile_path: Path, levels, *
         f"{len(hold)} held out, of which {hold['m'].astype(str).str.cat(hold['n'].astype(str), 'x').nunique()} shapes; "
         f"L in {sorted(df['L'].unique().tolist())}); {samples} interleaved samples per case, each >= "
         f"{min_sample_s * 1e3:g} ms; measured time = {statistic} of the samples; {elapsed_s:.0f} s in all",
-        f"- noise: IQR/median of the samples per case: median {100 * df['iqr_rel'].median():.1f} %, "
-        f"90th percentile {100 * df['iqr_rel'].quantile(0.9):.1f} %",
+        _noise_line(noise, noise_control) or f"- noise: IQR/median of the samples per case: median "
+        f"{100 * df['iqr_rel'].median():.1f} %, 90th percentile {100 * df['iqr_rel'].quantile(0.9):.1f} %",
         f"- profile written: `{profile_path}` (reloaded with simulator.hardware.load_profile; its "
         f"simulator.cost.estimate matches the fitted model within {100 * agree:.2g} %)",
-        f"- plot: `{plot.name}`; raw data: `measurements.csv`, `coefficients.csv`",
+        f"- plot: `{plot.name}`; raw data: `measurements.csv`, `counts.csv.gz` (each case's count table), "
+        f"`accuracy.csv`, `coefficients.csv`",
+        *([f"- {spec_note}"] if spec_note else []),
         *(f"- {note}" for note in skipped),
         "",
         "Accuracy is measured on the held-out cases only: draws the fit never saw, including shapes and K "
@@ -116,6 +149,13 @@ def write_report(df, coef, path: Path, plot: Path, profile_path: Path, levels, *
     ]
     for col, what in PRED_COLUMNS.items():
         lines += [f"## Held-out accuracy: {what}", "", markdown_table(accuracy_table(df, col)), ""]
+    if accuracy is not None and len(accuracy):
+        models = list(dict.fromkeys(accuracy["model"]))
+        lines += ["## Held-out accuracy: " + " beside ".join(models), "",
+                  ("The calibrated profile beside the spec-only one (public numbers, nothing fitted): both priced "
+                   "through simulator.cost.estimate on each case's count table." if len(models) > 1 else
+                   "No spec-only profile to compare with (see above)."), "",
+                  markdown_table(side_by_side(accuracy)), ""]
     lines += ["## Fit-set accuracy (calibrated profile)", "", markdown_table(accuracy_table(df, "pred_profile_s", "fit")), ""]
     lines += ["## Held-out error by format and L", "",
               "Median signed error (predicted / measured - 1, %) and median |error| (%) per format and number of "
