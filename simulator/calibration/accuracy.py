@@ -4,6 +4,7 @@ Its own module so that the pipeline (``cli``) and the report both use it without
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +15,7 @@ def accuracy(measured: np.ndarray, predicted: np.ndarray) -> dict[str, float]:
     """R² (on times and on log times), median |relative error|, shares within ±10 % / ±15 %."""
     measured, predicted = np.asarray(measured, float), np.asarray(predicted, float)
     rel = predicted / measured - 1
-    def r2(a, b):
+    def r2(a: np.ndarray, b: np.ndarray) -> float:
         ss = ((a - a.mean()) ** 2).sum()
         return float(1 - ((a - b) ** 2).sum() / ss) if ss > 0 else float("nan")
     return {
@@ -27,7 +28,7 @@ def accuracy(measured: np.ndarray, predicted: np.ndarray) -> dict[str, float]:
     }
 
 
-def format_order(formats) -> list[str]:
+def format_order(formats: Iterable[str]) -> list[str]:
     """Formats in registry order (``simulator.formats.FORMATS``), then any others by name."""
     from ..formats import FORMATS
 

@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 import platform
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from .accuracy import format_order, summary
+from .timing import NoiseControl
 
 PRED_COLUMNS = {
     "pred_profile_s": "calibrated profile through simulator.cost.estimate (what users get)",
@@ -48,7 +50,7 @@ def plot_predicted(df: pd.DataFrame, path: Path, column: str = "pred_profile_s")
     return path
 
 
-def _cell(v) -> str:
+def _cell(v: object) -> str:
     """One table cell: floats at 3 significant digits, ``|`` escaped so it cannot split the cell."""
     if isinstance(v, float):
         v = f"{v:.3g}" if abs(v) < 1e-2 or abs(v) >= 1e3 else f"{v:.3f}"
@@ -96,7 +98,7 @@ def side_by_side(acc: pd.DataFrame, split: str = "held-out") -> pd.DataFrame:
     return pd.DataFrame() if out is None else out.reset_index()
 
 
-def _noise_line(noise: dict[str, float] | None, control) -> str:
+def _noise_line(noise: dict[str, float] | None, control: NoiseControl | None) -> str:
     """The noise floor: IQR/median over the cases, after the first rounds and after noise control."""
     if noise is None:
         return ""
@@ -110,11 +112,12 @@ def _noise_line(noise: dict[str, float] | None, control) -> str:
             f"a case, {control.budget_s:g} s budget) median {pct(noise['median'])}, 90th percentile {pct(noise['p90'])}")
 
 
-def write_report(df, coef, path: Path, plot: Path, profile_path: Path, levels, *, quick: bool, tiny: bool,
+def write_report(df: pd.DataFrame, coef: pd.DataFrame, path: Path, plot: Path, profile_path: Path,
+                 levels: Sequence[tuple[str, float, str]], *, quick: bool, tiny: bool,
                  elapsed_s: float, samples: int, min_sample_s: float,
                  statistic: str = "median", conditions: str = "", spill: float | None = None,
-                 choice: str = "", skipped: list[str] = (), cpu: str = "", noise: dict[str, float] | None = None,
-                 noise_control=None, accuracy: pd.DataFrame | None = None, spec_note: str = "") -> Path:
+                 choice: str = "", skipped: Sequence[str] = (), cpu: str = "", noise: dict[str, float] | None = None,
+                 noise_control: NoiseControl | None = None, accuracy: pd.DataFrame | None = None, spec_note: str = "") -> Path:
     """report.md: conditions of the run, accuracy tables (held-out first, calibrated beside the
     spec-only profile when there is one), coefficients, the model."""
     mode = "tiny (test)" if tiny else "quick" if quick else "full"

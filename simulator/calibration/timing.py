@@ -162,13 +162,13 @@ def calibrate_reps(case: Case, min_sample_s: float, max_reps: int = 1_000_000,
     return reps
 
 
-def iqr_rel(t: Sequence[float]) -> float:
+def iqr_rel(t: Sequence[float] | np.ndarray) -> float:
     """(q75 - q25) / median of the samples: the noise the report shows."""
     q25, med, q75 = np.percentile(t, [25, 50, 75])
     return float((q75 - q25) / med) if med > 0 else float("inf")
 
 
-def outliers(t: Sequence[float], k: float) -> list[int]:
+def outliers(t: Sequence[float] | np.ndarray, k: float) -> list[int]:
     """Indices of samples farther than ``k`` IQRs from the median (none when the IQR is 0 and
     every sample equals the median)."""
     a = np.asarray(t, float)

@@ -13,12 +13,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from ..counts import COLUMNS
 from .accuracy import accuracy_rows
+
+if TYPE_CHECKING:
+    from ..hardware import Profile
 
 COUNTS_FILE = "counts.csv.gz"
 POINT_COLUMNS = ("m", "n", "p0", "K", "L", "omega0", "dtype", "seed", "split", "blocks")
@@ -134,7 +138,7 @@ def case_counts(df: pd.DataFrame, measurements: str | Path, counts: str | Path |
     return rebuild_counts(df, str(measurements)), "rebuilt from the design points"
 
 
-def predict(counts: Sequence[pd.DataFrame], profile) -> np.ndarray:
+def predict(counts: Sequence[pd.DataFrame], profile: Profile | str | Path) -> np.ndarray:
     """Time per case on ``profile`` (``simulator.cost.estimate`` of each count table as it stands)."""
     from ..cost import estimate
     from ..hardware import load_profile
@@ -143,7 +147,7 @@ def predict(counts: Sequence[pd.DataFrame], profile) -> np.ndarray:
     return np.array([estimate(c, prof).time_s for c in counts])
 
 
-def validate(profile, measurements: str | Path, counts: str | Path | None = None) -> tuple[pd.DataFrame, str]:
+def validate(profile: Profile | str | Path, measurements: str | Path, counts: str | Path | None = None) -> tuple[pd.DataFrame, str]:
     """(accuracy per format and split of ``profile`` on the measured cases, where the counts came from).
 
     Rows as accuracy.csv's (``accuracy.ACCURACY_COLUMNS``), model = the profile's name."""
