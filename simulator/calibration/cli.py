@@ -153,6 +153,13 @@ def calibrate(quick: bool = True, out_dir: str | Path = DEFAULT_OUT, profile_pat
                           pinned, spec, noise)
 
 
+def _write_csv(df: pd.DataFrame, path: Path) -> None:
+    """A CSV written atomically (temp file, then rename): an interrupted run leaves the old file whole."""
+    tmp = path.with_name(path.name + ".tmp")
+    df.to_csv(tmp, index=False)
+    tmp.replace(path)
+
+
 def _spec_predictions(spec: str | Path | None, counts: list[pd.DataFrame]) -> tuple[np.ndarray | None, str]:
     """The spec-only profile's time per case, and the report's line about it."""
     if spec is None:
@@ -215,12 +222,12 @@ def _calibrate(quick: bool, out: Path, profile_path: Path, tiny: bool, samples: 
     if spec_pred is not None:
         df["pred_spec_s"] = spec_pred
 
-    df.to_csv(out / "measurements.csv", index=False)
+    _write_csv(df, out / "measurements.csv")
     write_counts(df["key"].tolist(), counts, out / COUNTS_FILE)
     acc = accuracy_rows(df, {"calibrated": "pred_profile_s", "spec": "pred_spec_s"})
-    acc.to_csv(out / "accuracy.csv", index=False)
+    _write_csv(acc, out / "accuracy.csv")
     coef = model.table()
-    coef.to_csv(out / "coefficients.csv", index=False)
+    _write_csv(coef, out / "coefficients.csv")
     plot_path = out / "predicted_vs_measured.png"
     plot_predicted(df, plot_path)
     write_report(df, coef, report_path, plot_path, profile_path, levels, quick=quick, tiny=tiny, spill=spill,
