@@ -17,18 +17,22 @@ from __future__ import annotations
 import shutil
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from .accuracy import accuracy_rows, summary
 from .design import Point, design_formats, make_design
-from .fit import choose_time_model
+from .fit import choose_device_fit
 from .probe import cpu_model_name, time_levels
 from .profile import profile_yaml, write_profile
 from .report import plot_predicted, write_report
 from .timing import Case, NoiseControl, load_average, noise_floor, one_core, time_cases
 from .validate import COUNTS_FILE, write_counts
+
+if TYPE_CHECKING:
+    from ..hardware import Profile
 
 DEFAULT_OUT = Path("calibration_out")
 #: The files ``install_profile`` copies beside the installed profile (``calibrated/<cpu>-report/``).
@@ -127,9 +131,10 @@ def calibrate(quick: bool = True, out_dir: str | Path = DEFAULT_OUT, profile_pat
     cache-size probe). ``profile_path`` defaults to ``<out_dir>/<cpu>.yaml`` and may not lie under
     hardware_profiles/ (``install_profile`` puts a profile there). ``statistic``: "median" of the
     samples (default), or "min" (best of the samples: the estimate to use when other jobs share
-    the machine and the median is mostly their noise). ``spec``: a spec-only profile (name or
-    path) whose predictions join accuracy.csv and the report; "auto" takes hardware_profiles/<cpu>.yaml
-    when it exists, None none. ``noise``: the noise control of the timing (``timing.NoiseControl``;
+    the machine and the median is mostly their noise). ``spec``: the spec-only profile of this CPU
+    (name or path; "auto": hardware_profiles/<cpu>.yaml): the fit moves its device parameters within
+    physical bounds (fit.py), and its own predictions are the ``spec`` rows of accuracy.csv; without
+    one calibration stops with an error naming the file it looked for. ``noise``: the noise control of the timing (``timing.NoiseControl``;
     "auto": 5 % threshold, a budget of a quarter of the first rounds' time or so: 15 s quick,
     60 s full, 2 s tiny; None: off). The run is single-threaded and pinned to one CPU
     (``timing.one_core``), undone afterwards.
@@ -144,6 +149,10 @@ def calibrate(quick: bool = True, out_dir: str | Path = DEFAULT_OUT, profile_pat
                          f"(dotsim calibrate --install copies it there)")
     if spec == "auto":
         spec = default_spec()
+    if spec is None:
+        raise ValueError(f"calibration fits the parameters of a spec-only profile of this CPU within physical bounds, "
+                         f"and there is none: no hardware_profiles/{profile_stem()}.yaml; give one with --spec PROFILE "
+                         f"(a name or a path)")
     if noise == "auto":
         noise = NoiseControl(budget_s=2.0 if tiny else 15.0 if quick else 60.0, max_samples=9 if tiny else 21)
     if isinstance(noise, str):
@@ -160,22 +169,17 @@ def _write_csv(df: pd.DataFrame, path: Path) -> None:
     tmp.replace(path)
 
 
-def _spec_predictions(spec: str | Path | None, counts: list[pd.DataFrame]) -> tuple[np.ndarray | None, str]:
-    """The spec-only profile's time per case, and the report's line about it."""
-    if spec is None:
-        return None, (f"spec-only profile: none (no --spec given and no hardware_profiles/{profile_stem()}.yaml); "
-                      f"accuracy.csv has calibrated rows only")
-    from ..hardware import load_profile
-    from .validate import predict
+def _spec_ref(spec: str | Path, prof: Profile) -> str:
+    """How the calibrated profile names its spec in ``inherits``: the shipped name, else the path."""
+    from ..hardware import PROFILE_DIR
 
-    prof = load_profile(spec)
-    fitted = "; note: it has fitted numbers (fitted_time), so it is not spec-only" if prof.fitted_time else ""
-    return predict(counts, prof), f"spec-only profile: {prof.name} ({prof.path}){fitted}"
+    path = Path(prof.path) if prof.path else Path(spec)
+    return path.stem if path.parent.resolve() == PROFILE_DIR.resolve() else str(path.resolve())
 
 
 def _calibrate(quick: bool, out: Path, profile_path: Path, tiny: bool, samples: int | None,
                min_sample_s: float | None, progress: bool, seed: int, statistic: str, pinned: str,
-               spec: str | Path | None, noise: NoiseControl | None) -> dict[str, Path]:
+               spec: str | Path, noise: NoiseControl | None) -> dict[str, Path]:
     from tqdm.auto import tqdm
 
     from ..hardware import load_profile
@@ -209,29 +213,31 @@ def _calibrate(quick: bool, out: Path, profile_path: Path, tiny: bool, samples: 
     df["reps"] = [t.reps for t in timings]
     counts = [r["counts"] for r in records]
 
+    spec_prof = load_profile(spec)
+    spec_note = (f"spec-only profile: {spec_prof.name} ({spec_prof.path}): the fit's starting point and bounds, and "
+                 f"the `spec` model of accuracy.csv (its own predictions, nothing fitted)")
     fit_rows = (df["split"] == "fit").to_numpy()
     y = df["measured_s"].to_numpy()
-    levels, spill, model, feats, note = choose_time_model(counts, y, fit_rows, levels)
-    df["pred_model_s"] = model.predict(feats)
+    llc = [lv[1] for lv in levels[-2:-1] if lv[1] != float("inf")]  # the probed effective last-level size
+    fit, feats = choose_device_fit(counts, y, fit_rows, spec_prof, llc_candidates=llc)
+    df["pred_model_s"] = fit.predict(feats)
 
     report_path = out / "report.md"
-    data = profile_yaml(model, f"calibrated-{stem}", str(report_path), levels, spill=spill, spill_note=note)
+    data = profile_yaml(fit, f"calibrated-{stem}", str(report_path), spec_prof, _spec_ref(spec, spec_prof))
     write_profile(data, profile_path)
     df["pred_profile_s"] = predict(counts, load_profile(profile_path))
-    spec_pred, spec_note = _spec_predictions(spec, counts)
-    if spec_pred is not None:
-        df["pred_spec_s"] = spec_pred
+    df["pred_spec_s"] = predict(counts, spec_prof)
 
     _write_csv(df, out / "measurements.csv")
     write_counts(df["key"].tolist(), counts, out / COUNTS_FILE)
     acc = accuracy_rows(df, {"calibrated": "pred_profile_s", "spec": "pred_spec_s"})
     _write_csv(acc, out / "accuracy.csv")
-    coef = model.table()
+    coef = fit.table()
     _write_csv(coef, out / "coefficients.csv")
     plot_path = out / "predicted_vs_measured.png"
     plot_predicted(df, plot_path)
-    write_report(df, coef, report_path, plot_path, profile_path, levels, quick=quick, tiny=tiny, spill=spill,
-                 choice=note, skipped=skipped,
+    write_report(df, coef, report_path, plot_path, profile_path, levels, quick=quick, tiny=tiny, spill=fit.spill,
+                 choice=fit.note, skipped=skipped, overlap=fit.overlap, at_bound=fit.at_bound(),
                  elapsed_s=time.perf_counter() - t_start, samples=samples, min_sample_s=min_sample_s,
                  statistic=statistic, conditions=f"{pinned}; {load_before} at the start, {load_average()} at the end",
                  cpu=cpu_text, noise=noise_floor(timings), noise_control=noise, accuracy=acc, spec_note=spec_note)

@@ -117,7 +117,8 @@ def write_report(df: pd.DataFrame, coef: pd.DataFrame, path: Path, plot: Path, p
                  elapsed_s: float, samples: int, min_sample_s: float,
                  statistic: str = "median", conditions: str = "", spill: float | None = None,
                  choice: str = "", skipped: Sequence[str] = (), cpu: str = "", noise: dict[str, float] | None = None,
-                 noise_control: NoiseControl | None = None, accuracy: pd.DataFrame | None = None, spec_note: str = "") -> Path:
+                 noise_control: NoiseControl | None = None, accuracy: pd.DataFrame | None = None, spec_note: str = "",
+                 overlap: float = 0.0, at_bound: Sequence[str] = ()) -> Path:
     """report.md: conditions of the run, accuracy tables (held-out first, calibrated beside the
     spec-only profile when there is one), coefficients, the model."""
     mode = "tiny (test)" if tiny else "quick" if quick else "full"
@@ -132,7 +133,7 @@ def write_report(df: pd.DataFrame, coef: pd.DataFrame, path: Path, plot: Path, p
         f"- time levels: {lv_text}",
         f"- placement for time: weight arrays by the product's working set, x and y by their own footprint; spill "
         f"ratio {spill if spill is not None else 1:g} (a size between a capacity C and r C is served partly by that "
-        f"level); fit-set median |error|: {choice}",
+        f"level); fit-set median |error| {choice}",
         f"- mode: {mode}; {df['key'].nunique()} cases ({(df['split'] == 'fit').sum()} fit, "
         f"{len(hold)} held out, of which {hold['m'].astype(str).str.cat(hold['n'].astype(str), 'x').nunique()} shapes; "
         f"L in {sorted(df['L'].unique().tolist())}); {samples} interleaved samples per case, each >= "
@@ -163,25 +164,26 @@ def write_report(df: pd.DataFrame, coef: pd.DataFrame, path: Path, plot: Path, p
     lines += ["## Held-out error by format and L", "",
               "Median signed error (predicted / measured - 1, %) and median |error| (%) per format and number of "
               "columns L, held-out cases.", "", markdown_table(by_L(df)), ""]
-    c = coef.copy()
-    c["ns"] = c["seconds"] * 1e9
-    lines += ["## Fitted coefficients (calibrated profile)", "",
-              "Seconds per action (memory: per access by time level / role / access; arithmetic: per op "
-              "by op / kind / bits / access); `overhead` once per product.",
-              "", markdown_table(c[["feature", "ns"]]), "",
-              "Roles the design never placed at a level take the nearest fitted level's coefficient (low "
-              "confidence in the profile); other arithmetic widths keep the inherited profile's derived times.",
-              ""]
+    c = pd.DataFrame({"parameter": coef["parameter"], "fitted ns": coef["seconds"] * 1e9,
+                      "spec ns": coef["spec_seconds"] * 1e9, "fitted / spec": coef["seconds"] / coef["spec_seconds"],
+                      "bounds ns": [f"{lo * 1e9:.3g} .. {hi * 1e9:.3g}" for lo, hi in zip(coef["lower"], coef["upper"])]})
+    lines += ["## Fitted parameters (calibrated profile)", "",
+              "Seconds per unit of each feature of the device time model (simulator/hardware/device_time.py): "
+              "`op/...` per operation, `stream/<level>` per byte streamed, `gather/<level>` per gathered load, "
+              "`loop/<level>` per loop exit, `call` once per product; the spec profile's value beside it and "
+              "the physical bounds the fit stayed in (simulator/calibration/fit.py BOUNDS).",
+              "", markdown_table(c), "",
+              f"Overlap of core and memory time: {overlap:.3g} (fitted in [0, 1]). "
+              + (f"At a bound ({len(at_bound)}): " + "; ".join(at_bound) + " (a term the model lacks may be "
+                 "pushing them)." if at_bound else "No parameter at a bound."), ""]
     lines += ["## Model", "",
-              "time = overhead + sum over count rows of count x coefficient(row); a memory row's coefficient is "
-              "looked up by (time level, role, access) (roles: simulator.counts.ROLES), the time level being "
-              "the smallest of this machine's cache levels that holds the array (weight arrays: the product's "
-              "whole working set), blended with the next nearer level near its capacity (spill); a role "
-              "tied over levels (simulator/calibration/fit.py TIED_ROLES, none by default) has one "
-              "coefficient, `mem/*/<role>`, at every level; an arithmetic row's by (op, kind, bits, access). `access` is `indirect` for gathered input reads and the "
-              "operations consuming them, `sequential` otherwise (the count table's `access` column). "
-              "Coefficients: scipy.optimize.nnls on residuals relative to the measured time. Kernels: "
-              "simulator/calibration/kernels/ (numba, one per format, single thread). Every sample starts from warm caches (three untimed products first), the regime the placement "
-              "rule assumes; a cold first product of an LLC-sized matrix runs at DRAM speed.", ""]
+              "time = call + max(core, memory) + (1 - overlap) x min(core, memory), core = sum of op counts x "
+              "seconds per op (SIMD or scalar by the count row's access), memory = streamed bytes, gathers and "
+              "loop exits at the level placement puts each array in (weight arrays: the product's working set; "
+              "spill blends two levels near a capacity) x their seconds. The parameters start at the spec-only "
+              "profile's and move within bounds by scipy.optimize.least_squares on residuals relative to the "
+              "measured time. Kernels: simulator/calibration/kernels/ (numba, one per format, single thread). "
+              "Every sample starts from warm caches (three untimed products first), the regime the placement rule "
+              "assumes; a cold first product of an LLC-sized matrix runs at DRAM speed.", ""]
     path.write_text("\n".join(lines))
     return path
