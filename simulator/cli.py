@@ -122,8 +122,6 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
     if "spec" in set(acc["model"]):
         print("\nHeld-out accuracy, calibrated beside spec-only (percent):")
         print(_table(side_by_side(acc), short_floats=True))
-    else:
-        print("\nno spec-only profile compared (give --spec PROFILE)")
     if args.install:
         paths["installed"] = install_profile(paths["profile"], force=args.force)
     for name, path in paths.items():
@@ -228,8 +226,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "under hardware_profiles/ is written unless --install")
     s.add_argument("--statistic", choices=["median", "min"], default="median", help="per-case timing statistic to fit")
     s.add_argument("--spec", default=None,
-                   help="spec-only profile (name or path) to compare with in accuracy.csv and the report "
-                        "(default: hardware_profiles/<cpu>.yaml when there is one)")
+                   help="spec-only profile of this CPU (name or path; default: hardware_profiles/<cpu>.yaml): the "
+                        "fit moves its parameters within physical bounds, and its own predictions sit beside the "
+                        "calibrated ones in accuracy.csv and the report")
     s.add_argument("--install", action="store_true",
                    help="also copy the profile to hardware_profiles/calibrated/<cpu>.yaml and its report to "
                         "hardware_profiles/calibrated/<cpu>-report/ (refused if they exist, unless --force)")
@@ -237,7 +236,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=_cmd_calibrate)
 
     s = sub.add_parser("validate", help="accuracy of a profile's times against measured kernel times")
-    s.add_argument("profile", help="profile name or path (e.g. embedded-cpu, calibrated/vm, my-board.yaml)")
+    s.add_argument("profile", help="profile name or path (e.g. amd-epyc-f26m2, calibrated/amd-epyc-f26m2, my-board.yaml)")
     s.add_argument("--measurements", required=True,
                    help="measurements.csv written by dotsim calibrate (here or on your own board)")
     s.add_argument("--counts", default=None,

@@ -164,3 +164,10 @@ def test_default_paths(monkeypatch, tmp_path):
     assert cal_cli.default_spec() is None  # a calibrated profile is no spec
     (tmp_path / "x-cpu.yaml").write_text("name: x\n")
     assert cal_cli.default_spec() == tmp_path / "x-cpu.yaml"
+
+
+def test_calibrate_without_a_spec_says_which_file_it_looked_for(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(cal_cli, "profile_stem", lambda: "unknown-cpu")
+    rc, out, err = run(capsys, "calibrate", "--tiny", "--out", tmp_path / "o")
+    assert rc == 2 and out == "" and "hardware_profiles/unknown-cpu.yaml" in err and "--spec" in err
+    assert not (tmp_path / "o").exists()
