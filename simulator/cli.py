@@ -107,17 +107,39 @@ def _cmd_profiles(args: argparse.Namespace) -> int:
 def _cmd_calibrate(args: argparse.Namespace) -> int:
     if importlib.util.find_spec("numba") is None:  # looked up, not imported: thread settings come first
         raise ValueError(KERNELS_HINT)
-    from .calibration.cli import calibrate, default_profile_path, summary
+    from .calibration.cli import calibrate, install_profile, installed_profile_path, summary
+    from .calibration.report import side_by_side
 
-    profile = args.profile
-    if profile is None:  # a quick run must not replace the committed full-run profile
-        full = default_profile_path()
-        profile = Path(args.out) / f"{full.stem}-quick.yaml" if args.quick else full
-    paths = calibrate(quick=args.quick, out_dir=args.out, profile_path=profile, statistic=args.statistic)
+    if args.install and not args.force and installed_profile_path().exists():  # say so before a run, not after
+        raise ValueError(f"{installed_profile_path()}: exists; --install will not replace it (give --force)")
+    paths = calibrate(quick=args.quick, tiny=args.tiny, out_dir=args.out, statistic=args.statistic,
+                      spec=args.spec or "auto", progress=not args.tiny)
     print("Held-out accuracy of the calibrated profile:")
     print(_table(summary(paths), short_floats=True))
+    import pandas as pd
+
+    acc = pd.read_csv(paths["accuracy"])
+    if "spec" in set(acc["model"]):
+        print("\nHeld-out accuracy, calibrated beside spec-only (percent):")
+        print(_table(side_by_side(acc), short_floats=True))
+    if args.install:
+        paths["installed"] = install_profile(paths["profile"], force=args.force)
     for name, path in paths.items():
         print(f"{name}: {path}")
+    return 0
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    import time
+
+    from .calibration.validate import validate
+
+    t = time.perf_counter()
+    table, source = validate(args.profile, args.measurements, counts=args.counts)
+    n = int(table.loc[table["format"] == "all", "n"].sum())
+    print(f"Accuracy of {table['model'].iloc[0]} against {args.measurements} ({n} cases; counts: {source}):")
+    print(_table(table, short_floats=True))
+    print(f"\n{time.perf_counter() - t:.1f} s")
     return 0
 
 
@@ -195,14 +217,32 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=_cmd_report)
 
     s = sub.add_parser("calibrate", help="time real kernels here, fit the time model, write a calibrated profile")
-    s.add_argument("--quick", action="store_true", help="small design, under a minute")
+    s.add_argument("--quick", action="store_true", help="small design, about a minute")
+    s.add_argument("--tiny", action="store_true", help="a handful of small matrices in seconds, to try the "
+                                                      "pipeline (no accuracy claim)")
     s.add_argument("--out", type=_folder, default="calibration_out",
-                   help="folder for the report, plot and measurements")
+                   help="folder for the profile (<cpu>.yaml, named after this CPU model), report, plot, "
+                        "measurements.csv, counts.csv.gz and accuracy.csv (default: calibration_out); nothing "
+                        "under hardware_profiles/ is written unless --install")
     s.add_argument("--statistic", choices=["median", "min"], default="median", help="per-case timing statistic to fit")
-    s.add_argument("--profile", default=None,
-                   help="where to write the calibrated profile (default: hardware_profiles/calibrated/<host>.yaml "
-                        "for a full run, <out>/<host>-quick.yaml with --quick)")
+    s.add_argument("--spec", default=None,
+                   help="spec-only profile of this CPU (name or path; default: hardware_profiles/<cpu>.yaml): the "
+                        "fit moves its parameters within physical bounds, and its own predictions sit beside the "
+                        "calibrated ones in accuracy.csv and the report")
+    s.add_argument("--install", action="store_true",
+                   help="also copy the profile to hardware_profiles/calibrated/<cpu>.yaml and its report to "
+                        "hardware_profiles/calibrated/<cpu>-report/ (refused if they exist, unless --force)")
+    s.add_argument("--force", action="store_true", help="with --install: replace an installed profile of this CPU")
     s.set_defaults(func=_cmd_calibrate)
+
+    s = sub.add_parser("validate", help="accuracy of a profile's times against measured kernel times")
+    s.add_argument("profile", help="profile name or path (e.g. amd-epyc-f26m2, calibrated/amd-epyc-f26m2, my-board.yaml)")
+    s.add_argument("--measurements", required=True,
+                   help="measurements.csv written by dotsim calibrate (here or on your own board)")
+    s.add_argument("--counts", default=None,
+                   help="count tables of the cases (default: counts.csv.gz beside the measurements when present, "
+                        "else rebuilt from each case's design point: slower)")
+    s.set_defaults(func=_cmd_validate)
 
     s = sub.add_parser("profiles", help="list hardware profiles, or show one with every number and its source",
                        epilog=PROFILES_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)

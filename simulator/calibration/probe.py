@@ -6,6 +6,8 @@ than one tenant gets), then DRAM unbounded.
 """
 from __future__ import annotations
 
+import platform
+import re
 import time
 from pathlib import Path
 
@@ -29,6 +31,39 @@ def stream_sum(a, reps):
             s += a[i]
         t += s
     return t
+
+
+def slug(text: str) -> str:
+    """Lower case, runs of anything but letters and digits as one ``-``: a profile file name."""
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+
+
+def cpu_model_name(cpuinfo: Path = Path("/proc/cpuinfo")) -> tuple[str, str]:
+    """(slug, text) naming this CPU's model, e.g. ("amd-epyc-f26m2", "AMD EPYC, family 26 model 2").
+
+    Why the model and not the host name: a calibrated profile describes a CPU, and VMs of one
+    kind share the model while their host names differ. From /proc/cpuinfo's first processor
+    (``model name``, with ``cpu family`` and ``model`` when present, since a VM may report a bare
+    "AMD EPYC"); else ``platform.processor()``, else ``platform.machine()``."""
+    fields: dict[str, str] = {}
+    try:
+        for line in cpuinfo.read_text(errors="replace").splitlines():
+            if not line.strip():
+                if fields:
+                    break  # the first processor is enough
+                continue
+            k, _, v = line.partition(":")
+            fields.setdefault(k.strip(), v.strip())
+    except OSError:
+        pass
+    name = fields.get("model name") or fields.get("Model") or fields.get("Hardware") or ""
+    fam, mod = fields.get("cpu family", ""), fields.get("model", "")
+    if name and fam.isdigit() and mod.isdigit():
+        return f"{slug(name)}-f{fam}m{mod}", f"{name}, family {fam} model {mod}"
+    if name:
+        return slug(name), name
+    text = platform.processor() or platform.machine() or "unknown cpu"
+    return slug(text) or "cpu", text
 
 
 def machine_caches(sysfs: Path = Path("/sys/devices/system/cpu/cpu0/cache")) -> tuple[list[tuple[str, int]], str]:

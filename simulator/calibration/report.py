@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 import platform
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from .accuracy import format_order, summary
+from .timing import NoiseControl
 
 PRED_COLUMNS = {
     "pred_profile_s": "calibrated profile through simulator.cost.estimate (what users get)",
@@ -48,7 +50,7 @@ def plot_predicted(df: pd.DataFrame, path: Path, column: str = "pred_profile_s")
     return path
 
 
-def _cell(v) -> str:
+def _cell(v: object) -> str:
     """One table cell: floats at 3 significant digits, ``|`` escaped so it cannot split the cell."""
     if isinstance(v, float):
         v = f"{v:.3g}" if abs(v) < 1e-2 or abs(v) >= 1e3 else f"{v:.3f}"
@@ -82,11 +84,43 @@ def by_L(df: pd.DataFrame, column: str = "pred_profile_s", split: str = "holdout
     return out.round(1)
 
 
-def write_report(df, coef, path: Path, plot: Path, profile_path: Path, levels, *, quick: bool, tiny: bool,
+def side_by_side(acc: pd.DataFrame, split: str = "held-out") -> pd.DataFrame:
+    """The calibrated and the spec-only model's accuracy per format on one set, side by side (percent)."""
+    cols = {"median_abs_err": "median |err| %", "within_10": "±10 % (%)", "within_15": "±15 % (%)"}
+    d = acc[acc["set"] == split]
+    out: pd.DataFrame | None = None
+    for model in dict.fromkeys(d["model"]):
+        t = d[d["model"] == model].set_index("format")
+        part = pd.DataFrame({"n": t["n"]} if out is None else {}, index=t.index)
+        for c, name in cols.items():
+            part[f"{model} {name}"] = (100 * t[c]).round(1)
+        out = part if out is None else out.join(part, how="left")
+    return pd.DataFrame() if out is None else out.reset_index()
+
+
+def _noise_line(noise: dict[str, float] | None, control: NoiseControl | None) -> str:
+    """The noise floor: IQR/median over the cases, after the first rounds and after noise control."""
+    if noise is None:
+        return ""
+    pct = lambda v: f"{100 * v:.1f} %"  # noqa: E731
+    line = (f"- noise floor (IQR/median of the samples per case): first rounds median {pct(noise['median_first'])}, "
+            f"90th percentile {pct(noise['p90_first'])}")
+    if control is None:
+        return line + "; no noise control"
+    return (line + f"; after noise control (cases above {pct(control.threshold)} sampled again, samples beyond "
+            f"{control.outlier_iqr:g} IQR of their median re-measured, at most {control.max_samples} measurements "
+            f"a case, {control.budget_s:g} s budget) median {pct(noise['median'])}, 90th percentile {pct(noise['p90'])}")
+
+
+def write_report(df: pd.DataFrame, coef: pd.DataFrame, path: Path, plot: Path, profile_path: Path,
+                 levels: Sequence[tuple[str, float, str]], *, quick: bool, tiny: bool,
                  elapsed_s: float, samples: int, min_sample_s: float,
                  statistic: str = "median", conditions: str = "", spill: float | None = None,
-                 choice: str = "", skipped: list[str] = ()) -> Path:
-    """report.md: conditions of the run, accuracy tables (held-out first), coefficients, the model."""
+                 choice: str = "", skipped: Sequence[str] = (), cpu: str = "", noise: dict[str, float] | None = None,
+                 noise_control: NoiseControl | None = None, accuracy: pd.DataFrame | None = None, spec_note: str = "",
+                 overlap: float = 0.0, at_bound: Sequence[str] = ()) -> Path:
+    """report.md: conditions of the run, accuracy tables (held-out first, calibrated beside the
+    spec-only profile when there is one), coefficients, the model."""
     mode = "tiny (test)" if tiny else "quick" if quick else "full"
     agree = float(np.max(np.abs(df["pred_profile_s"] / df["pred_model_s"] - 1))) if len(df) else 0.0
     lv_text = "; ".join(f"{n}: {'unbounded' if c == float('inf') else f'{c / 2**10:g} KiB'} ({src})" for n, c, src in levels)
@@ -94,20 +128,23 @@ def write_report(df, coef, path: Path, plot: Path, profile_path: Path, levels, *
     lines = [
         "# dotsim calibration report",
         "",
-        f"- machine: {platform.node()} ({platform.processor() or platform.machine()}), one thread; {conditions}",
+        f"- machine: {cpu or platform.processor() or platform.machine()} (host {platform.node()}), one thread; "
+        f"{conditions}",
         f"- time levels: {lv_text}",
         f"- placement for time: weight arrays by the product's working set, x and y by their own footprint; spill "
         f"ratio {spill if spill is not None else 1:g} (a size between a capacity C and r C is served partly by that "
-        f"level); fit-set median |error|: {choice}",
+        f"level); fit-set median |error| {choice}",
         f"- mode: {mode}; {df['key'].nunique()} cases ({(df['split'] == 'fit').sum()} fit, "
         f"{len(hold)} held out, of which {hold['m'].astype(str).str.cat(hold['n'].astype(str), 'x').nunique()} shapes; "
         f"L in {sorted(df['L'].unique().tolist())}); {samples} interleaved samples per case, each >= "
         f"{min_sample_s * 1e3:g} ms; measured time = {statistic} of the samples; {elapsed_s:.0f} s in all",
-        f"- noise: IQR/median of the samples per case: median {100 * df['iqr_rel'].median():.1f} %, "
-        f"90th percentile {100 * df['iqr_rel'].quantile(0.9):.1f} %",
+        _noise_line(noise, noise_control) or f"- noise: IQR/median of the samples per case: median "
+        f"{100 * df['iqr_rel'].median():.1f} %, 90th percentile {100 * df['iqr_rel'].quantile(0.9):.1f} %",
         f"- profile written: `{profile_path}` (reloaded with simulator.hardware.load_profile; its "
         f"simulator.cost.estimate matches the fitted model within {100 * agree:.2g} %)",
-        f"- plot: `{plot.name}`; raw data: `measurements.csv`, `coefficients.csv`",
+        f"- plot: `{plot.name}`; raw data: `measurements.csv`, `counts.csv.gz` (each case's count table), "
+        f"`accuracy.csv`, `coefficients.csv`",
+        *([f"- {spec_note}"] if spec_note else []),
         *(f"- {note}" for note in skipped),
         "",
         "Accuracy is measured on the held-out cases only: draws the fit never saw, including shapes and K "
@@ -116,29 +153,37 @@ def write_report(df, coef, path: Path, plot: Path, profile_path: Path, levels, *
     ]
     for col, what in PRED_COLUMNS.items():
         lines += [f"## Held-out accuracy: {what}", "", markdown_table(accuracy_table(df, col)), ""]
+    if accuracy is not None and len(accuracy):
+        models = list(dict.fromkeys(accuracy["model"]))
+        lines += ["## Held-out accuracy: " + " beside ".join(models), "",
+                  ("The calibrated profile beside the spec-only one (public numbers, nothing fitted): both priced "
+                   "through simulator.cost.estimate on each case's count table." if len(models) > 1 else
+                   "No spec-only profile to compare with (see above)."), "",
+                  markdown_table(side_by_side(accuracy)), ""]
     lines += ["## Fit-set accuracy (calibrated profile)", "", markdown_table(accuracy_table(df, "pred_profile_s", "fit")), ""]
     lines += ["## Held-out error by format and L", "",
               "Median signed error (predicted / measured - 1, %) and median |error| (%) per format and number of "
               "columns L, held-out cases.", "", markdown_table(by_L(df)), ""]
-    c = coef.copy()
-    c["ns"] = c["seconds"] * 1e9
-    lines += ["## Fitted coefficients (calibrated profile)", "",
-              "Seconds per action (memory: per access by time level / role / access; arithmetic: per op "
-              "by op / kind / bits / access); `overhead` once per product.",
-              "", markdown_table(c[["feature", "ns"]]), "",
-              "Roles the design never placed at a level take the nearest fitted level's coefficient (low "
-              "confidence in the profile); other arithmetic widths keep the inherited profile's derived times.",
-              ""]
+    c = pd.DataFrame({"parameter": coef["parameter"], "fitted ns": coef["seconds"] * 1e9,
+                      "spec ns": coef["spec_seconds"] * 1e9, "fitted / spec": coef["seconds"] / coef["spec_seconds"],
+                      "bounds ns": [f"{lo * 1e9:.3g} .. {hi * 1e9:.3g}" for lo, hi in zip(coef["lower"], coef["upper"])]})
+    lines += ["## Fitted parameters (calibrated profile)", "",
+              "Seconds per unit of each feature of the device time model (simulator/hardware/device_time.py): "
+              "`op/...` per operation, `stream/<level>` per byte streamed, `gather/<level>` per gathered load, "
+              "`loop/<level>` per loop exit, `call` once per product; the spec profile's value beside it and "
+              "the physical bounds the fit stayed in (simulator/calibration/fit.py BOUNDS).",
+              "", markdown_table(c), "",
+              f"Overlap of core and memory time: {overlap:.3g} (fitted in [0, 1]). "
+              + (f"At a bound ({len(at_bound)}): " + "; ".join(at_bound) + " (a term the model lacks may be "
+                 "pushing them)." if at_bound else "No parameter at a bound."), ""]
     lines += ["## Model", "",
-              "time = overhead + sum over count rows of count x coefficient(row); a memory row's coefficient is "
-              "looked up by (time level, role, access) (roles: simulator.counts.ROLES), the time level being "
-              "the smallest of this machine's cache levels that holds the array (weight arrays: the product's "
-              "whole working set), blended with the next nearer level near its capacity (spill); a role "
-              "tied over levels (simulator/calibration/fit.py TIED_ROLES, none by default) has one "
-              "coefficient, `mem/*/<role>`, at every level; an arithmetic row's by (op, kind, bits, access). `access` is `indirect` for gathered input reads and the "
-              "operations consuming them, `sequential` otherwise (the count table's `access` column). "
-              "Coefficients: scipy.optimize.nnls on residuals relative to the measured time. Kernels: "
-              "simulator/calibration/kernels/ (numba, one per format, single thread). Every sample starts from warm caches (three untimed products first), the regime the placement "
-              "rule assumes; a cold first product of an LLC-sized matrix runs at DRAM speed.", ""]
+              "time = call + max(core, memory) + (1 - overlap) x min(core, memory), core = sum of op counts x "
+              "seconds per op (SIMD or scalar by the count row's access), memory = streamed bytes, gathers and "
+              "loop exits at the level placement puts each array in (weight arrays: the product's working set; "
+              "spill blends two levels near a capacity) x their seconds. The parameters start at the spec-only "
+              "profile's and move within bounds by scipy.optimize.least_squares on residuals relative to the "
+              "measured time. Kernels: simulator/calibration/kernels/ (numba, one per format, single thread). "
+              "Every sample starts from warm caches (three untimed products first), the regime the placement rule "
+              "assumes; a cold first product of an LLC-sized matrix runs at DRAM speed.", ""]
     path.write_text("\n".join(lines))
     return path
