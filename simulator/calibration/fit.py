@@ -136,9 +136,9 @@ class DeviceFit:
         """The parameters the fit pushed to a bound (the report lists them)."""
         out = []
         for k, c, lo, hi in zip(self.keys, self.coef, self.lower, self.upper):
-            low, high = np.isclose(c, lo, rtol=1e-6, atol=0.0), np.isclose(c, hi, rtol=1e-6, atol=0.0)
-            if low or high:
-                out.append(f"{'/'.join(map(str, k))} at its {'lower' if low else 'upper'} bound")
+            where = (c - lo) / (hi - lo)  # 0 at the lower bound, 1 at the upper (trf stays just inside)
+            if where < 1e-3 or where > 1 - 1e-3:
+                out.append(f"{'/'.join(map(str, k))} at its {'lower' if where < 0.5 else 'upper'} bound")
         return out
 
     def table(self) -> pd.DataFrame:
