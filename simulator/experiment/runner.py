@@ -256,10 +256,12 @@ def _write_outputs(spec: ExperimentSpec, spec_path: Path, out: Path, cells: list
             write_atomic(out / f"{part}.csv", lambda p, t=table: t.to_csv(p, index=False))
         write_atomic(out / "summary.csv", lambda p: source.summary(results).to_csv(p, index=False))
         rounds = parts.get("rounds")
-    from .. import plots as figures
+    plots: list[Path] = []
+    if spec.outputs.plots:  # matplotlib and seaborn take ~1.5 s to import: only for a run that draws
+        from .. import plots as figures
 
-    plots = figures.render(spec.outputs.plots, _labelled(results), _labelled(breakdown), out / "plots",
-                           rounds=rounds)
+        plots = figures.render(spec.outputs.plots, _labelled(results), _labelled(breakdown), out / "plots",
+                               rounds=rounds)
     resolved = {"spec_file": str(spec_path), "run_key": checkpoint.key, "inputs": checkpoint.inputs,
                 "cells": len(cells), **spec.model_dump(mode="json")}
     write_text_atomic(out / "spec.resolved.yaml", yaml.safe_dump(resolved, sort_keys=False))
