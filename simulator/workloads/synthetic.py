@@ -30,7 +30,6 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 import numpy as np
-from scipy.optimize import brentq
 
 from ..stats import check_shape
 
@@ -148,6 +147,8 @@ def _value_distribution(K: int, p0: float, entropy_bits: float | None) -> np.nda
         return _geometric(K, p0, 0.0)
     if H >= hi - _RANGE_TOL:
         return _geometric(K, p0, 1.0)
+    from scipy.optimize import brentq  # ~0.4 s to import: only for a law that needs the root
+
     r = brentq(lambda r: distribution_entropy(_geometric(K, p0, r)) - H, 0.0, 1.0, xtol=1e-14, rtol=1e-12)
     return _geometric(K, p0, r)
 
