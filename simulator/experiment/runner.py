@@ -24,6 +24,7 @@ from ..engine import layer_plan, run_plans
 from ..hardware import load_profile
 from ..mapping import MAPPING_COLUMNS, _summary, chosen_mappings, search
 from . import counting
+from .csvout import write_csv
 from .executors import executor_for
 from .format_choices import REFERENCE, FormatChoice, labels_of, split_labels
 from .sources import Cell, source_for
@@ -231,7 +232,7 @@ def _write_outputs(spec: ExperimentSpec, spec_path: Path, out: Path, cells: list
     """results.csv (+ parquet), breakdown.csv, plots and spec.resolved.yaml, each written atomically."""
     position = {c.key: i for i, c in enumerate(cells)}
     results = _gather(checkpoint.done, "results", position)
-    write_atomic(out / "results.csv", lambda p: results.to_csv(p, index=False))
+    write_atomic(out / "results.csv", lambda p: write_csv(results, p))
     if spec.outputs.parquet:
         try:
             import pyarrow  # noqa: F401
@@ -242,7 +243,7 @@ def _write_outputs(spec: ExperimentSpec, spec_path: Path, out: Path, cells: list
     breakdown = rounds = None
     if spec.outputs.breakdown:
         breakdown = _gather(checkpoint.done, "breakdown", position)
-        write_atomic(out / "breakdown.csv", lambda p: breakdown.to_csv(p, index=False))
+        write_atomic(out / "breakdown.csv", lambda p: write_csv(breakdown, p))
     if spec.outputs.advice:
         from ..advisor import advise_results
 

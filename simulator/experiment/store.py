@@ -170,7 +170,7 @@ def _what_changed(old: dict, new: dict) -> str:
 ARRAY_DTYPES = (np.dtype(np.float64), np.dtype(np.int64))
 
 
-def _column_to_json(obj):
+def _column_to_json(obj: object) -> dict[str, str]:
     """``json.dumps`` default: a column array as its dtype and base64 bytes (little-endian)."""
     if isinstance(obj, np.ndarray) and obj.ndim == 1 and obj.dtype in ARRAY_DTYPES:
         a = obj.astype(obj.dtype.newbyteorder("<"), copy=False)
@@ -178,7 +178,7 @@ def _column_to_json(obj):
     raise TypeError(f"a checkpoint record cannot hold {type(obj).__name__}")
 
 
-def _repeated(column: list):
+def _repeated(column: list) -> list | dict[str, object]:
     """A list column as its distinct values and an int32 code per row when that is shorter (the
     breakdown repeats a few long source texts on every row); the list itself otherwise."""
     if len(column) < 64:
@@ -193,7 +193,7 @@ def _repeated(column: list):
     return {"values": [v for _, v in seen], "codes": np.asarray(codes, dtype=np.int64)}
 
 
-def _column_from_json(obj: dict):
+def _column_from_json(obj: dict) -> object:
     """``json.loads`` object hook: the inverse of ``_column_to_json`` and ``_repeated`` (any other object
     as it is)."""
     if obj.keys() == {"values", "codes"} and isinstance(obj["values"], list) and isinstance(obj["codes"], np.ndarray):
