@@ -62,9 +62,10 @@ def _column_text(col: pd.Series, quote: Callable[[str], str]) -> list[str] | Non
     dtype = col.dtype
     if isinstance(dtype, np.dtype) and dtype == np.float64:
         a = col.to_numpy()
-        text = a.astype(str)
-        text[np.isnan(a)] = ""
-        return text.tolist()  # digits, '.', 'e', '+', '-', 'inf': nothing to quote
+        text = list(map(float.__repr__, a.tolist()))  # numpy's astype(str) digits (shortest round trip), 2x faster
+        for i in np.flatnonzero(np.isnan(a)).tolist():
+            text[i] = ""
+        return text  # digits, '.', 'e', '+', '-', 'inf': nothing to quote
     if isinstance(dtype, np.dtype) and dtype == np.int64:
         return [str(v) for v in col.to_numpy().tolist()]
     if isinstance(dtype, pd.Int64Dtype):

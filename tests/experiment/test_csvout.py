@@ -40,3 +40,15 @@ def test_other_frames_are_written_by_pandas(tmp_path, frame):
     write_csv(frame, tmp_path / "a.csv")
     frame.to_csv(tmp_path / "b.csv", index=False)
     assert (tmp_path / "a.csv").read_bytes() == (tmp_path / "b.csv").read_bytes()
+
+
+def test_floats_are_written_with_numpys_digits(tmp_path):
+    """Floats of every magnitude (and the boundaries of positional and scientific notation) as pandas
+    writes them, which is numpy's ``astype(str)``."""
+    rng = np.random.default_rng(0)
+    f = np.concatenate([rng.random(5000) * 10.0 ** rng.integers(-330, 308, 5000),
+                        [1e16, 1e15, 9999999999999998.0, 1e-4, 9.999e-5, 1e-5, 5e-324, 2.0**63, -1e-300]])
+    df = pd.DataFrame({"f": f, "g": -f})
+    write_csv(df, tmp_path / "a.csv")
+    df.to_csv(tmp_path / "b.csv", index=False)
+    assert (tmp_path / "a.csv").read_bytes() == (tmp_path / "b.csv").read_bytes()
