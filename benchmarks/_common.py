@@ -22,3 +22,14 @@ def peak_rss_bytes() -> int:
     """Peak resident memory of this process (ru_maxrss is KiB on Linux, bytes on macOS)."""
     r = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return r if sys.platform == "darwin" else r * 1024
+
+
+def timed_elsewhere(script: str, args: list[str], tree: str) -> dict[str, float]:
+    """Run ``script args`` with another checkout's ``simulator`` first on the path (``tree``: e.g. a
+    ``git archive`` of an older commit) and read back the ``FIGURE name value`` lines it prints."""
+    import os
+    import subprocess
+
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([tree, os.environ.get("PYTHONPATH", "")]))
+    out = subprocess.run([sys.executable, script, *args], env=env, capture_output=True, text=True, check=True).stdout
+    return {f[1]: float(f[2]) for f in (line.split() for line in out.splitlines()) if f[:1] == ["FIGURE"]}

@@ -1,7 +1,7 @@
 """Sweep throughput: the paper_entropy_sweep grid in analytic mode, and exact mode for comparison.
 
-Run: python benchmarks/bench_sweep.py
-Target: at least 10,000 cells/s in analytic mode. A *cell* here is one row of the results
+Run: python benchmarks/bench_sweep.py [--against OLD_TREE] [--repeat N]
+Target: at least 100,000 result rows/s in analytic mode on the shipped grid (issue 15). A *cell* here is one row of the results
 table (one matrix x format x profile); the matrix cells per second are printed too. A denser
 version of the grid (50 x 51 x 2 matrices, no per-cell breakdown) shows the throughput once
 the run's fixed costs (profiles, spec checks, file writing) are spread over more rows.
@@ -11,9 +11,15 @@ Executors: an exact-count grid (small matrices, so each cell is a short task) in
 two-process pool and on a two-worker Dask LocalCluster, measured in this run; the ratio of rows
 per second against in-process is the speed-up (at most the number of free cores), and the three
 results.csv are compared byte for byte.
+``--against OLD_TREE`` (an older checkout, ``git archive <commit> | tar -x -C OLD_TREE``) times the
+two analytic grids in that tree and in this one, alternately, each in a fresh process, and prints
+the ratios measured in this same run, with the load average.
 """
 from __future__ import annotations
 
+import argparse
+import os
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -21,7 +27,10 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from simulator.experiment import run_experiment
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import timed_elsewhere  # noqa: E402
+
+from simulator.experiment import run_experiment  # noqa: E402
 
 SPEC = Path(__file__).resolve().parents[1] / "experiments" / "paper_entropy_sweep.yaml"
 
@@ -55,6 +64,40 @@ def executors(spec: dict, tmp: Path) -> None:
               f"x{base_dt / dt:.2f} of in-process  ({same})")
 
 
+def analytic_grids(spec: dict, tmp: Path) -> tuple[tuple[float, object], tuple[float, object]]:
+    """(best of 3 s, results) of the shipped grid without plots, and (s, results) of the denser grid."""
+    spec = dict(spec, outputs=dict(spec["outputs"], plots=[]))
+    runs = [timed_run(dict(spec, name=f"analytic{rep}"), tmp) for rep in range(3)]
+    dense = dict(spec, name="analytic_dense")
+    syn = dict(spec["workloads"][0]["synthetic"], p0={"start": 0.5, "stop": 0.99, "num": 50},
+               entropy_fraction={"start": 0.0, "stop": 1.0, "num": 51})
+    dense["workloads"] = [dict(spec["workloads"][0], synthetic=syn)]
+    dense["outputs"] = {"plots": [], "breakdown": False}
+    return min(runs, key=lambda r: r[0]), timed_run(dense, tmp)
+
+
+def once() -> None:
+    """The two analytic grids' rows per second as FIGURE lines (for ``--against``)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        (dt, df), (dt_dense, big) = analytic_grids(yaml.safe_load(SPEC.read_text()), Path(tmp))
+    print(f"FIGURE shipped_rows_s {len(df) / dt}\nFIGURE dense_rows_s {len(big) / dt_dense}")
+
+
+def against(tree: str, repeat: int) -> None:
+    """This tree's analytic figures and ``tree``'s, alternately in fresh processes; best of ``repeat``."""
+    here = str(Path(__file__).resolve().parents[1])
+    figs: dict[str, list[dict[str, float]]] = {"old": [], "new": []}
+    for _ in range(repeat):
+        for name, root in (("old", tree), ("new", here)):
+            figs[name].append(timed_elsewhere(__file__, ["--once"], root))
+    print(f"analytic grids, best of {repeat} fresh processes each, alternating (load average "
+          f"{os.getloadavg()[0]:.2f} at the end); old = {tree}")
+    for key, what in (("shipped_rows_s", "shipped grid (3,024 rows, breakdown.csv)"),
+                      ("dense_rows_s", "denser grid (61,200 rows, no breakdown)")):
+        old, new = (max(f[key] for f in figs[n]) for n in ("old", "new"))
+        print(f"  {what}: old {old:,.0f} rows/s, this tree {new:,.0f} rows/s: x{new / old:.2f}")
+
+
 def main() -> None:
     spec = yaml.safe_load(SPEC.read_text())
     with tempfile.TemporaryDirectory() as tmp:
@@ -69,7 +112,7 @@ def main() -> None:
         cells = df.cell.nunique()
         print(f"analytic: {cells} matrix cells, {len(df)} result rows; best of 3 {dt:.2f} s "
               f"(runs {', '.join(f'{t:.2f}' for t in times)} s)")
-        print(f"          {len(df) / dt:,.0f} result rows/s (target >= 10,000), {cells / dt:,.0f} matrix cells/s")
+        print(f"          {len(df) / dt:,.0f} result rows/s (target >= 100,000), {cells / dt:,.0f} matrix cells/s")
 
         dense = dict(spec, name="analytic_dense")
         syn = dict(spec["workloads"][0]["synthetic"], p0={"start": 0.5, "stop": 0.99, "num": 50},
@@ -97,6 +140,16 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
-    with tempfile.TemporaryDirectory() as tmp:
-        executors(yaml.safe_load(SPEC.read_text()), Path(tmp))
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--against", metavar="OLD_TREE", help="an older checkout, measured in this same run")
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--once", action="store_true", help=argparse.SUPPRESS)  # the analytic figures, for --against
+    a = ap.parse_args()
+    if a.once:
+        once()
+    elif a.against:
+        against(a.against, a.repeat)
+    else:
+        main()
+        with tempfile.TemporaryDirectory() as tmp:
+            executors(yaml.safe_load(SPEC.read_text()), Path(tmp))

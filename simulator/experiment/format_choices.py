@@ -85,6 +85,8 @@ def split_labels(frame: pd.DataFrame, choices: list[FormatChoice]) -> pd.DataFra
     by_label = {c.label: c for c in [FormatChoice(REFERENCE), *choices]}
     labels = frame["format"]
     at = list(frame.columns).index("format") + 1
-    out = frame.assign(format=labels.map(lambda s: by_label[s].name))
-    out.insert(at, "format_params", labels.map(lambda s: by_label[s].params_text))
+    names = {label: c.name for label, c in by_label.items()}  # one lookup per label, not a call per row
+    params = {label: c.params_text for label, c in by_label.items()}
+    out = frame.assign(format=labels.map(names.__getitem__))  # a function, as before: the same dtypes
+    out.insert(at, "format_params", labels.map(params.__getitem__))
     return out

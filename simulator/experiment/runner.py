@@ -22,8 +22,9 @@ from tqdm.auto import tqdm
 from ..cost import PROVENANCE_COLUMNS, totals
 from ..engine import layer_plan, run_plans
 from ..hardware import load_profile
-from ..mapping import MAPPING_COLUMNS, mapping_columns, search
+from ..mapping import MAPPING_COLUMNS, _summary, chosen_mappings, search
 from . import counting
+from .csvout import write_csv
 from .executors import executor_for
 from .format_choices import REFERENCE, FormatChoice, labels_of, split_labels
 from .sources import Cell, source_for
@@ -74,6 +75,16 @@ def _network_times(tot: pd.DataFrame, priced_rows: pd.DataFrame, networks: set[i
             tot.loc[(tot.cell_i == i) & (tot.format == f), "time_s"] = run_plans([plans], prof)[0].total_s
 
 
+def _mapping_columns(table: pd.DataFrame) -> pd.DataFrame:
+    """``mapping.mapping_columns`` of a whole batch in one pass: the same rows, without a groupby that
+    builds a frame (and a namedtuple class) per (cell, format), which took most of an analytic run."""
+    groups: dict[tuple, list] = {}
+    for key, record in zip(zip(table["cell_i"].tolist(), table["format"].tolist()), chosen_mappings(table)):
+        groups.setdefault(key, []).append(record)
+    rows = [(*k, _summary(rs), float(sum(r.dram_bytes.get("x", 0.0) for r in rs))) for k, rs in groups.items()]
+    return pd.DataFrame(rows, columns=["cell_i", "format", *MAPPING_COLUMNS])
+
+
 def batch_rows(cells: list[Cell], spec: ExperimentSpec, profiles: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Results (and breakdown) of a batch of cells, priced in one vectorised pass per profile."""
     shown = spec.format_choices()
@@ -98,7 +109,7 @@ def batch_rows(cells: list[Cell], spec: ExperimentSpec, profiles: dict) -> tuple
         priced_rows, mappings = search(counts, prof, objective=spec.options.objective)
         tot = totals(priced_rows, prof, keys=["cell_i", "format"])[["cell_i", "format", "energy_j", "time_s"]]
         tot = storage.merge(tot, on=["cell_i", "format"], how="left").merge(
-            mapping_columns(mappings), on=["cell_i", "format"], how="left")
+            _mapping_columns(mappings), on=["cell_i", "format"], how="left")
         _network_times(tot, priced_rows, networks, formats, prof)
         dense = tot[tot.format == REFERENCE].set_index("cell_i")
         with np.errstate(divide="ignore"):
@@ -221,7 +232,7 @@ def _write_outputs(spec: ExperimentSpec, spec_path: Path, out: Path, cells: list
     """results.csv (+ parquet), breakdown.csv, plots and spec.resolved.yaml, each written atomically."""
     position = {c.key: i for i, c in enumerate(cells)}
     results = _gather(checkpoint.done, "results", position)
-    write_atomic(out / "results.csv", lambda p: results.to_csv(p, index=False))
+    write_atomic(out / "results.csv", lambda p: write_csv(results, p))
     if spec.outputs.parquet:
         try:
             import pyarrow  # noqa: F401
@@ -232,7 +243,7 @@ def _write_outputs(spec: ExperimentSpec, spec_path: Path, out: Path, cells: list
     breakdown = rounds = None
     if spec.outputs.breakdown:
         breakdown = _gather(checkpoint.done, "breakdown", position)
-        write_atomic(out / "breakdown.csv", lambda p: breakdown.to_csv(p, index=False))
+        write_atomic(out / "breakdown.csv", lambda p: write_csv(breakdown, p))
     if spec.outputs.advice:
         from ..advisor import advise_results
 
@@ -246,10 +257,12 @@ def _write_outputs(spec: ExperimentSpec, spec_path: Path, out: Path, cells: list
             write_atomic(out / f"{part}.csv", lambda p, t=table: t.to_csv(p, index=False))
         write_atomic(out / "summary.csv", lambda p: source.summary(results).to_csv(p, index=False))
         rounds = parts.get("rounds")
-    from .. import plots as figures
+    plots: list[Path] = []
+    if spec.outputs.plots:  # matplotlib and seaborn take ~1.5 s to import: only for a run that draws
+        from .. import plots as figures
 
-    plots = figures.render(spec.outputs.plots, _labelled(results), _labelled(breakdown), out / "plots",
-                           rounds=rounds)
+        plots = figures.render(spec.outputs.plots, _labelled(results), _labelled(breakdown), out / "plots",
+                               rounds=rounds)
     resolved = {"spec_file": str(spec_path), "run_key": checkpoint.key, "inputs": checkpoint.inputs,
                 "cells": len(cells), **spec.model_dump(mode="json")}
     write_text_atomic(out / "spec.resolved.yaml", yaml.safe_dump(resolved, sort_keys=False))

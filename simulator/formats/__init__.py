@@ -103,7 +103,8 @@ def encode_many(W, fmts: Iterable[FormatSpec], value_bits: int | None = None,
         coding = code_values(W)
     out: dict[str, EncodedMatrix] = {}
     for cls, p in resolved:
-        enc = cls.from_coding(coding, value_bits, p) if cls.uses_value_coding else cls._encode(W, value_bits, p)
+        enc = cls.from_coding(coding, value_bits, p) if cls.uses_value_coding else \
+            cls._encode_sharing(W, coding, value_bits, p)
         out[format_label(cls.name, enc.params)] = enc
     return out
 

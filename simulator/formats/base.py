@@ -76,6 +76,12 @@ class EncodedMatrix(ABC):
         """Encode with parameters already validated."""
 
     @classmethod
+    def _encode_sharing(cls, W, coding, value_bits: int | None, params: FormatParams) -> EncodedMatrix:
+        """``_encode`` inside ``encode_many``, where ``coding`` (a ``ValueCoding`` of ``W``, or None) may
+        save a format work it would repeat; the encoding is the same either way."""
+        return cls._encode(W, value_bits, params)
+
+    @classmethod
     def from_coding(cls, coding, value_bits: int | None = None, params: FormatParams | None = None) -> EncodedMatrix:
         """Encode from a ``simulator.stats.ValueCoding`` shared with other formats (``uses_value_coding``)."""
         raise NotImplementedError(f"format {cls.name!r} does not encode from a value coding")

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..stats import check_matrix, index_dtype
+from ..stats import ValueCoding, check_matrix, index_dtype
 from .base import EncodedMatrix, FormatParams
 from .counting import IDX, IND, OUT, PTR, SEQ, VAL, Row, Types, check_value_bits, footprint, index_type, vector_rows
 from .registry import register
@@ -34,19 +34,28 @@ class CSRMatrix(EncodedMatrix):
     @classmethod
     def _encode(cls, W, value_bits: int | None, params: FormatParams) -> CSRMatrix:
         W = check_matrix(W)
-        m, n = W.shape
         flat = W.ravel()
         idx = np.flatnonzero(flat)
-        rows, cols = np.divmod(idx, n)
-        nnz = len(idx)
-        row_ptr = np.zeros(m + 1, dtype=index_dtype(nnz))
+        rows, cols = np.divmod(idx, W.shape[1])
+        return cls._from_entries(W.shape, W.dtype, rows, cols, flat[idx], value_bits, params)
+
+    @classmethod
+    def _encode_sharing(cls, W, coding: ValueCoding | None, value_bits: int | None, params: FormatParams) -> CSRMatrix:
+        """With Omega[0] = 0 the coding's entries are the nonzeros in row-major order, so the full-matrix
+        scan (check, nonzero, divmod: most of CSR's encode) is not repeated; the arrays are the same."""
+        if coding is None or coding.omega[0] != 0:
+            return cls._encode(W, value_bits, params)
+        return cls._from_entries(coding.shape, coding.dtype, coding.rows, coding.cols, coding.omega[coding.rank],
+                                 value_bits, params)
+
+    @classmethod
+    def _from_entries(cls, shape: tuple[int, int], dtype: np.dtype, rows: np.ndarray, cols: np.ndarray,
+                      values: np.ndarray, value_bits: int | None, params: FormatParams) -> CSRMatrix:
+        m, n = shape
+        row_ptr = np.zeros(m + 1, dtype=index_dtype(len(values)))
         np.cumsum(np.bincount(rows, minlength=m), out=row_ptr[1:])
-        arrays = {
-            "values": flat[idx],
-            "col_idx": cols.astype(index_dtype(n - 1)),
-            "row_ptr": row_ptr,
-        }
-        return cls(W.shape, W.dtype, check_value_bits(value_bits, W.dtype), arrays, params)
+        arrays = {"values": values, "col_idx": cols.astype(index_dtype(n - 1)), "row_ptr": row_ptr}
+        return cls(shape, dtype, check_value_bits(value_bits, dtype), arrays, params)
 
     @property
     def nnz(self) -> int:

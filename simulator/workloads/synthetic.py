@@ -30,7 +30,6 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 import numpy as np
-from scipy.optimize import brentq
 
 from ..stats import check_shape
 
@@ -148,6 +147,8 @@ def _value_distribution(K: int, p0: float, entropy_bits: float | None) -> np.nda
         return _geometric(K, p0, 0.0)
     if H >= hi - _RANGE_TOL:
         return _geometric(K, p0, 1.0)
+    from scipy.optimize import brentq  # ~0.4 s to import: only for a law that needs the root
+
     r = brentq(lambda r: distribution_entropy(_geometric(K, p0, r)) - H, 0.0, 1.0, xtol=1e-14, rtol=1e-12)
     return _geometric(K, p0, r)
 
@@ -212,34 +213,50 @@ class SyntheticInfo:
 DRAW_BLOCK = 1 << 22
 
 
+def _code_counts(codes: np.ndarray, K: int) -> np.ndarray:
+    """``bincount(codes, minlength=K)``; uint8 codes are counted two at a time (as uint16 pairs, then
+    folded), since bincount first widens every entry to intp and that widening is most of its time."""
+    n = len(codes)
+    if codes.dtype != np.uint8 or n < 2:
+        return np.bincount(codes, minlength=K)[:K].astype(np.int64)
+    pairs = np.bincount(codes[: n & ~1].view(np.uint16), minlength=1 << 16).reshape(256, 256)
+    out = pairs.sum(axis=0) + pairs.sum(axis=1)
+    if n & 1:
+        out[codes[-1]] += 1
+    return out[:K].astype(np.int64)
+
+
 def _inverse_cdf_draw(rng: np.random.Generator, cuts: np.ndarray, levels: np.ndarray, size: int):
     """``levels[searchsorted(cuts, u, 'right')]`` for ``size`` uniforms u, and the count of each code.
 
     Exactly the inverse-CDF draw, made fast with a guide table: u in bucket
     [b/T, (b+1)/T) (T a power of two, so u*T is exact) maps to one code unless a
-    cut point falls inside the bucket; only those few buckets' entries are searched.
+    cut point falls inside the bucket (its guide entry is then the sentinel K); only
+    those few entries are searched. Codes are counted, then looked up in ``levels``
+    straight into the matrix; the block buffers are reused, so each entry is touched
+    a few times only (this draw was most of a network table's run time).
     """
     K = len(levels)
     T = 1 << max(16, int(np.ceil(np.log2(64 * K))))
     edges = np.arange(T + 1, dtype=np.float64) / T
     lo = np.searchsorted(cuts, edges[:-1], side="right")
     hi = np.searchsorted(cuts, edges[1:], side="left")
-    sure = lo == hi
-    guide = levels[lo]
+    code_dtype = np.uint8 if K < 256 else np.int32 if K < 2**31 else np.int64
+    guide = np.where(lo == hi, lo, K).astype(code_dtype)  # K: a cut falls inside the bucket
     W = np.empty(size, dtype=levels.dtype)
     counts = np.zeros(K, dtype=np.int64)
+    n = min(DRAW_BLOCK, size)
+    u_buf, bucket_buf = np.empty(n, dtype=np.float64), np.empty(n, dtype=np.int32 if T < 2**31 else np.int64)
     for start in range(0, size, DRAW_BLOCK):  # consecutive rng.random calls continue one stream
-        u = rng.random(min(DRAW_BLOCK, size - start))
-        bucket = (u * T).astype(np.int32 if T < 2**31 else np.int64)
-        block = guide[bucket]
-        per_bucket = np.bincount(bucket, minlength=T)
-        counts += np.bincount(lo[sure], weights=per_bucket[sure], minlength=K).astype(np.int64)
-        unsure = np.flatnonzero(~sure[bucket])
+        n = min(DRAW_BLOCK, size - start)
+        u, bucket = rng.random(n, out=u_buf[:n]), bucket_buf[:n]
+        np.multiply(u, T, out=bucket, casting="unsafe")  # truncated as astype would: u*T >= 0
+        codes = guide[bucket]
+        unsure = np.flatnonzero(codes == K)
         if len(unsure):
-            codes = np.searchsorted(cuts, u[unsure], side="right")
-            block[unsure] = levels[codes]
-            counts += np.bincount(codes, minlength=K)
-        W[start : start + len(u)] = block
+            codes[unsure] = np.searchsorted(cuts, u[unsure], side="right")
+        counts += _code_counts(codes, K)
+        np.take(levels, codes, out=W[start : start + n])
     return W, counts
 
 

@@ -98,6 +98,36 @@ def test_checkpoint_says_what_changed(tmp_path, caplog, change, why):
     assert caplog.messages == [f"{tmp_path}: starting afresh: {why} since the interrupted run"]
 
 
+def test_checkpoint_columns_come_back_exactly(tmp_path, caplog):
+    """float64 and int64 columns are stored as their bytes: every bit back (NaN, -0.0, inf, tiny and huge
+    values), the same frame as from lists; lists stay lists; bad bytes make the line corrupt."""
+    import numpy as np
+    import pandas as pd
+
+    from simulator.experiment.store import columns_of
+
+    df = pd.DataFrame({"f": [0.1, -0.0, np.nan, np.inf, 5e-324, 1.7976931348623157e308] * 20,
+                       "i": np.array([0, -1, 2**62, 3, 4, 5] * 20, dtype=np.int64),
+                       "s": ["a", "", "c", "d", "e", "f"] * 20, "o": [None, 1.5, None, 2.0, None, 3.0] * 20,
+                       "t": [1, True, 1.0, "1", None, False] * 20})  # repeated columns: stored as values + codes
+    cp = Checkpoint(tmp_path, INPUTS)
+    cp.load()
+    cp.append({"cells": ["w/0"], "results": columns_of(df)})
+    with (tmp_path / PARTIAL).open("a") as f:
+        f.write('{"cells": ["w/1"], "results": {"f": {"array": "<f8", "b64": "AAAA"}}}\n')
+        f.write('{"cells": ["w/2"], "results": {"s": {"values": ["a"], "codes": {"array": "<i8", '
+                '"b64": "AQAAAAAAAAA="}}}}\n')  # code 1 of one value
+    with caplog.at_level(logging.WARNING, logger="dotsim.experiment"):
+        (rec,) = Checkpoint(tmp_path, INPUTS).load()
+    assert len(caplog.messages) == 2 and "line 3 is corrupt" in caplog.messages[0] and "line 4" in caplog.messages[1]
+    assert "{\"values\": " in (tmp_path / PARTIAL).read_text().splitlines()[1]
+    back = pd.DataFrame(rec["results"])
+    pd.testing.assert_frame_equal(back, pd.DataFrame({c: df[c].tolist() for c in df.columns}))
+    assert back["f"].to_numpy().tobytes() == df["f"].to_numpy().tobytes()
+    assert back["i"].dtype == np.int64 and rec["results"]["s"] == list(df["s"])
+    assert [type(v) for v in rec["results"]["t"]] == [type(v) for v in df["t"].tolist()]
+
+
 def test_corrupt_checkpoint_lines_are_dropped_with_a_warning(tmp_path, caplog):
     cp = Checkpoint(tmp_path, INPUTS)
     cp.load()

@@ -1,5 +1,6 @@
 """Format-specific behaviour of the shipped formats (the contract all formats meet: test_contract.py)."""
 import numpy as np
+import pandas as pd
 import pytest
 import scipy.sparse as sp
 from hypothesis import given, settings
@@ -169,3 +170,29 @@ def test_access_column(worked_W):
         if fmt in ("cer", "cser"):  # gathered and colsum reads of x stay two rows
             xs = c[(c.action == "read") & (c.operand == "x")].set_index("access")["count"]
             assert xs["sequential"] == W.shape[1] * 2
+
+
+@pytest.mark.parametrize("kind", ["zero_majority", "zero_most_frequent", "zero_not_first", "no_zero", "negative_zero",
+                                  "integers", "all_zero"])
+def test_csr_from_a_shared_coding_is_the_same_encoding(kind):
+    """encode_many builds CSR from the value coding when Omega[0] = 0: the arrays (values, dtypes) must be
+    exactly those of a CSR encoded on its own, and any other matrix takes the plain path."""
+    from simulator.formats import encode_many
+
+    rng = np.random.default_rng(4)
+    W = rng.choice(np.array([0.0, 0.5, -1.25], dtype=np.float32), size=(37, 23), p={
+        "zero_majority": [0.8, 0.1, 0.1], "zero_most_frequent": [0.45, 0.3, 0.25], "zero_not_first": [0.2, 0.6, 0.2],
+        "no_zero": [0.0, 0.5, 0.5], "negative_zero": [0.7, 0.2, 0.1], "integers": [0.6, 0.2, 0.2],
+        "all_zero": [1.0, 0.0, 0.0]}[kind])
+    if kind == "negative_zero":
+        W[::3, ::2] = -0.0
+    if kind == "integers":
+        W = (W * 4).astype(np.int16)
+    shared = encode_many(W, ["cser", "csr"])["csr"]
+    alone = sim.encode(W, "csr")
+    assert shared.arrays.keys() == alone.arrays.keys()
+    for name, a in alone.arrays.items():
+        assert shared.arrays[name].dtype == a.dtype
+        assert shared.arrays[name].tobytes() == a.tobytes()
+    assert shared.storage_bits() == alone.storage_bits() and shared.dtype == alone.dtype
+    pd.testing.assert_frame_equal(shared.counts(columns=3), alone.counts(columns=3))

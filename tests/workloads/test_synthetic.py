@@ -93,6 +93,23 @@ def test_draw_is_the_exact_inverse_cdf_draw(K, p0, H):
     assert info.K == np.count_nonzero(counts)
 
 
+@pytest.mark.parametrize("K", [2, 255, 256])
+def test_draw_in_odd_blocks_is_the_same_draw(monkeypatch, K):
+    """Blocks of odd length (the pair counter's odd tail), K = 255 (the largest uint8 code with its
+    sentinel) and K = 256 (wider codes): the same matrix and counts as one plain searchsorted."""
+    import simulator.workloads.synthetic as synthetic
+
+    monkeypatch.setattr(synthetic, "DRAW_BLOCK", 1001)
+    probs = value_distribution(K, 0.6, None)
+    levels = default_levels(K, np.dtype(np.float32))
+    W, counts = synthetic.draw_matrix((97, 61), probs, levels, seed=3)
+    u = np.random.default_rng(3).random(W.size)
+    codes = np.searchsorted(np.cumsum(probs)[:-1], u, side="right")
+    np.testing.assert_array_equal(W.ravel(), levels[codes])
+    np.testing.assert_array_equal(counts, np.bincount(codes, minlength=K))
+    assert counts.dtype == np.int64
+
+
 def test_reached_statistics_match_matrix_stats_and_the_target():
     W, info = synthetic_matrix((512, 512), 0.85, 16, 1.0, seed=2)
     st = matrix_stats(W)
