@@ -22,7 +22,7 @@ from tqdm.auto import tqdm
 from ..cost import PROVENANCE_COLUMNS, totals
 from ..engine import layer_plan, run_plans
 from ..hardware import load_profile
-from ..mapping import MAPPING_COLUMNS, _summary, chosen_mappings, search
+from ..mapping import MAPPING_COLUMNS, mapping_columns, search
 from . import counting
 from .csvout import write_csv
 from .executors import executor_for
@@ -75,16 +75,6 @@ def _network_times(tot: pd.DataFrame, priced_rows: pd.DataFrame, networks: set[i
             tot.loc[(tot.cell_i == i) & (tot.format == f), "time_s"] = run_plans([plans], prof)[0].total_s
 
 
-def _mapping_columns(table: pd.DataFrame) -> pd.DataFrame:
-    """``mapping.mapping_columns`` of a whole batch in one pass: the same rows, without a groupby that
-    builds a frame (and a namedtuple class) per (cell, format), which took most of an analytic run."""
-    groups: dict[tuple, list] = {}
-    for key, record in zip(zip(table["cell_i"].tolist(), table["format"].tolist()), chosen_mappings(table)):
-        groups.setdefault(key, []).append(record)
-    rows = [(*k, _summary(rs), float(sum(r.dram_bytes.get("x", 0.0) for r in rs))) for k, rs in groups.items()]
-    return pd.DataFrame(rows, columns=["cell_i", "format", *MAPPING_COLUMNS])
-
-
 def batch_rows(cells: list[Cell], spec: ExperimentSpec, profiles: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Results (and breakdown) of a batch of cells, priced in one vectorised pass per profile."""
     shown = spec.format_choices()
@@ -109,7 +99,7 @@ def batch_rows(cells: list[Cell], spec: ExperimentSpec, profiles: dict) -> tuple
         priced_rows, mappings = search(counts, prof, objective=spec.options.objective)
         tot = totals(priced_rows, prof, keys=["cell_i", "format"])[["cell_i", "format", "energy_j", "time_s"]]
         tot = storage.merge(tot, on=["cell_i", "format"], how="left").merge(
-            _mapping_columns(mappings), on=["cell_i", "format"], how="left")
+            mapping_columns(mappings), on=["cell_i", "format"], how="left")
         _network_times(tot, priced_rows, networks, formats, prof)
         dense = tot[tot.format == REFERENCE].set_index("cell_i")
         with np.errstate(divide="ignore"):

@@ -186,9 +186,10 @@ def _summary(records: list[ChosenMapping]) -> str:
 
 def mapping_columns(table: pd.DataFrame, keys: tuple[str, ...] = ("cell_i", "format")) -> pd.DataFrame:
     """Per (cell, format) of ``search``'s mapping table: ``mapping`` (a summary) and ``dram_x_bytes``
-    (the input's traffic at the farthest level, summed over a network's layers)."""
-    rows = []
-    for k, g in table.groupby(list(keys), sort=False):
-        records = chosen_mappings(g)
-        rows.append((*k, _summary(records), float(sum(r.dram_bytes.get("x", 0.0) for r in records))))
+    (the input's traffic at the farthest level, summed over a network's layers). One pass over the
+    table: a groupby building a frame per (cell, format) took most of an analytic run."""
+    groups: dict[tuple, list] = {}
+    for key, record in zip(zip(*(table[k].tolist() for k in keys)), chosen_mappings(table)):
+        groups.setdefault(key, []).append(record)
+    rows = [(*k, _summary(rs), float(sum(r.dram_bytes.get("x", 0.0) for r in rs))) for k, rs in groups.items()]
     return pd.DataFrame(rows, columns=[*keys, *MAPPING_COLUMNS])
