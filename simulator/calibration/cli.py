@@ -94,8 +94,8 @@ def install_profile(profile: str | Path, force: bool = False, stem: str | None =
     new = report_dir / "report.md"
     rel = str(new.resolve().relative_to(root)) if new.resolve().is_relative_to(root) else str(new)
     text = src.read_text()
-    for old in (str(src.parent / "report.md"), str((src.parent / "report.md").resolve())):
-        text = text.replace(f"see {old}", f"see {rel}")
+    for old in (str((src.parent / "report.md").resolve()), str(src.parent / "report.md")):
+        text = text.replace(old, rel)  # every mention: the sources and the description
     tmp = dest.with_name(dest.name + ".tmp")
     tmp.write_text(text)
     tmp.replace(dest)
