@@ -20,9 +20,9 @@ memory time, combined by the profile's ``time_model.combine``, plus a fixed call
   - near a capacity (``spill``), a row's share served by the nearer level is priced there.
 - one ``time_model.call_overhead`` per product (``combine_time``).
 
-The model is linear in the inverse parameters (seconds per op, per byte, per gather, per loop
-exit) when ``combine`` is ``sum``; calibration fits those (``simulator.calibration.fit``) from the
-same ``time_features`` this module prices with. A parameter a row needs and the profile lacks is
+Core time and memory time are each linear in the inverse parameters (seconds per op, per byte,
+per gather, per loop exit); calibration (``simulator.calibration.fit``) fits those, and the
+overlap, from the same ``time_features`` this module prices with. A parameter a row needs and the profile lacks is
 an error naming the field, never a default.
 """
 from __future__ import annotations
