@@ -18,8 +18,9 @@ import numpy as np
 import pandas as pd
 
 from .counts import validate_counts
-from .hardware import Profile, load_profile, place
+from .hardware import Profile, load_profile
 from .hardware.device_time import memory_times
+from .hardware.placement import level_shares
 
 if TYPE_CHECKING:
     from .mapping import ChosenMapping, Mapping, Objective
@@ -120,7 +121,8 @@ def price(counts: pd.DataFrame, profile: Profile) -> pd.DataFrame:
     bd = counts.copy()
     if "access" not in bd.columns:
         bd["access"] = "sequential"
-    bd["level"] = place(bd, profile).to_numpy()
+    shares = level_shares(bd, profile)
+    bd["level"] = np.array([lv.name for lv in profile.memory] + ["compute"], dtype=object)[shares[0]]
     keys = ["action", "dtype", "bits", "level", "access"]
     group = bd.groupby(keys, sort=False).ngroup().to_numpy()
     first = np.unique(group, return_index=True)[1]
@@ -130,7 +132,7 @@ def price(counts: pd.DataFrame, profile: Profile) -> pd.DataFrame:
     bd["energy_j"] = count * units[group, 0]
     for k, col in enumerate(PROVENANCE_COLUMNS, start=2):  # per distinct group, like the units
         bd[col] = np.array([p[k] for p in priced], dtype=object)[group]
-    mem_s, mem_source, mem_confidence = memory_times(bd, profile)
+    mem_s, mem_source, mem_confidence = memory_times(bd, profile, shares)
     is_mem = (bd["level"] != "compute").to_numpy()
     bd["time_s"] = np.where(is_mem, mem_s, count * units[group, 1])
     bd["time_source"] = np.where(is_mem, mem_source, bd["time_source"].to_numpy(dtype=object))

@@ -41,11 +41,13 @@ def _missing(profile: Profile, field: str, what: str) -> ValueError:
                       "{value, unit, source, confidence} (docs/profiles.md, the device time model)")
 
 
-def memory_times(bd: pd.DataFrame, profile: Profile) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def memory_times(bd: pd.DataFrame, profile: Profile, shares: tuple[np.ndarray, np.ndarray] | None = None
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(seconds, time source, time confidence) of every read/write row of ``bd`` (NaN / None elsewhere).
 
-    ``bd`` is a count table; its rows are placed here (the same placement as the energy's level)."""
-    idx, share = level_shares(bd, profile)
+    ``bd`` is a count table; its rows are placed by ``placement.level_shares`` (the energy's level),
+    or by ``shares`` when the caller has placed them already."""
+    idx, share = shares if shares is not None else level_shares(bd, profile)
     levels = profile.memory
     inv_bw = np.array([1.0 / lv.bandwidth.si for lv in levels])
     inv_g = np.array([np.nan if lv.gather_throughput is None else 1.0 / lv.gather_throughput.si for lv in levels])
@@ -76,10 +78,11 @@ def memory_times(bd: pd.DataFrame, profile: Profile) -> tuple[np.ndarray, np.nda
     confidence = np.full(len(bd), None, dtype=object)
     keys = np.stack([far, np.where(share > 0, near, -1), indirect, pointer], axis=1)[is_mem]
     rows = np.flatnonzero(is_mem)
-    for key in {tuple(k) for k in keys.tolist()}:
-        hit = rows[(keys == np.array(key)).all(axis=1)]
-        src, conf = _provenance(profile, int(key[0]), int(key[1]), bool(key[2]), bool(key[3]))
-        source[hit], confidence[hit] = src, conf
+    if len(rows):
+        kinds, which = np.unique(keys, axis=0, return_inverse=True)  # one derivation per kind of row
+        texts = [_provenance(profile, int(k[0]), int(k[1]), bool(k[2]), bool(k[3])) for k in kinds]
+        source[rows] = np.array([t[0] for t in texts], dtype=object)[which.ravel()]
+        confidence[rows] = np.array([t[1] for t in texts], dtype=object)[which.ravel()]
     return seconds, source, confidence
 
 
