@@ -2,7 +2,7 @@
 
 The steps: the design (design.py) -> every point encoded in every format that has a kernel and
 timed, all cases interleaved, on one pinned thread, noisy cases sampled again (timing.py) ->
-linear models fitted on the fit split (fit.py) -> the calibrated profile written into ``out_dir``
+the spec profile's device parameters fitted within bounds on the fit split (fit.py) -> the calibrated profile written into ``out_dir``
 as ``<cpu>.yaml`` (profile.py; named after the CPU model, ``probe.cpu_model_name``) and reloaded
 through ``simulator.hardware.load_profile``; its ``simulator.cost.estimate``, and a spec-only
 profile's, compared with the measurements -> report.md, plot, measurements.csv, counts.csv.gz,
