@@ -70,8 +70,9 @@ def profile_yaml(fit: DeviceFit, name: str, report: str, spec: Profile, spec_ref
     data: dict = {
         "name": name,
         "inherits": spec_ref or spec.name,
-        "description": (f"{spec.description.strip()} Time: its device parameters fitted to this machine's kernel "
-                        f"timings ({report}); energy: the spec's."),
+        "description": (f"{spec.name} calibrated on this machine: the device time model's parameters fitted to "
+                        f"kernel timings ({report}) within bounds around the spec-only profile {spec.name}, which "
+                        "gives energy and every parameter not fitted."),
         "placement": "working_set",
     }
     if fit.spill > 1:
