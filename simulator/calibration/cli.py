@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from ..experiment.store import write_atomic, write_text_atomic
 from .accuracy import accuracy_rows, summary
 from .design import Point, design_formats, make_design
 from .fit import choose_device_fit
@@ -96,10 +97,7 @@ def install_profile(profile: str | Path, force: bool = False, stem: str | None =
     text = src.read_text()
     for old in (str((src.parent / "report.md").resolve()), str(src.parent / "report.md")):
         text = text.replace(old, rel)  # every mention: the sources and the description
-    tmp = dest.with_name(dest.name + ".tmp")
-    tmp.write_text(text)
-    tmp.replace(dest)
-    return dest
+    return write_text_atomic(dest, text)
 
 
 def _cases(points: list[Point], formats: list[str]) -> tuple[list[Case], list[dict]]:
@@ -153,20 +151,33 @@ def calibrate(quick: bool = True, out_dir: str | Path = DEFAULT_OUT, profile_pat
         raise ValueError(f"calibration fits the parameters of a spec-only profile of this CPU within physical bounds, "
                          f"and there is none: no hardware_profiles/{profile_stem()}.yaml; give one with --spec PROFILE "
                          f"(a name or a path)")
+    spec_profile = _checked_spec(spec)
     if noise == "auto":
         noise = NoiseControl(budget_s=2.0 if tiny else 15.0 if quick else 60.0, max_samples=9 if tiny else 21)
     if isinstance(noise, str):
         raise ValueError(f"noise: expected a NoiseControl, 'auto' or None, got {noise!r}")
     with one_core() as pinned:
         return _calibrate(quick, Path(out_dir), profile, tiny, samples, min_sample_s, progress, seed, statistic,
-                          pinned, spec, noise)
+                          pinned, spec, spec_profile, noise)
+
+
+def _checked_spec(spec: str | Path) -> Profile:
+    """The spec profile, loaded and checked before any timing (a bad spec fails in a second, not
+    after minutes of measurements): every device parameter the fit moves must be there."""
+    from ..hardware import load_profile
+    from ..hardware.device_time import missing_parameters
+
+    prof = load_profile(spec)
+    missing = missing_parameters(prof)
+    if missing:
+        raise ValueError(f"{prof.where()}: missing cost: {', '.join(missing)}; a spec profile for calibration gives "
+                         "every device parameter the fit moves (docs/profiles.md, the device time model)")
+    return prof
 
 
 def _write_csv(df: pd.DataFrame, path: Path) -> None:
-    """A CSV written atomically (temp file, then rename): an interrupted run leaves the old file whole."""
-    tmp = path.with_name(path.name + ".tmp")
-    df.to_csv(tmp, index=False)
-    tmp.replace(path)
+    """A CSV written atomically: an interrupted run leaves the old file whole."""
+    write_atomic(path, lambda p: df.to_csv(p, index=False))
 
 
 def _spec_ref(spec: str | Path, prof: Profile) -> str:
@@ -179,7 +190,7 @@ def _spec_ref(spec: str | Path, prof: Profile) -> str:
 
 def _calibrate(quick: bool, out: Path, profile_path: Path, tiny: bool, samples: int | None,
                min_sample_s: float | None, progress: bool, seed: int, statistic: str, pinned: str,
-               spec: str | Path, noise: NoiseControl | None) -> dict[str, Path]:
+               spec: str | Path, spec_prof: Profile, noise: NoiseControl | None) -> dict[str, Path]:
     from tqdm.auto import tqdm
 
     from ..hardware import load_profile
@@ -213,7 +224,6 @@ def _calibrate(quick: bool, out: Path, profile_path: Path, tiny: bool, samples: 
     df["reps"] = [t.reps for t in timings]
     counts = [r["counts"] for r in records]
 
-    spec_prof = load_profile(spec)
     spec_note = (f"spec-only profile: {spec_prof.name} ({spec_prof.path}): the fit's starting point and bounds, and "
                  f"the `spec` model of accuracy.csv (its own predictions, nothing fitted)")
     fit_rows = (df["split"] == "fit").to_numpy()

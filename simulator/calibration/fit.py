@@ -28,6 +28,7 @@ import pandas as pd
 from scipy.optimize import least_squares
 
 from ..hardware import Profile, profile_from_dict
+from ..hardware.device_time import parameter_seconds as spec_value
 from ..hardware.device_time import time_features
 
 Feature = tuple  # ("call",) | ("op", op, kind, bits, access) | ("stream", level) | ("gather", level) | ("loop", level)
@@ -42,25 +43,6 @@ SPILLS = (1.0, 1.5, 2.0)
 falls linearly (a shared last-level cache keeps part of an array a little larger than its nominal
 capacity). ``choose_device_fit`` takes the ratio, and the last-level capacity among the spec's
 and the probed one, with the lower FIT-set error: discrete modelling choices, reported."""
-
-
-def spec_value(spec: Profile, key: Feature) -> float:
-    """The spec profile's value of the parameter a feature multiplies (seconds per unit of feature)."""
-    kind = key[0]
-    if kind == "call":
-        q = spec.time_model.call_overhead
-        return 0.0 if q is None else q.si
-    if kind == "op":
-        _, op, k, bits, access = key
-        return 1.0 / spec.op_cost(op, k, bits).cost(access).throughput.si
-    lv = spec.level(key[1])
-    if kind == "stream":
-        return 1.0 / lv.bandwidth.si
-    q = lv.gather_throughput if kind == "gather" else lv.loop_exit
-    if q is None:
-        raise ValueError(f"{spec.where()}: field memory ({lv.name}).{'gather_throughput' if kind == 'gather' else 'loop_exit'}: "
-                         "missing; the spec profile must give every device parameter calibration fits")
-    return 1.0 / q.si if kind == "gather" else q.si
 
 
 def bounds(spec: Profile, keys: list[Feature]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -108,9 +90,7 @@ class DeviceFit:
         A = self.matrix(feats) / times[:, None]
         scale = np.where(self.spec > 0, self.spec, np.maximum(self.upper, 1e-12))  # well-conditioned columns
         A = A * scale
-        core = np.array([k[0] == "op" for k in self.keys])
-        call = np.array([k[0] == "call" for k in self.keys])
-        mem = ~core & ~call
+        core, mem, call = self._parts()
 
         def relative(theta: np.ndarray) -> np.ndarray:
             x, f = theta[:-1], theta[-1]
@@ -125,11 +105,15 @@ class DeviceFit:
         self.overlap = float(res.x[-1])
         return self
 
+    def _parts(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Masks over ``keys``: core (op) parameters, memory parameters, the call overhead."""
+        kind = np.array([k[0] for k in self.keys])
+        return kind == "op", ~np.isin(kind, ("op", "call")), kind == "call"
+
     def predict(self, feats: list[dict]) -> np.ndarray:
         A = self.matrix(feats)
-        core = np.array([k[0] == "op" for k in self.keys])
-        call = np.array([k[0] == "call" for k in self.keys])
-        c, m = A[:, core] @ self.coef[core], A[:, ~core & ~call] @ self.coef[~core & ~call]
+        core, mem, call = self._parts()
+        c, m = A[:, core] @ self.coef[core], A[:, mem] @ self.coef[mem]
         return A[:, call] @ self.coef[call] + np.maximum(c, m) + (1.0 - self.overlap) * np.minimum(c, m)
 
     def at_bound(self) -> list[str]:

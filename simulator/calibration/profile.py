@@ -9,19 +9,12 @@ Every fitted number's source names the calibration report and the spec value it 
 from __future__ import annotations
 
 import datetime as _dt
-import re
-import socket
 from pathlib import Path
 
 import yaml
 
 from ..hardware import Profile
 from .fit import DeviceFit
-
-
-def host_name() -> str:
-    """This machine's name as a file name (kept for reports; profiles are named after the CPU)."""
-    return re.sub(r"[^A-Za-z0-9_.-]+", "-", socket.gethostname()) or "host"
 
 
 def _quantity(value: float, unit: str, source: str, confidence: str) -> dict:
@@ -84,12 +77,11 @@ def profile_yaml(fit: DeviceFit, name: str, report: str, spec: Profile, spec_ref
 
 
 def write_profile(data: dict, path: Path) -> Path:
-    """Write atomically (temp file then rename) so an interrupted run leaves the old profile."""
+    """Write atomically so an interrupted run leaves the old profile."""
+    from ..experiment.store import write_text_atomic
+
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".yaml.tmp")
     header = ("# Written by `dotsim calibrate` (simulator/calibration): the spec profile it inherits, with the\n"
               "# device time model's parameters fitted; every fitted number's source names the report.\n")
-    tmp.write_text(header + yaml.safe_dump(data, sort_keys=False, width=120))
-    tmp.replace(path)
-    return path
+    return write_text_atomic(path, header + yaml.safe_dump(data, sort_keys=False, width=120))

@@ -36,10 +36,9 @@ def write_counts(keys: Sequence[str], counts: Sequence[pd.DataFrame], path: str 
     """counts.csv.gz: every case's count table stacked, a ``key`` column first (atomic write)."""
     path = Path(path)
     table = pd.concat([c[list(COLUMNS)].assign(key=k) for k, c in zip(keys, counts)], ignore_index=True)
-    tmp = path.with_name(path.name + ".tmp")
-    table[["key", *COLUMNS]].to_csv(tmp, index=False, compression="gzip")
-    tmp.replace(path)
-    return path
+    from ..experiment.store import write_atomic
+
+    return write_atomic(path, lambda p: table[["key", *COLUMNS]].to_csv(p, index=False, compression="gzip"))
 
 
 def read_measurements(path: str | Path) -> pd.DataFrame:

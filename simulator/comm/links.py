@@ -15,9 +15,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import ValidationError
-
-from ..hardware.loader import find_yaml, format_validation_error, resolve_inherits, yaml_files
+from ..hardware.loader import find_yaml, resolve_inherits, validated, yaml_files
 from ..hardware.units import Bandwidth, Energy, StrictModel, Time
 from ..resources import SHIPPED_PROFILES, profile_dirs
 
@@ -98,10 +96,7 @@ def find_link(name_or_path: str | Path, relative_to: Path | None = None) -> Path
 
 def link_from_dict(data: dict, where: str = "link", lineage: tuple[str, ...] = ()) -> Link:
     """Validate a merged mapping; errors name ``where`` and the dotted field."""
-    try:
-        return Link.model_validate({**data, "path": where, "lineage": lineage})
-    except ValidationError as e:
-        raise ValueError(format_validation_error(where, e)) from None
+    return validated(Link, data, where, lineage)
 
 
 def load_link(name_or_path: str | Path | Link) -> Link:

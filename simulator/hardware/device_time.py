@@ -138,3 +138,31 @@ def time_features(counts: pd.DataFrame, profile: Profile) -> dict[tuple, float]:
                 k = ("loop", names[lv])
                 feats[k] = feats.get(k, 0.0) + w * count[i]
     return feats
+
+
+def parameter_seconds(profile: Profile, key: tuple) -> float:
+    """The profile's value of the parameter a ``time_features`` key multiplies, in seconds per unit
+    of that feature (per op, per byte, per gather, per loop exit, per call): the one place that
+    maps features to profile fields, for calibration's starting point and bounds."""
+    kind = key[0]
+    if kind == "call":
+        q = profile.time_model.call_overhead
+        return 0.0 if q is None else q.si
+    if kind == "op":
+        _, op, k, bits, access = key
+        return 1.0 / profile.op_cost(op, k, bits).cost(access).throughput.si
+    i, lv = next((i, lv) for i, lv in enumerate(profile.memory) if lv.name == key[1])
+    if kind == "stream":
+        return 1.0 / lv.bandwidth.si
+    field = "gather_throughput" if kind == "gather" else "loop_exit"
+    q = getattr(lv, field)
+    if q is None:
+        raise _missing(profile, f"memory[{i}].{field} ({lv.name})", "a device parameter calibration fits")
+    return 1.0 / q.si if kind == "gather" else q.si
+
+
+def missing_parameters(profile: Profile) -> list[str]:
+    """The device parameters a profile leaves out (per level: gather_throughput, loop_exit), as
+    ``memory[i].field (level)``: a spec for calibration must give them all."""
+    return [f"memory[{i}].{f} ({lv.name})" for i, lv in enumerate(profile.memory)
+            for f in ("gather_throughput", "loop_exit") if getattr(lv, f) is None]

@@ -8,7 +8,6 @@ from .units import LocatedError, Size
 
 Kind = Literal["int", "float"]
 Op = Literal["add", "mul"]
-Access = Literal["sequential", "indirect"]
 
 
 class _Level(Protocol):

@@ -10,14 +10,16 @@ import errno
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from ..resources import profile_dirs
 from ..yamlio import read_yaml
 from .profile import Profile
 from .units import LocatedError
+
+M = TypeVar("M", bound=BaseModel)
 
 _LOADER_FIELDS = ("path", "lineage")  # filled here, never read from YAML
 MAX_INHERITS_DEPTH = 32  # far beyond any real lineage; stops a runaway chain before Python's recursion limit
@@ -172,12 +174,18 @@ def format_validation_error(where: str, err: ValidationError) -> str:
     return "\n".join(lines)
 
 
-def profile_from_dict(data: dict, where: str = "profile", lineage: tuple[str, ...] = ()) -> Profile:
-    """Validate an already merged mapping (tests and calibration use this directly)."""
+def validated(model: type[M], data: dict, where: str, lineage: tuple[str, ...] = ()) -> M:
+    """``data`` (an already merged mapping) as ``model``, recording where it came from; a
+    validation error becomes one ValueError naming ``where`` and the dotted field."""
     try:
-        return Profile.model_validate({**data, "path": where, "lineage": lineage})
+        return model.model_validate({**data, "path": where, "lineage": lineage})
     except ValidationError as e:
         raise ValueError(format_validation_error(where, e)) from None
+
+
+def profile_from_dict(data: dict, where: str = "profile", lineage: tuple[str, ...] = ()) -> Profile:
+    """Validate an already merged mapping (tests and calibration use this directly)."""
+    return validated(Profile, data, where, lineage)
 
 
 def load_profile(name_or_path: str | Path | Profile) -> Profile:

@@ -136,3 +136,23 @@ def test_calibrate_tiny(tmp_path):
     assert list(s["format"]) == ["dense", "csr", "cer", "cser", "mpd", "all"] and "within_15" in s
     assert set(df.loc[df["format"] == "mpd", "split"]) == {"fit", "holdout"}
 
+
+
+def test_a_spec_missing_a_device_parameter_fails_before_any_timing(tmp_path, monkeypatch):
+    """The spec is checked first: a missing parameter names the file and the field, and nothing is timed."""
+    import yaml
+
+    from simulator.calibration import cli
+    from simulator.hardware import PROFILE_DIR
+
+    data = yaml.safe_load((PROFILE_DIR / f"{SPEC}.yaml").read_text())
+    del data["memory"][1]["loop_exit"]
+    spec = tmp_path / "board.yaml"
+    spec.write_text(yaml.safe_dump(data))
+
+    def no_timing(*a, **k):
+        raise AssertionError("timed before the spec was checked")
+
+    monkeypatch.setattr(cli, "time_cases", no_timing)
+    with pytest.raises(ValueError, match=r"board\.yaml: missing cost: memory\[1\]\.loop_exit \(L2\)"):
+        cli.calibrate(tiny=True, out_dir=tmp_path / "out", spec=spec, progress=False)

@@ -74,5 +74,5 @@ def test_a_spec_without_a_parameter_the_fit_needs_is_named():
     from simulator.hardware import profile_from_dict
 
     bad = profile_from_dict(data, "bad.yaml")
-    with pytest.raises(ValueError, match=r"bad\.yaml: field memory \(SRAM-8KiB\)\.loop_exit: missing"):
+    with pytest.raises(ValueError, match=r"bad\.yaml: field memory\[0\]\.loop_exit \(SRAM-8KiB\): missing"):
         DeviceFit(bad).fit([{("loop", "SRAM-8KiB"): 1.0, ("call",): 1.0}], np.array([1e-6]))
