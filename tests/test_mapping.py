@@ -102,9 +102,49 @@ def test_a_row_block_needs_a_column_tile(horowitz):
 
 
 def test_points_are_every_tile_and_every_block_under_a_tile():
-    ts, bs = points_of(4, 4)
+    ts, bs, ks = points_of(4, 4, 3)
     assert list(zip(ts.tolist(), bs.tolist())) == [(4, 4), (2, 4), (2, 2), (2, 1), (1, 4), (1, 2), (1, 1)]
+    assert set(ks.tolist()) == {3}  # no chunks unless the matrix can be chunked
     assert points_of(1, 1)[0].tolist() == [1]
+
+
+def test_chunks_come_under_a_tile_with_the_whole_w():
+    ts, bs, ks = points_of(4, 4, 3, chunked=True)
+    assert list(zip(ts.tolist(), bs.tolist(), ks.tolist())) == [
+        (4, 4, 3), (2, 4, 3), (2, 2, 3), (2, 1, 3), (2, 4, 2), (2, 4, 1), (1, 4, 3), (1, 2, 3), (1, 1, 3),
+        (1, 4, 2), (1, 4, 1)]
+
+
+def test_dense_outputs_stationary_by_hand(horowitz):
+    """64 x 512 float32, L = 64, tile 16 (P = 4), chunk 64 (C = 8): the x tile of a chunk (4 KiB) in
+    the 8 KiB SRAM, the partial sums of a tile (4 KiB) in the 8 KiB SRAM, read and written back once
+    per chunk after the first; W (128 KiB, 1 MiB SRAM) re-read once per pass; y written once."""
+    m, n, L, T, K = 64, 512, 64, 16, 64
+    cost = estimate(sim.encode(_matrix(m, n), "dense"), horowitz, columns=L, mapping=Mapping(T, k_tile=K))
+    P, C = L // T, n // K
+    hand = (m * n * P * 50.0          # values re-read once per pass, 1 MiB tier
+            + m * n * L * 5.0         # x reads from the chunk's tile, 8 KiB tier
+            + n * L * 50.0            # fill: X read once from its level
+            + n * L * 5.0             # fill: written once into the tile's level
+            + 2 * (C - 1) * m * L * 5.0  # partial sums: read and written back, 8 KiB tier
+            + m * L * 10.0            # y written once, 32 KiB tier
+            + m * n * L * (3.7 + 0.9)) * PJ
+    assert cost.energy_j == pytest.approx(hand, rel=1e-12)
+    mp = cost.mapping
+    assert (mp.loop_order, mp.passes, mp.chunks, mp.k_tile, mp.depth) == ("outputs_stationary", P, C, K, n)
+    assert (mp.x_level, mp.y_level) == ("SRAM-8KiB", "SRAM-8KiB")
+    assert "k_tile=64 of n=512 (8 chunks, partial sums in SRAM-8KiB)" in str(mp)
+
+
+def test_a_chunk_needs_implicit_positions(horowitz):
+    """CSR finds a row's entries through its pointers: a chunk of its columns would need a pointer
+    per row and chunk, so ``k_tile`` leaves it whole; a block and a chunk together are refused."""
+    enc = sim.encode(_matrix(64, 512, p0=0.8), "csr")
+    fixed = estimate(enc, horowitz, columns=64, mapping=Mapping(16, k_tile=64))
+    assert fixed.mapping.loop_order == "columns_outer" and fixed.mapping.chunks == 1
+    assert fixed.energy_j == estimate(enc, horowitz, columns=64, mapping=Mapping(16)).energy_j
+    with pytest.raises(ValueError, match="one of them"):
+        Mapping(16, 8, 64)
 
 
 @pytest.mark.parametrize("fmt", ["dense", "csr", "cser"])
@@ -113,12 +153,15 @@ def test_search_takes_the_cheapest_point_of_the_mapspace(horowitz, fmt):
     the pruned search finds the least energy, and the point it names costs that."""
     enc = sim.encode(_matrix(64, 512, p0=0.8), fmt)
     L = 48
-    ts, bs = points_of(L, 64)
-    points = {(t, b): estimate(enc, horowitz, columns=L, mapping=Mapping(t, b)).energy_j for t, b in zip(ts, bs)}
+    ts, bs, ks = points_of(L, 64, 512, chunked=fmt == "dense")
+    points = {(t, b, k): estimate(enc, horowitz, columns=L,
+                                  mapping=Mapping(t, b if b < 64 else None, k if k < 512 else None)).energy_j
+              for t, b, k in zip(ts, bs, ks)}
     best = estimate(enc, horowitz, columns=L)
     assert best.energy_j == pytest.approx(min(points.values()), rel=1e-12)
-    assert points[best.mapping.l_tile, best.mapping.w_rows] == pytest.approx(best.energy_j, rel=1e-12)
-    assert best.energy_j < points[L, 64]  # tiling pays here: X (96 KiB) is in the 1 MiB SRAM, a tile fits 8 KiB
+    mp = best.mapping
+    assert points[mp.l_tile, mp.w_rows, mp.k_tile] == pytest.approx(best.energy_j, rel=1e-12)
+    assert best.energy_j < points[L, 64, 512]  # tiling pays here: X (96 KiB) is in the 1 MiB SRAM, a tile fits 8 KiB
 
 
 def test_time_objective_minimises_time(horowitz):
@@ -161,19 +204,21 @@ def _x_dram(cost) -> int:
 
 def test_vgg16_conv_layer_reuses_its_inputs(horowitz):
     """A VGG-16 conv layer (256 x 2304, L = 3136), dense: between 5 and 100 pJ per multiply-add,
-    where the untiled loop pays about 1 nJ. The best point keeps a block of W (590 KiB) in the
-    1 MiB SRAM and re-reads X from DRAM once per block; the best columns_outer point reads X from
-    DRAM once (at most 2 n L, the issue's figure) but W (2.4 MB) once per pass, and costs more."""
+    where the untiled loop pays about 1 nJ. The best point keeps the partial sums of a column tile
+    in the 1 MiB SRAM while chunks of X and W stream past: X read from DRAM once (the issue's "at
+    most 2 n L"), fewer DRAM bytes in all and less energy than the best row-blocked point, which
+    keeps a block of W (590 KiB) near and re-reads X once per block."""
     m, n, L = 256, 2304, 3136
     enc = sim.encode(_matrix(m, n), "dense")
     cost = estimate(enc, horowitz, columns=L)
     assert 5 * PJ <= cost.energy_j / (m * n * L) <= 100 * PJ
     mp = cost.mapping
-    assert mp.loop_order == "rows_outer" and mp.w_level == "SRAM-1MiB"
-    assert _x_dram(cost) == mp.blocks * n * L and mp.dram_bytes["x"] == _x_dram(cost) * 4
-    columns = estimate(enc, horowitz, columns=L, mapping=Mapping(64))
-    assert _x_dram(columns) <= 2 * n * L and cost.energy_j < columns.energy_j
-    assert sum(mp.dram_bytes.values()) < sum(columns.mapping.dram_bytes.values())
+    assert mp.loop_order == "outputs_stationary" and mp.y_level == "SRAM-1MiB"
+    assert _x_dram(cost) == n * L <= 2 * n * L and mp.dram_bytes["x"] == _x_dram(cost) * 4
+    blocks = estimate(enc, horowitz, columns=L, mapping=Mapping(2, 64))
+    assert blocks.mapping.loop_order == "rows_outer" and _x_dram(blocks) == 4 * n * L
+    assert cost.energy_j < blocks.energy_j
+    assert sum(mp.dram_bytes.values()) < sum(blocks.mapping.dram_bytes.values())
     untiled = estimate(enc, horowitz, columns=L, mapping=Mapping())
     assert untiled.energy_j / (m * n * L) > 900 * PJ
 
@@ -207,7 +252,8 @@ def test_experiments_price_through_the_mapper_with_their_x_dtype(tmp_path, count
     assert (int8["energy_j"] < results["null"]["energy_j"]).all()
     # float32 X (96 KiB) is tiled into a nearer level; int8 X (24 KiB) fits the 32 KiB SRAM whole, and
     # is still tiled: 16 columns (6 KiB) in the 8 KiB SRAM, under 16-row blocks of W (32 KiB) in the 32 KiB one
-    assert results["null"].loc["dense", "mapping"].startswith(("columns_outer l_tile=", "rows_outer l_tile="))
+    assert results["null"].loc["dense", "mapping"].startswith(("columns_outer l_tile=", "rows_outer l_tile=",
+                                                                "outputs_stationary l_tile="))
     assert int8.loc["dense", "mapping"] == "rows_outer l_tile=16/48 w_rows=16/64 w@SRAM-32KiB x@SRAM-8KiB"
     if counting == "exact":
         spec, path = load_spec(tmp_path / "int8.yaml")

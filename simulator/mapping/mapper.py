@@ -11,10 +11,10 @@ from ..counts import VECTOR_ROLES
 from ..hardware import Profile, place
 from ..hardware.placement import product_keys
 from .model import OBJECTIVES, ChosenMapping, Mapping, Objective, points_of
-from .transform import apply, rows_of
+from .transform import apply, chunkable, depths_of, rows_of
 
 COLUMNS_KEY = "columns"  # the column of a stacked count table that holds each product's L
-_TILE, _BLOCK, _POINT = "l_tile", "w_rows", "_point"
+_TILE, _BLOCK, _CHUNK, _POINT = "l_tile", "w_rows", "k_tile", "_point"
 
 
 def _objective(tot: pd.DataFrame, objective: Objective) -> np.ndarray:
@@ -47,47 +47,63 @@ def _levels(counts: pd.DataFrame, at: np.ndarray, fp: np.ndarray, profile: Profi
     return cast(np.ndarray, code[inverse.ravel()])
 
 
-def _candidates(counts: pd.DataFrame, pid: np.ndarray, L: np.ndarray, M: np.ndarray, profile: Profile,
-                prune: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(row of ``counts``, l_tile, w_rows) of every point of every product's mapspace, a point's rows
-    together. With ``prune`` only the first point (largest tile, then block) of each set of points
-    whose rows all land in the same levels is kept: the others run the same accesses at the same
-    prices, only more of them (more passes or blocks), so they cannot cost less energy."""
+def _candidates(counts: pd.DataFrame, pid: np.ndarray, L: np.ndarray, M: np.ndarray, N: np.ndarray,
+                chunked: np.ndarray, profile: Profile, prune: bool
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(row of ``counts``, l_tile, w_rows, k_tile) of every point of every product's mapspace, a
+    point's rows together. With ``prune`` only the first point (largest tile, then block, then chunk)
+    of each set of points whose rows all land in the same levels is kept: the others run the same
+    accesses at the same prices, only more of them (more passes, blocks or chunks), so they cannot
+    cost less energy."""
     by_product = np.argsort(pid, kind="stable")
     cuts = np.flatnonzero(np.diff(pid[by_product])) + 1
-    segs = [(at, *points_of(int(L[at[0]]), int(M[at[0]]))) for at in np.split(by_product, cuts)]  # rows, points
-    rows = np.concatenate([np.tile(at, len(ts)) for at, ts, _ in segs])
-    T = np.concatenate([np.repeat(ts, len(at)) for at, ts, _ in segs])
-    B = np.concatenate([np.repeat(bs, len(at)) for at, _, bs in segs])
+    segs = [(at, *points_of(int(L[at[0]]), int(M[at[0]]), int(N[at[0]]), bool(chunked[at[0]])))
+            for at in np.split(by_product, cuts)]  # rows, points
+    rows = np.concatenate([np.tile(at, len(ts)) for at, ts, _, _ in segs])
+    T = np.concatenate([np.repeat(ts, len(at)) for at, ts, _, _ in segs])
+    B = np.concatenate([np.repeat(bs, len(at)) for at, _, bs, _ in segs])
+    K = np.concatenate([np.repeat(ks, len(at)) for at, _, _, ks in segs])
     if not prune:
-        return rows, T, B
+        return rows, T, B, K
     mem = counts["action"].isin(["read", "write"]).to_numpy()
     vector = counts["role"].isin(VECTOR_ROLES).to_numpy()
-    buffer = (mem & vector & (counts["operand"] != "y").to_numpy())[rows]
+    is_y = (counts["operand"] == "y").to_numpy()[rows]
+    buffer = (mem & vector)[rows] & ~is_y
     weights = (mem & ~vector)[rows]
-    Lr, Mr, fp = L[rows], M[rows], counts["footprint_bytes"].to_numpy()[rows]
+    Lr, Mr, Nr, fp = L[rows], M[rows], N[rows], counts["footprint_bytes"].to_numpy()[rows]
     tiled = T < Lr
     blocked = tiled & (B < Mr)
+    split = tiled & (K < Nr)
     fp = np.where(buffer & tiled, -(-fp * T // Lr), fp)
+    fp = np.where(buffer & split, -(-fp * K // Nr), fp)
     fp = np.where(weights & blocked, -(-fp * B // Mr), fp)
-    # a point's signature: the level of each of its rows, and whether it is tiled / blocked at all;
-    # as one integer per point (a digit per row, base ``base``) where that fits in 63 bits
-    sig = (_levels(counts, rows, fp, profile) + 1) * 4 + tiled * 2 + blocked
-    base = 4 * (len(profile.memory) + 1)
-    n_of = np.concatenate([np.full(len(ts), len(at)) for at, ts, _ in segs])  # rows per point
+    fp = np.where(is_y & split, -(-fp * T // Lr), fp)  # stands for the level of the partial sums
+    # a point's signature: the level of each of its rows, and whether it is tiled / blocked / split
+    # at all; as one integer per point (a digit per row, base ``base``) where that fits in 63 bits
+    sig = (_levels(counts, rows, fp, profile) + 1) * 8 + tiled * 4 + blocked * 2 + split
+    base = 8 * (len(profile.memory) + 1)
+    n_of = np.concatenate([np.full(len(ts), len(at)) for at, ts, _, _ in segs])  # rows per point
     starts = np.r_[0, np.cumsum(n_of)[:-1]]
     if int(n_of.max()) * np.log2(base) < 63:
         digit = np.arange(len(rows)) - np.repeat(starts, n_of)
         code = np.add.reduceat(sig.astype(np.int64) * base ** digit, starts)
     else:  # wide products: the signature's rows as strings
         code = np.unique([sig[a:a + k].tobytes() for a, k in zip(starts, n_of)], return_inverse=True)[1]
-    product = np.concatenate([np.full(len(ts), i) for i, (_, ts, _) in enumerate(segs)])
-    by = np.lexsort((np.arange(len(code)), code, product))  # within (product, signature): point order
-    first = by[np.r_[True, (product[by][1:] != product[by][:-1]) | (code[by][1:] != code[by][:-1])]]
-    keep = np.zeros(len(code), dtype=bool)
-    keep[first] = True
+    product = np.concatenate([np.full(len(ts), i) for i, (_, ts, _, _) in enumerate(segs)])
+    # a chunk's x tile (K x T) depends on two parameters, so only a point with a larger tile at the
+    # same chunk, or a larger chunk at the same tile, is sure to dominate: a point is kept if it is
+    # the first of its (product, signature, chunk) and of its (product, signature, tile); without
+    # chunks (K = n) the first of (product, signature) is the corner (largest tile and block) of its set
+    keep = np.ones(len(code), dtype=bool)
+    for other in (K[starts], T[starts]):
+        by = np.lexsort((np.arange(len(code)), other, code, product))  # within each group: point order
+        new = np.r_[True, (product[by][1:] != product[by][:-1]) | (code[by][1:] != code[by][:-1])
+                    | (other[by][1:] != other[by][:-1])]
+        first = np.zeros(len(code), dtype=bool)
+        first[by[new]] = True
+        keep &= first
     keep = np.repeat(keep, n_of)
-    return rows[keep], T[keep], B[keep]
+    return rows[keep], T[keep], B[keep], K[keep]
 
 
 def search(counts: pd.DataFrame, profile: Profile, columns: int | None = None, objective: Objective = "energy",
@@ -106,44 +122,51 @@ def search(counts: pd.DataFrame, profile: Profile, columns: int | None = None, o
     counts = counts.assign(_product=0) if keys == ["_product"] else counts
     pid = counts.groupby(keys, sort=False, dropna=False).ngroup().to_numpy()
     M = rows_of(counts, L, pid)
+    N = depths_of(counts, L, pid)
+    chunked = chunkable(counts, pid)
     if mapping is not None:
         at = np.arange(len(counts))
         T = L if mapping.l_tile is None else np.minimum(L, mapping.l_tile)
         B = M if mapping.w_rows is None else np.minimum(M, mapping.w_rows)
+        K = N if mapping.k_tile is None else np.where(chunked, np.minimum(N, mapping.k_tile), N)
     else:  # every point of each product's mapspace: one take, not a frame per point
-        at, T, B = _candidates(counts, pid, L, M, profile, prune=objective == "energy")
-    B = np.where(T < L[at], B, M[at])  # a block needs a column tile: normalise the untiled points
-    span = (int(T.max()) + 1) * (int(B.max()) + 1)  # a point's id: its product's, then its tile and block
-    point = pid[at] * span + T * (int(B.max()) + 1) + B
-    stacked = counts.iloc[at].assign(**{_TILE: T, _BLOCK: B, _POINT: point})
-    tiled = apply(stacked, L[at], T, profile, rows=M[at], block=B, product=point)
+        at, T, B, K = _candidates(counts, pid, L, M, N, chunked, profile, prune=objective == "energy")
+    untiled = T >= L[at]  # a block or a chunk needs a column tile: normalise the untiled points
+    B, K = np.where(untiled, M[at], B), np.where(untiled, N[at], K)
+    b_span, k_span = int(B.max()) + 1, int(K.max()) + 1  # a point's id: its product's, then tile, block, chunk
+    point = ((pid[at] * (int(T.max()) + 1) + T) * b_span + B) * k_span + K
+    stacked = counts.iloc[at].assign(**{_TILE: T, _BLOCK: B, _CHUNK: K, _POINT: point})
+    tiled = apply(stacked, L[at], T, profile, rows=M[at], block=B, product=point, depth=N[at], chunk=K)
     order = tiled.index.to_numpy()  # each row's place in ``counts``: the result keeps the table's order
     priced = price(tiled.reset_index(drop=True), profile)
     tot = totals(priced, profile, [_POINT])
     pts = tot[_POINT].to_numpy()
     first = np.searchsorted(point, pts, sorter=np.argsort(point, kind="stable"))
     first = np.argsort(point, kind="stable")[first]
-    p_of, t_of, b_of = pid[at][first], T[first], B[first]
-    best = np.lexsort((-b_of, -t_of, _objective(tot, objective), p_of))
+    p_of, t_of, b_of, k_of = pid[at][first], T[first], B[first], K[first]
+    best = np.lexsort((-k_of, -b_of, -t_of, _objective(tot, objective), p_of))
     chosen = best[np.r_[True, p_of[best][1:] != p_of[best][:-1]]]  # per product, sorted by product id
     keep = np.flatnonzero(np.isin(priced[_POINT].to_numpy(), pts[chosen]))
     priced = priced.iloc[keep[np.argsort(order[keep], kind="stable")]].reset_index(drop=True)  # one take
     firsts = np.unique(pid, return_index=True)[1]
     table = counts[keys].iloc[firsts].reset_index(drop=True).assign(
-        **{_TILE: t_of[chosen], _BLOCK: b_of[chosen], "columns_of_product": L[firsts], "rows_of_product": M[firsts]})
-    _describe(table, priced, priced[_POINT].to_numpy() // span, len(firsts), profile)
+        **{_TILE: t_of[chosen], _BLOCK: b_of[chosen], _CHUNK: k_of[chosen], "columns_of_product": L[firsts],
+           "rows_of_product": M[firsts], "depth_of_product": N[firsts]})
+    _describe(table, priced, priced[_POINT].to_numpy() // (b_span * k_span * (int(T.max()) + 1)), len(firsts), profile)
     drop = [c for c in ("_product", _POINT) if c in priced.columns]
     return priced.drop(columns=drop), table.drop(columns=[c for c in ("_product",) if c in table.columns])
 
 
 def _describe(table: pd.DataFrame, priced: pd.DataFrame, pid: np.ndarray, n: int, profile: Profile) -> None:
-    """Adds per product (``pid``: each priced row's product, 0..n-1): the levels serving the x tile
-    and the weights (those of the most counted x and matrix-array reads), and bytes moved at the
+    """Adds per product (``pid``: each priced row's product, 0..n-1): the levels serving the x tile,
+    the weights and the partial sums (those of the most counted x, matrix-array and y reads; no y
+    read: None), and bytes moved at the
     farthest level per operand (``dram_bytes``)."""
     level, count = priced["level"].to_numpy(), priced["count"].to_numpy()
     read, operand, role = priced["action"].to_numpy() == "read", priced["operand"].to_numpy(), priced["role"].to_numpy()
     vector = np.isin(role, list(VECTOR_ROLES))
-    for name, rows in (("x_level", read & (operand == "x")), ("w_level", read & ~vector)):
+    for name, rows in (("x_level", read & (operand == "x")), ("w_level", read & ~vector),
+                       ("y_level", read & (operand == "y"))):
         at = np.flatnonzero(rows)
         at = at[np.lexsort((-count[at], pid[at]))]
         at = at[np.r_[True, pid[at][1:] != pid[at][:-1]]] if len(at) else at
@@ -164,7 +187,9 @@ def chosen_mappings(table: pd.DataFrame) -> list[ChosenMapping]:
     for r in table.to_dict("records"):
         out.append(ChosenMapping(int(r[_TILE]), int(r["columns_of_product"]), str(r["x_level"]), dict(r["dram_bytes"]),
                                  w_rows=int(r[_BLOCK]), rows=int(r["rows_of_product"]),
-                                 w_level=None if r["w_level"] is None else str(r["w_level"])))
+                                 w_level=None if r["w_level"] is None else str(r["w_level"]),
+                                 k_tile=int(r[_CHUNK]), depth=int(r["depth_of_product"]),
+                                 y_level=None if r["y_level"] is None else str(r["y_level"])))
     return out
 
 
@@ -175,13 +200,14 @@ def _summary(records: list[ChosenMapping]) -> str:
     """One product: its loop order, tile(s) and x level; several (a network's layers): how many are tiled."""
     if len(records) == 1:
         r = records[0]
-        block = f" w_rows={r.w_rows}/{r.rows} w@{r.w_level}" if r.loop_order == "rows_outer" else ""
-        return f"{r.loop_order} l_tile={r.l_tile}/{r.columns}{block} x@{r.x_level}"
+        extra = (f" w_rows={r.w_rows}/{r.rows} w@{r.w_level}" if r.loop_order == "rows_outer" else
+                 f" k_tile={r.k_tile}/{r.depth} y@{r.y_level}" if r.loop_order == "outputs_stationary" else "")
+        return f"{r.loop_order} l_tile={r.l_tile}/{r.columns}{extra} x@{r.x_level}"
     tiled = [r.l_tile for r in records if r.loop_order != "weights_outer"]
     span = f" (l_tile {min(tiled)}-{max(tiled)})" if tiled else ""
-    blocked = sum(r.loop_order == "rows_outer" for r in records)
-    rows = f", rows_outer in {blocked}" if blocked else ""
-    return f"columns_outer in {len(tiled)}/{len(records)} layers{span}{rows}"
+    orders = [(o, sum(r.loop_order == o for r in records)) for o in ("rows_outer", "outputs_stationary")]
+    rows = "".join(f", {o} in {k}" for o, k in orders if k)
+    return f"tiled in {len(tiled)}/{len(records)} layers{span}{rows}"
 
 
 def mapping_columns(table: pd.DataFrame, keys: tuple[str, ...] = ("cell_i", "format")) -> pd.DataFrame:

@@ -37,13 +37,39 @@ def rows_of(counts: pd.DataFrame, columns: npt.ArrayLike, product: np.ndarray | 
     return cast(np.ndarray, per[pid])
 
 
+def depths_of(counts: pd.DataFrame, columns: npt.ArrayLike, product: np.ndarray | None = None) -> np.ndarray:
+    """Each row's n, the length of the reduction (the rows of X): its product's ``read x`` footprint
+    over L (X is n x L); 1 where a product reads no ``x``."""
+    L = _ints(columns, len(counts))
+    pid = product_ids(counts) if product is None else np.asarray(product)
+    is_x = ((counts["operand"] == "x") & (counts["action"] == "read")).to_numpy()
+    elements = counts["footprint_bytes"].to_numpy() * 8 // counts["bits"].to_numpy()
+    per = np.ones(int(pid.max()) + 1 if len(pid) else 0, dtype=np.int64)
+    np.maximum.at(per, pid[is_x], (elements[is_x] // L[is_x]).astype(np.int64))
+    return cast(np.ndarray, per[pid])
+
+
+def chunkable(counts: pd.DataFrame, product: np.ndarray | None = None) -> np.ndarray:
+    """Whether each row's product can split its reduction into chunks: its matrix has implicit
+    positions (no index or pointer array, as dense), so the entries of a chunk of columns are found
+    by arithmetic; a format with index arrays would need a pointer per row and chunk."""
+    pid = product_ids(counts) if product is None else np.asarray(product)
+    addressed = counts["role"].isin(["index", "pointer"]).to_numpy()
+    has = np.zeros(int(pid.max()) + 1 if len(pid) else 0, dtype=bool)
+    has[pid[addressed]] = True
+    return cast(np.ndarray, ~has[pid])
+
+
 def apply(counts: pd.DataFrame, columns: npt.ArrayLike, tile: npt.ArrayLike, profile: Profile,
           rows: npt.ArrayLike | None = None, block: npt.ArrayLike | None = None,
-          product: np.ndarray | None = None) -> pd.DataFrame:
+          product: np.ndarray | None = None, depth: npt.ArrayLike | None = None,
+          chunk: npt.ArrayLike | None = None) -> pd.DataFrame:
     """The count table as the tiled loop runs it (per row L ``columns``, tile ``tile``, and, for
-    rows_outer, m ``rows`` and row block ``block``; scalars or arrays); see ``docs/mapping.md``.
-    Rows with tile >= L come back unchanged; a block applies only with a tile T < L. ``product``:
-    the rows' product ids (``product_ids``), when the caller has them."""
+    rows_outer, m ``rows`` and row block ``block``, for outputs_stationary, n ``depth`` and chunk
+    ``chunk``; scalars or arrays); see ``docs/mapping.md``. Rows with tile >= L come back unchanged;
+    a block or a chunk applies only with a tile T < L, a chunk only to a ``chunkable`` product (the
+    caller's check) and never with a block. ``product``: the rows' product ids (``product_ids``),
+    when the caller has them."""
     n = len(counts)
     L = _ints(columns, n)
     T = np.minimum(_ints(tile, n), L)
@@ -57,6 +83,14 @@ def apply(counts: pd.DataFrame, columns: npt.ArrayLike, tile: npt.ArrayLike, pro
         M = _ints(rows_of(counts, L, pid) if rows is None else rows, n)
         B = np.minimum(_ints(block, n), M)
     blocked = tiled & (B < M)
+    if chunk is None:
+        N = K = np.ones(n, dtype=np.int64)
+    else:
+        N = _ints(depths_of(counts, L, pid) if depth is None else depth, n)
+        K = np.minimum(_ints(chunk, n), N)
+    split = tiled & (K < N)
+    if (split & blocked).any():
+        raise ValueError("mapping: a product has both a row block and a chunk of the reduction (give one)")
     action, operand = counts["action"].to_numpy(), counts["operand"].to_numpy()
     mem = (action == "read") | (action == "write")
     vector = counts["role"].isin(VECTOR_ROLES).to_numpy()
@@ -65,6 +99,7 @@ def apply(counts: pd.DataFrame, columns: npt.ArrayLike, tile: npt.ArrayLike, pro
     buffers = tiled & mem & vector & (operand != "y")
     w_block = blocked & mem & ~vector
     fp = np.where(buffers, -(-home_fp * T // L), home_fp)
+    fp = np.where(buffers & split, -(-fp * K // N), fp)  # the x tile of a chunk: K x T
     fp = np.where(w_block, -(-home_fp * B // M), fp).astype(home_fp.dtype, copy=False)
     out = counts.assign(count=np.where(weights, count * -(-L // T), count).astype(count.dtype, copy=False),
                         footprint_bytes=fp)
@@ -82,7 +117,22 @@ def apply(counts: pd.DataFrame, columns: npt.ArrayLike, tile: npt.ArrayLike, pro
     moved = _moved(counts, src, fp[src], home_fp[src], profile)
     fills = [_fill_rows(out, src[moved & kind], elements[moved & kind], home_fp)
              for kind in (np.arange(len(src)) < len(xs), np.arange(len(src)) >= len(xs))]
-    return pd.concat([out, *fills])  # a fill keeps its source row's index
+    return pd.concat([out, *fills, _partial_sums(out, split, home_fp, T, L, N, K)])  # new rows keep their source's index
+
+
+def _partial_sums(out: pd.DataFrame, split: np.ndarray, home_fp: np.ndarray, T: np.ndarray, L: np.ndarray,
+                  N: np.ndarray, K: np.ndarray) -> pd.DataFrame:
+    """outputs_stationary: each y element of a column tile is written after the first chunk and read
+    and written back after every later one, in the tile of partial sums (m x T, so footprint x T / L),
+    then written once to y as before: ``read y`` and ``write y`` (C - 1) m L times, C = ceil(n / K)."""
+    at = np.flatnonzero(split & (out["operand"] == "y").to_numpy() & (out["action"] == "write").to_numpy())
+    if not len(at):
+        return out.iloc[:0]
+    src = out.iloc[at]
+    count = (src["count"].to_numpy() * (-(-N[at] // K[at]) - 1)).astype(src["count"].to_numpy().dtype)
+    tile_fp = (-(-home_fp[at] * T[at] // L[at])).astype(home_fp.dtype, copy=False)
+    partial = src.assign(count=count, footprint_bytes=tile_fp, access="sequential")
+    return pd.concat([partial.assign(action="read"), partial])
 
 
 def _moved(counts: pd.DataFrame, at: np.ndarray, near_fp: np.ndarray, home_fp: np.ndarray,
