@@ -10,7 +10,10 @@ transform and the mapspace are written out in ``docs/mapping.md``:
 - columns_outer (tile T < L, P passes): W re-read once per pass, the x tile near;
 - rows_outer (tile T < L and row block B < m, Q blocks): a block of W filled once into a near
   level and re-read there once per pass while the column tiles stream past; X re-read once per
-  block (``model``: the points; ``transform``: the table per point; ``mapper``: the search).
+  block;
+- outputs_stationary (tile T < L and chunk K < n, dense only): the partial sums of a column tile
+  near while chunks of X and W stream past; X read once, W once per pass
+  (``model``: the points; ``transform``: the table per point; ``mapper``: the search).
 """
 from .mapper import COLUMNS_KEY, MAPPING_COLUMNS, chosen_mappings, mapping_columns, search
 from .model import OBJECTIVES, ChosenMapping, LoopOrder, Mapping, Objective, points_of, tiles_of
