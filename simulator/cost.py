@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, cast, runtime_checkable
 
 import numpy as np
 import pandas as pd
@@ -110,6 +110,29 @@ def _unit_price(r: Any, profile: Profile) -> Priced:
     return energy.si, float("nan"), energy.source, energy.confidence, "", ""
 
 
+def _units(bd: pd.DataFrame, profile: Profile) -> tuple[tuple[np.ndarray, np.ndarray], np.ndarray, list[tuple]]:
+    """(level shares, each row's group, the unit price of each group): a row's group is its distinct
+    (action, dtype, bits, level, access), priced once (``_unit_price``)."""
+    shares = level_shares(bd, profile)
+    level = np.array([lv.name for lv in profile.memory] + ["compute"], dtype=object)[shares[0]]
+    group = np.zeros(len(bd), dtype=np.int64)
+    for key in (bd["action"].to_numpy(), bd["dtype"].to_numpy(), bd["bits"].to_numpy(), shares[0],
+                bd["access"].to_numpy()):  # one integer per distinct combination, key by key
+        codes, uniques = pd.factorize(key)
+        group = group * len(uniques) + codes
+    first, group = np.unique(group, return_index=True, return_inverse=True)[1:]
+    probe = bd.iloc[first].assign(level=level[first])
+    return shares, group, [_unit_price(r, profile) for r in probe.itertuples(index=False)]
+
+
+def price_energy(counts: pd.DataFrame, profile: Profile) -> np.ndarray:
+    """Each row's energy_j as ``price`` computes it, without the rest (levels named, times, sources):
+    what the mapper needs to compare the energy of many points before pricing the one it keeps."""
+    bd = counts if "access" in counts.columns else counts.assign(access="sequential")
+    _, group, priced = _units(bd, profile)
+    return cast(np.ndarray, bd["count"].to_numpy(dtype=float) * np.array([p[0] for p in priced], dtype=float)[group])
+
+
 def price(counts: pd.DataFrame, profile: Profile) -> pd.DataFrame:
     """The count table with level, energy_j and time_s per row.
 
@@ -121,12 +144,8 @@ def price(counts: pd.DataFrame, profile: Profile) -> pd.DataFrame:
     bd = counts.copy()
     if "access" not in bd.columns:
         bd["access"] = "sequential"
-    shares = level_shares(bd, profile)
+    shares, group, priced = _units(bd, profile)
     bd["level"] = np.array([lv.name for lv in profile.memory] + ["compute"], dtype=object)[shares[0]]
-    keys = ["action", "dtype", "bits", "level", "access"]
-    group = bd.groupby(keys, sort=False).ngroup().to_numpy()
-    first = np.unique(group, return_index=True)[1]
-    priced = [_unit_price(r, profile) for r in bd.iloc[first].itertuples(index=False)]
     units = np.array([p[:2] for p in priced], dtype=float)
     count = bd["count"].to_numpy(dtype=float)
     bd["energy_j"] = count * units[group, 0]

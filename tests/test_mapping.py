@@ -164,6 +164,19 @@ def test_search_takes_the_cheapest_point_of_the_mapspace(horowitz, fmt):
     assert best.energy_j < points[L, 64, 512]  # tiling pays here: X (96 KiB) is in the 1 MiB SRAM, a tile fits 8 KiB
 
 
+def test_working_set_placement_searches_every_point():
+    """Under working_set a matrix array's level depends on its whole product (x tile included), so
+    the pruning, which compares rows' own levels, is off: the search still finds the least energy."""
+    prof = load_profile("amd-epyc-f26m2")
+    assert prof.placement == "working_set"
+    enc = sim.encode(_matrix(64, 512), "dense")
+    L = 48
+    ts, bs, ks = points_of(L, 64, 512, chunked=True)
+    energies = [estimate(enc, prof, columns=L, mapping=Mapping(t, b if b < 64 else None, k if k < 512 else None)).energy_j
+                for t, b, k in zip(ts, bs, ks)]
+    assert estimate(enc, prof, columns=L).energy_j == pytest.approx(min(energies), rel=1e-12)
+
+
 def test_time_objective_minimises_time(horowitz):
     enc = sim.encode(_matrix(64, 512), "dense")
     by_time = estimate(enc, horowitz, columns=40, objective="time")

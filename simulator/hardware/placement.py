@@ -4,6 +4,8 @@ Vectorised over count rows: a level index per row from the footprint and the rul
 """
 from __future__ import annotations
 
+from typing import cast
+
 import numpy as np
 import pandas as pd
 
@@ -40,6 +42,24 @@ def level_shares(counts: pd.DataFrame, profile: Profile) -> tuple[np.ndarray, np
         idx = np.where(weights, len(caps) - 1, idx)
         share = np.where(weights, 0.0, share)
     return idx, share
+
+
+def own_levels(footprint: np.ndarray, is_mem: np.ndarray, is_weight: np.ndarray, profile: Profile) -> np.ndarray:
+    """``level_shares``' level index for rows given as arrays (footprint, read/write, matrix array),
+    under a placement that needs nothing but each row's own footprint (not ``working_set``): the
+    mapper places tens of thousands of candidate rows to tell its points apart."""
+    if profile.placement == "working_set":
+        raise ValueError("own_levels: working_set places a matrix array by its whole product, not by its own footprint")
+    caps = np.array([lv.capacity_bytes for lv in profile.memory], dtype=float)
+    idx = _smallest_fit(caps, np.asarray(footprint, dtype=float))
+    if profile.placement == "stream_weights":
+        idx = np.where(is_weight, len(caps) - 1, idx)
+    return cast(np.ndarray, np.where(is_mem, idx, -1))
+
+
+def _smallest_fit(caps: np.ndarray, size: np.ndarray) -> np.ndarray:
+    """The nearest level whose capacity holds ``size``; beyond the last: the last."""
+    return np.minimum(np.searchsorted(caps, size, side="left"), len(caps) - 1)
 
 
 def place(counts: pd.DataFrame, profile: Profile) -> pd.Series:
@@ -88,7 +108,7 @@ def time_shares(counts: pd.DataFrame, caps, working_set: bool = False, spill: fl
     if working_set:
         weights = ~counts["role"].isin(VECTOR_ROLES).to_numpy()
         size = np.where(weights, np.maximum(size, working_set_bytes(counts)), size)
-    idx = np.minimum(np.searchsorted(caps, size, side="left"), len(caps) - 1)  # beyond the last: the last
+    idx = _smallest_fit(caps, size)
     share = np.zeros(len(size))
     if spill is not None and spill > 1:
         near = caps[np.maximum(idx - 1, 0)]

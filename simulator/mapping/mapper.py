@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 
 from ..counts import VECTOR_ROLES
-from ..hardware import Profile, place
-from ..hardware.placement import product_keys
+from ..hardware import Profile
+from ..hardware.placement import own_levels, product_keys
 from .model import OBJECTIVES, ChosenMapping, Mapping, Objective, points_of
 from .transform import apply, chunkable, depths_of, rows_of
 
@@ -31,22 +31,6 @@ def _columns_of(counts: pd.DataFrame, columns: int | None) -> np.ndarray:
     return np.full(len(counts), 1 if columns is None else int(columns), dtype=np.int64)
 
 
-def _levels(counts: pd.DataFrame, at: np.ndarray, fp: np.ndarray, profile: Profile) -> np.ndarray:
-    """Level index of rows ``at`` of ``counts`` at footprints ``fp`` (the profile's placement, one
-    call for the distinct (row, footprint) pairs; -1 for mul/add rows)."""
-    span = int(fp.max()) + 1 if len(fp) else 1
-    if span * len(counts) < 2 ** 62:  # one integer per pair: a 1-d unique, far cheaper than axis=0
-        keys, inverse = np.unique(at * span + fp, return_inverse=True)
-        rows, fps = keys // span, keys % span
-    else:
-        pairs, inverse = np.unique(np.column_stack([at, fp]), axis=0, return_inverse=True)
-        rows, fps = pairs[:, 0], pairs[:, 1]
-    probe = pd.DataFrame({c: counts[c].to_numpy()[rows] for c in ("action", "operand", "role")})
-    probe["footprint_bytes"] = fps
-    code = pd.Index([lv.name for lv in profile.memory]).get_indexer(pd.Index(place(probe, profile).to_numpy()))
-    return cast(np.ndarray, code[inverse.ravel()])
-
-
 def _candidates(counts: pd.DataFrame, pid: np.ndarray, L: np.ndarray, M: np.ndarray, N: np.ndarray,
                 chunked: np.ndarray, profile: Profile, prune: bool
                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -56,13 +40,16 @@ def _candidates(counts: pd.DataFrame, pid: np.ndarray, L: np.ndarray, M: np.ndar
     accesses at the same prices, only more of them (more passes, blocks or chunks), so they cannot
     cost less energy."""
     by_product = np.argsort(pid, kind="stable")
-    cuts = np.flatnonzero(np.diff(pid[by_product])) + 1
-    segs = [(at, *points_of(int(L[at[0]]), int(M[at[0]]), int(N[at[0]]), bool(chunked[at[0]])))
-            for at in np.split(by_product, cuts)]  # rows, points
-    rows = np.concatenate([np.tile(at, len(ts)) for at, ts, _, _ in segs])
-    T = np.concatenate([np.repeat(ts, len(at)) for at, ts, _, _ in segs])
-    B = np.concatenate([np.repeat(bs, len(at)) for at, _, bs, _ in segs])
-    K = np.concatenate([np.repeat(ks, len(at)) for at, _, _, ks in segs])
+    starts_p = np.r_[0, np.flatnonzero(np.diff(pid[by_product])) + 1]  # each product's first row in by_product
+    rows_p = np.diff(np.r_[starts_p, len(pid)])
+    points = [points_of(int(L[r]), int(M[r]), int(N[r]), bool(chunked[r]))  # cached per shape
+              for r in by_product[starts_p]]
+    of_product = np.repeat(np.arange(len(points)), [len(ts) for ts, _, _ in points])  # each point's product
+    n_of = rows_p[of_product]  # rows per point
+    starts = np.r_[0, np.cumsum(n_of)[:-1]]
+    within = np.arange(int(n_of.sum())) - np.repeat(starts, n_of)
+    rows = by_product[np.repeat(starts_p[of_product], n_of) + within]
+    T, B, K = (np.repeat(np.concatenate([p[i] for p in points]), n_of) for i in range(3))
     if not prune:
         return rows, T, B, K
     mem = counts["action"].isin(["read", "write"]).to_numpy()
@@ -80,24 +67,20 @@ def _candidates(counts: pd.DataFrame, pid: np.ndarray, L: np.ndarray, M: np.ndar
     fp = np.where(is_y & split, -(-fp * T // Lr), fp)  # stands for the level of the partial sums
     # a point's signature: the level of each of its rows, and whether it is tiled / blocked / split
     # at all; as one integer per point (a digit per row, base ``base``) where that fits in 63 bits
-    sig = (_levels(counts, rows, fp, profile) + 1) * 8 + tiled * 4 + blocked * 2 + split
+    sig = (own_levels(fp, mem[rows], weights, profile) + 1) * 8 + tiled * 4 + blocked * 2 + split
     base = 8 * (len(profile.memory) + 1)
-    n_of = np.concatenate([np.full(len(ts), len(at)) for at, ts, _, _ in segs])  # rows per point
-    starts = np.r_[0, np.cumsum(n_of)[:-1]]
     if int(n_of.max()) * np.log2(base) < 63:
-        digit = np.arange(len(rows)) - np.repeat(starts, n_of)
-        code = np.add.reduceat(sig.astype(np.int64) * base ** digit, starts)
+        code = np.add.reduceat(sig.astype(np.int64) * base ** within, starts)
     else:  # wide products: the signature's rows as strings
         code = np.unique([sig[a:a + k].tobytes() for a, k in zip(starts, n_of)], return_inverse=True)[1]
-    product = np.concatenate([np.full(len(ts), i) for i, (_, ts, _, _) in enumerate(segs)])
     # a chunk's x tile (K x T) depends on two parameters, so only a point with a larger tile at the
     # same chunk, or a larger chunk at the same tile, is sure to dominate: a point is kept if it is
     # the first of its (product, signature, chunk) and of its (product, signature, tile); without
     # chunks (K = n) the first of (product, signature) is the corner (largest tile and block) of its set
     keep = np.ones(len(code), dtype=bool)
     for other in (K[starts], T[starts]):
-        by = np.lexsort((np.arange(len(code)), other, code, product))  # within each group: point order
-        new = np.r_[True, (product[by][1:] != product[by][:-1]) | (code[by][1:] != code[by][:-1])
+        by = np.lexsort((np.arange(len(code)), other, code, of_product))  # within each group: point order
+        new = np.r_[True, (of_product[by][1:] != of_product[by][:-1]) | (code[by][1:] != code[by][:-1])
                     | (other[by][1:] != other[by][:-1])]
         first = np.zeros(len(code), dtype=bool)
         first[by[new]] = True
@@ -112,7 +95,7 @@ def search(counts: pd.DataFrame, profile: Profile, columns: int | None = None, o
     products (told apart by ``product_keys``; each product's L in its ``columns`` column, else
     ``columns``). With ``mapping`` every product runs that tiling; otherwise each gets the point
     of the mapspace with the least ``objective``, all points priced in one vectorised pass."""
-    from ..cost import price, totals  # cost imports this package lazily: the two are one layer
+    from ..cost import price, price_energy, totals  # cost imports this package lazily: the two are one layer
 
     if objective not in OBJECTIVES:
         raise ValueError(f"objective: expected one of {list(OBJECTIVES)}, got {objective!r}")
@@ -130,7 +113,10 @@ def search(counts: pd.DataFrame, profile: Profile, columns: int | None = None, o
         B = M if mapping.w_rows is None else np.minimum(M, mapping.w_rows)
         K = N if mapping.k_tile is None else np.where(chunked, np.minimum(N, mapping.k_tile), N)
     else:  # every point of each product's mapspace: one take, not a frame per point
-        at, T, B, K = _candidates(counts, pid, L, M, N, chunked, profile, prune=objective == "energy")
+        # the pruning compares each row's level at each point, a row's own matter except under
+        # working_set (a matrix array placed by everything its product touches): there, every point
+        prune = objective == "energy" and profile.placement != "working_set"
+        at, T, B, K = _candidates(counts, pid, L, M, N, chunked, profile, prune=prune)
     untiled = T >= L[at]  # a block or a chunk needs a column tile: normalise the untiled points
     B, K = np.where(untiled, M[at], B), np.where(untiled, N[at], K)
     b_span, k_span = int(B.max()) + 1, int(K.max()) + 1  # a point's id: its product's, then tile, block, chunk
@@ -138,21 +124,27 @@ def search(counts: pd.DataFrame, profile: Profile, columns: int | None = None, o
     stacked = counts.iloc[at].assign(**{_TILE: T, _BLOCK: B, _CHUNK: K, _POINT: point})
     tiled = apply(stacked, L[at], T, profile, rows=M[at], block=B, product=point, depth=N[at], chunk=K)
     order = tiled.index.to_numpy()  # each row's place in ``counts``: the result keeps the table's order
-    priced = price(tiled.reset_index(drop=True), profile)
-    tot = totals(priced, profile, [_POINT])
-    pts = tot[_POINT].to_numpy()
-    first = np.searchsorted(point, pts, sorter=np.argsort(point, kind="stable"))
-    first = np.argsort(point, kind="stable")[first]
-    p_of, t_of, b_of, k_of = pid[at][first], T[first], B[first], K[first]
-    best = np.lexsort((-k_of, -b_of, -t_of, _objective(tot, objective), p_of))
+    tiled = tiled.reset_index(drop=True)
+    pts, of_point = np.unique(tiled[_POINT].to_numpy(), return_inverse=True)
+    if mapping is None and objective == "energy":  # compare the points by energy alone, price the kept ones
+        score, priced = np.bincount(of_point, price_energy(tiled, profile), len(pts)), None
+    else:
+        priced = price(tiled, profile)
+        tot = totals(priced, profile, [_POINT]).set_index(_POINT).loc[pts]
+        score = _objective(tot, objective)
+    k_of, b_of = pts % k_span, pts // k_span % b_span
+    t_of, p_of = pts // (k_span * b_span) % (int(T.max()) + 1), pts // (k_span * b_span * (int(T.max()) + 1))
+    best = np.lexsort((-k_of, -b_of, -t_of, score, p_of))
     chosen = best[np.r_[True, p_of[best][1:] != p_of[best][:-1]]]  # per product, sorted by product id
-    keep = np.flatnonzero(np.isin(priced[_POINT].to_numpy(), pts[chosen]))
-    priced = priced.iloc[keep[np.argsort(order[keep], kind="stable")]].reset_index(drop=True)  # one take
+    keep = np.flatnonzero(np.isin(of_point, chosen))
+    keep = keep[np.argsort(order[keep], kind="stable")]
+    priced = price(tiled.iloc[keep], profile) if priced is None else priced.iloc[keep]
+    priced = priced.reset_index(drop=True)
     firsts = np.unique(pid, return_index=True)[1]
     table = counts[keys].iloc[firsts].reset_index(drop=True).assign(
         **{_TILE: t_of[chosen], _BLOCK: b_of[chosen], _CHUNK: k_of[chosen], "columns_of_product": L[firsts],
            "rows_of_product": M[firsts], "depth_of_product": N[firsts]})
-    _describe(table, priced, priced[_POINT].to_numpy() // (b_span * k_span * (int(T.max()) + 1)), len(firsts), profile)
+    _describe(table, priced, priced[_POINT].to_numpy() // (k_span * b_span * (int(T.max()) + 1)), len(firsts), profile)
     drop = [c for c in ("_product", _POINT) if c in priced.columns]
     return priced.drop(columns=drop), table.drop(columns=[c for c in ("_product",) if c in table.columns])
 

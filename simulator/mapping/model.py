@@ -1,6 +1,7 @@
 """The points of the mapspace (``Mapping``) and the record of the point a product was priced under."""
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, field
 from typing import Literal
@@ -108,6 +109,7 @@ def tiles_of(columns: int) -> list[int]:
     return [2 ** k for k in range(max(columns - 1, 0).bit_length()) if 2 ** k < columns] + [columns]
 
 
+@functools.lru_cache(maxsize=4096)  # a network repeats its shapes, a sweep its L and m
 def points_of(columns: int, rows: int, depth: int = 1, chunked: bool = False
               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(l_tile, w_rows, k_tile) of every point for L columns, m rows and a reduction of n = ``depth``,
@@ -122,4 +124,5 @@ def points_of(columns: int, rows: int, depth: int = 1, chunked: bool = False
     pts += [(t, rows, k) for t in ts if t < columns for k in ks]
     order = sorted(range(len(pts)), key=lambda i: -pts[i][0])  # stable: by tile, blocks then chunks
     arr = np.array([pts[i] for i in order], dtype=np.int64).reshape(-1, 3)
+    arr.flags.writeable = False  # shared by the cache
     return arr[:, 0], arr[:, 1], arr[:, 2]

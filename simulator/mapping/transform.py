@@ -115,24 +115,29 @@ def apply(counts: pd.DataFrame, columns: npt.ArrayLike, tile: npt.ArrayLike, pro
     elements = np.concatenate([home_fp[xs] * 8 // bits[xs] * -(-M[xs] // B[xs]), home_fp[ws] * 8 // bits[ws]])
     src = np.concatenate([xs, ws])
     moved = _moved(counts, src, fp[src], home_fp[src], profile)
-    fills = [_fill_rows(out, src[moved & kind], elements[moved & kind], home_fp)
-             for kind in (np.arange(len(src)) < len(xs), np.arange(len(src)) >= len(xs))]
-    return pd.concat([out, *fills, _partial_sums(out, split, home_fp, T, L, N, K)])  # new rows keep their source's index
-
-
-def _partial_sums(out: pd.DataFrame, split: np.ndarray, home_fp: np.ndarray, T: np.ndarray, L: np.ndarray,
-                  N: np.ndarray, K: np.ndarray) -> pd.DataFrame:
-    """outputs_stationary: each y element of a column tile is written after the first chunk and read
-    and written back after every later one, in the tile of partial sums (m x T, so footprint x T / L),
-    then written once to y as before: ``read y`` and ``write y`` (C - 1) m L times, C = ceil(n / K)."""
-    at = np.flatnonzero(split & (out["operand"] == "y").to_numpy() & (out["action"] == "write").to_numpy())
+    is_x = np.arange(len(src)) < len(xs)
+    # the new rows, built as one take: each fill a read of its elements at the source's home
+    # footprint, then a write of as many at its near one (x fills, then the matrix arrays'); then
+    # outputs_stationary's partial sums: each y element of a column tile written after the first
+    # chunk and read and written back after every later one, in the tile of partial sums (m x T, so
+    # footprint x T / L): ``read y`` and ``write y`` (C - 1) m L times each, C = ceil(n / K)
+    ys = np.flatnonzero(split & (operand == "y") & (action == "write"))
+    partial = (count[ys] * (-(-N[ys] // K[ys]) - 1)).astype(count.dtype)
+    y_fp = (-(-home_fp[ys] * T[ys] // L[ys])).astype(home_fp.dtype, copy=False)
+    parts = []  # (source rows, action or None for the source's, count, footprint)
+    for kind in (is_x, ~is_x):
+        at = src[moved & kind]
+        n_of = elements[moved & kind].astype(count.dtype)
+        parts += [(at, None, n_of, home_fp[at]), (at, "write", n_of, fp[at])]
+    parts += [(ys, "read", partial, y_fp), (ys, "write", partial, y_fp)]
+    at = np.concatenate([p[0] for p in parts])
     if not len(at):
-        return out.iloc[:0]
-    src = out.iloc[at]
-    count = (src["count"].to_numpy() * (-(-N[at] // K[at]) - 1)).astype(src["count"].to_numpy().dtype)
-    tile_fp = (-(-home_fp[at] * T[at] // L[at])).astype(home_fp.dtype, copy=False)
-    partial = src.assign(count=count, footprint_bytes=tile_fp, access="sequential")
-    return pd.concat([partial.assign(action="read"), partial])
+        return out
+    acts = np.concatenate([action[p[0]] if p[1] is None else np.full(len(p[0]), p[1], dtype=object) for p in parts])
+    new = out.iloc[at].assign(action=acts, count=np.concatenate([p[2] for p in parts]),
+                              footprint_bytes=np.concatenate([p[3] for p in parts]).astype(home_fp.dtype),
+                              access="sequential")
+    return pd.concat([out, new])  # a new row keeps its source row's index
 
 
 def _moved(counts: pd.DataFrame, at: np.ndarray, near_fp: np.ndarray, home_fp: np.ndarray,
@@ -144,13 +149,3 @@ def _moved(counts: pd.DataFrame, at: np.ndarray, near_fp: np.ndarray, home_fp: n
     probe["footprint_bytes"] = np.concatenate([near_fp, home_fp])
     level = place(probe, profile).to_numpy()
     return cast(np.ndarray, level[:len(at)] != level[len(at):])
-
-
-def _fill_rows(out: pd.DataFrame, at: np.ndarray, elements: np.ndarray, home_fp: np.ndarray) -> pd.DataFrame:
-    """A fill per source row ``at`` of ``out``: ``read`` of ``elements`` at its home footprint, then
-    (after every read) ``write`` of as many at its near one, sequential."""
-    src = out.iloc[at]
-    count = elements.astype(out["count"].to_numpy().dtype)
-    read = src.assign(footprint_bytes=home_fp[at], count=count, access="sequential")
-    write = src.assign(action="write", count=count, access="sequential")
-    return pd.concat([read, write])
