@@ -11,7 +11,7 @@ from ..counts import VECTOR_ROLES
 from ..hardware import Profile
 from ..hardware.placement import own_levels, product_keys
 from .model import OBJECTIVES, ChosenMapping, Mapping, Objective, points_of
-from .transform import apply, chunkable, depths_of, rows_of
+from .transform import apply, chunkable, depths_of, key_ids, rows_of
 
 COLUMNS_KEY = "columns"  # the column of a stacked count table that holds each product's L
 _TILE, _BLOCK, _CHUNK, _POINT = "l_tile", "w_rows", "k_tile", "_point"
@@ -103,7 +103,7 @@ def search(counts: pd.DataFrame, profile: Profile, columns: int | None = None, o
     L = _columns_of(counts, columns)
     keys = product_keys(counts) or ["_product"]
     counts = counts.assign(_product=0) if keys == ["_product"] else counts
-    pid = counts.groupby(keys, sort=False, dropna=False).ngroup().to_numpy()
+    pid = key_ids(counts, keys)
     M = rows_of(counts, L, pid)
     N = depths_of(counts, L, pid)
     chunked = chunkable(counts, pid)
