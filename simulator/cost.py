@@ -9,10 +9,11 @@ table, or anything with ``counts(columns)``.
 """
 from __future__ import annotations
 
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol, cast, runtime_checkable
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, cast, runtime_checkable
 
 import numpy as np
 import pandas as pd
@@ -110,19 +111,49 @@ def _unit_price(r: Any, profile: Profile) -> Priced:
     return energy.si, float("nan"), energy.source, energy.confidence, "", ""
 
 
-def _units(bd: pd.DataFrame, profile: Profile) -> tuple[tuple[np.ndarray, np.ndarray], np.ndarray, list[tuple]]:
+_UNIT_CACHE: dict[int, tuple[weakref.ref, dict[tuple, Priced]]] = {}  # per profile object: its unit prices
+
+
+def _unit_cache(profile: Profile) -> dict[tuple, Priced]:
+    """The unit prices already computed for ``profile`` (a profile is immutable; the mapper prices
+    the same few dozen (action, dtype, bits, level, access) many times a search)."""
+    key = id(profile)
+    hit = _UNIT_CACHE.get(key)
+    if hit is None or hit[0]() is not profile:  # new, or another object under a reused id
+        hit = (weakref.ref(profile, lambda _: _UNIT_CACHE.pop(key, None)), {})
+        _UNIT_CACHE[key] = hit
+    return hit[1]
+
+
+class _Row(NamedTuple):
+    action: str
+    operand: str
+    dtype: str
+    bits: int
+    level: str
+    access: str
+
+
+def _units(bd: pd.DataFrame, profile: Profile) -> tuple[tuple[np.ndarray, np.ndarray], np.ndarray, list[Priced]]:
     """(level shares, each row's group, the unit price of each group): a row's group is its distinct
     (action, dtype, bits, level, access), priced once (``_unit_price``)."""
     shares = level_shares(bd, profile)
-    level = np.array([lv.name for lv in profile.memory] + ["compute"], dtype=object)[shares[0]]
+    names = np.array([lv.name for lv in profile.memory] + ["compute"], dtype=object)
+    cols = {c: bd[c].to_numpy() for c in ("action", "operand", "dtype", "bits", "access")}
     group = np.zeros(len(bd), dtype=np.int64)
-    for key in (bd["action"].to_numpy(), bd["dtype"].to_numpy(), bd["bits"].to_numpy(), shares[0],
-                bd["access"].to_numpy()):  # one integer per distinct combination, key by key
+    for key in (cols["action"], cols["dtype"], cols["bits"], shares[0], cols["access"]):  # key by key
         codes, uniques = pd.factorize(key)
         group = group * len(uniques) + codes
     first, group = np.unique(group, return_index=True, return_inverse=True)[1:]
-    probe = bd.iloc[first].assign(level=level[first])
-    return shares, group, [_unit_price(r, profile) for r in probe.itertuples(index=False)]
+    cache, priced = _unit_cache(profile), []
+    for i in first:
+        r = _Row(cols["action"][i], cols["operand"][i], cols["dtype"][i], cols["bits"][i], names[shares[0][i]],
+                 cols["access"][i])
+        key = (r.action, r.dtype, int(r.bits), r.level, r.access)
+        if key not in cache:
+            cache[key] = _unit_price(r, profile)
+        priced.append(cache[key])
+    return shares, group, priced
 
 
 def price_energy(counts: pd.DataFrame, profile: Profile) -> np.ndarray:
