@@ -13,8 +13,9 @@ does describe; the report lists those cases' errors as they are. The bounds (``B
 is physical:
 - an arithmetic op is never cheaper than the spec's peak throughput allows (no zero arithmetic cost);
 - a streamed byte costs at least half the spec's time (a cited bandwidth may be a sustained
-  figure below the peak) and a gather costs a stream read of its bytes plus at least one load
-  issue (the spec's nearest-level gather time), so no gather is cheaper than a stream read;
+  figure below the peak) and a gather costs a stream read of its bytes plus at least the spec's
+  nearest-level gather time (its load issues: index and value), so no gather is cheaper than a
+  stream read;
 - a loop exit costs at least a twentieth of the spec's (a predictor may learn the exits of small
   loops) and a call at least nothing;
 - nothing moves more than 20x above the spec (a coefficient that wants to is soaking up a term
@@ -40,7 +41,7 @@ Feature = tuple  # ("call",) | ("op", op, kind, bits, access) | ("stream", level
 BOUNDS: dict[str, tuple[float, float]] = {"op": (1.0, 20.0), "stream": (0.5, 20.0), "gather": (1.0, 20.0),
                                           "loop": (0.05, 20.0), "call": (0.0, 20.0)}
 """(lower, upper) as multiples of the spec's value, per parameter kind; gathers' lower bound is
-the spec's nearest-level gather time (one load issue), the call's upper bound 20 x spec or 10 us."""
+the spec's nearest-level gather time (its load issues), the call's upper bound 20 x spec or 10 us."""
 
 LOSS = "soft_l1"
 F_SCALE = 0.05
