@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from .accuracy import format_order, summary
+from .fit import F_SCALE, LOSS
 from .timing import NoiseControl
 
 PRED_COLUMNS = {
@@ -182,7 +183,8 @@ def write_report(df: pd.DataFrame, coef: pd.DataFrame, path: Path, plot: Path, p
               "loop exits at the level placement puts each array in (weight arrays: the product's working set; "
               "spill blends two levels near a capacity) x their seconds. The parameters start at the spec-only "
               "profile's and move within bounds by scipy.optimize.least_squares on residuals relative to the "
-              "measured time. Kernels: simulator/calibration/kernels/ (numba, one per format, single thread). "
+              f"measured time, under a {LOSS} loss (scale {F_SCALE:g}: errors beyond it count linearly, so the few "
+              "cases the counts cannot describe do not set the parameters). Kernels: simulator/calibration/kernels/ (numba, one per format, single thread). "
               "Every sample starts from warm caches (three untimed products first), the regime the placement rule "
               "assumes; a cold first product of an LLC-sized matrix runs at DRAM speed.", ""]
     path.write_text("\n".join(lines))

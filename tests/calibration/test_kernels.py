@@ -75,3 +75,14 @@ def test_dense_vector_kernel_any_row_length(n):
     W = _matrix(6, n, np.float32, seed=n)
     x = np.random.default_rng(n).standard_normal(n).astype(np.float32)
     np.testing.assert_allclose(run_kernel(encode(W, "dense"), x), W.astype(np.float64) @ x, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("L", [2, 5, 7, 9, 15, 16, 23])
+@pytest.mark.parametrize("n", [3, 511, 513, 1100])
+def test_dense_matrix_kernel_every_column_block_and_chunk(L, n):
+    """The L > 1 dense kernel: columns in blocks of 8, 4, 2, 1 (every remainder), rows in 512-entry
+    chunks when L > 8 (a row shorter than, equal to, and longer than one chunk): all exact."""
+    W = _matrix(5, n, np.float32, seed=L + n)
+    X = np.random.default_rng(L * n).standard_normal((n, L)).astype(np.float32)
+    np.testing.assert_allclose(run_kernel(encode(W, "dense"), X), W.astype(np.float64) @ X, rtol=1e-4, atol=1e-3)
+
