@@ -224,7 +224,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="folder for the profile (<cpu>.yaml, named after this CPU model), report, plot, "
                         "measurements.csv, counts.csv.gz and accuracy.csv (default: calibration_out); nothing "
                         "under hardware_profiles/ is written unless --install")
-    s.add_argument("--statistic", choices=["median", "min"], default="median", help="per-case timing statistic to fit")
+    s.add_argument("--statistic", choices=["median", "min"], default="min",
+                   help="per-case timing statistic to fit (min: the best sample, the one that reproduces)")
     s.add_argument("--spec", default=None,
                    help="spec-only profile of this CPU (name or path; default: hardware_profiles/<cpu>.yaml): the "
                         "fit moves its parameters within physical bounds, and its own predictions sit beside the "
