@@ -2,6 +2,7 @@
 own L, column tile, m and row block, so every point of every product is one table."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import cast
 
 import numpy as np
@@ -84,18 +85,9 @@ def apply(counts: pd.DataFrame, columns: npt.ArrayLike, tile: npt.ArrayLike, pro
     if not tiled.any():
         return counts
     pid = product_ids(counts) if product is None else np.asarray(product)
-    if block is None:
-        M = B = np.ones(n, dtype=np.int64)
-    else:
-        M = _ints(rows_of(counts, L, pid) if rows is None else rows, n)
-        B = np.minimum(_ints(block, n), M)
-    blocked = tiled & (B < M)
-    if chunk is None:
-        N = K = np.ones(n, dtype=np.int64)
-    else:
-        N = _ints(depths_of(counts, L, pid) if depth is None else depth, n)
-        K = np.minimum(_ints(chunk, n), N)
-    split = tiled & (K < N)
+    M, B = _extent_and_part(lambda: rows_of(counts, L, pid), rows, block, n)
+    N, K = _extent_and_part(lambda: depths_of(counts, L, pid), depth, chunk, n)
+    blocked, split = tiled & (B < M), tiled & (K < N)
     if (split & blocked).any():
         raise ValueError("mapping: a product has both a row block and a chunk of the reduction (give one)")
     action, operand = counts["action"].to_numpy(), counts["operand"].to_numpy()
@@ -145,6 +137,16 @@ def apply(counts: pd.DataFrame, columns: npt.ArrayLike, tile: npt.ArrayLike, pro
                               footprint_bytes=np.concatenate([p[3] for p in parts]).astype(home_fp.dtype),
                               access="sequential")
     return pd.concat([out, new])  # a new row keeps its source row's index
+
+
+def _extent_and_part(extent_of: Callable[[], np.ndarray], extent: npt.ArrayLike | None,
+                     part: npt.ArrayLike | None, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """(m, row block) or (n, chunk) per row: ones where no part is asked for; the extent from the
+    table unless given."""
+    if part is None:
+        return np.ones(n, dtype=np.int64), np.ones(n, dtype=np.int64)
+    whole = _ints(extent_of() if extent is None else extent, n)
+    return whole, np.minimum(_ints(part, n), whole)
 
 
 def _moved(counts: pd.DataFrame, out: pd.DataFrame, at: np.ndarray, profile: Profile) -> np.ndarray:
