@@ -20,7 +20,7 @@ import yaml
 from tqdm.auto import tqdm
 
 from ..cost import PROVENANCE_COLUMNS, totals
-from ..engine import layer_plan, run_plans
+from ..engine import layer_plans, run_plans
 from ..hardware import load_profile
 from ..mapping import MAPPING_COLUMNS, mapping_columns, search
 from . import counting
@@ -68,11 +68,12 @@ def _count_cell(cell: Cell, spec: ExperimentSpec, formats: list[FormatChoice]) -
 
 def _network_times(tot: pd.DataFrame, priced_rows: pd.DataFrame, networks: set[int], formats: list[str], prof) -> None:
     """A network's time is the engine's timeline over its layers, not a sum."""
+    if not networks:
+        return
+    plans = layer_plans(priced_rows[priced_rows.cell_i.isin(sorted(networks))], ["cell_i", "format"])
     for i in networks:
         for f in formats:
-            rows = priced_rows[(priced_rows.cell_i == i) & (priced_rows.format == f)]
-            plans = [layer_plan(name, layer) for name, layer in rows.groupby("layer", sort=False)]
-            tot.loc[(tot.cell_i == i) & (tot.format == f), "time_s"] = run_plans([plans], prof)[0].total_s
+            tot.loc[(tot.cell_i == i) & (tot.format == f), "time_s"] = run_plans([plans[(i, f)]], prof)[0].total_s
 
 
 def batch_rows(cells: list[Cell], spec: ExperimentSpec, profiles: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
