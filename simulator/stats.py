@@ -188,6 +188,38 @@ def code_values(W, name: str = "W") -> ValueCoding:
     )
 
 
+def coding_from_codes(codes: np.ndarray, levels: np.ndarray, counts: np.ndarray, shape) -> ValueCoding | None:
+    """``code_values(levels[codes].reshape(shape))`` of a drawn matrix, from its level indices.
+
+    A draw knows each entry's level (``simulator.workloads.synthetic.draw_coded``), so the values
+    need no hashing: the ranks come from the level counts by the same order as ``code_values``
+    (decreasing count, ties by ascending value), the same arrays to the last byte. Returns None
+    where levels could hash differently from their indices (repeated, -0.0 or non-finite levels):
+    the caller then codes the matrix itself."""
+    m, n = check_shape(shape)
+    lv = np.asarray(levels)
+    counts = np.asarray(counts, dtype=np.int64)
+    if codes.size != m * n or lv.ndim != 1 or len(lv) != len(counts) or len(lv) == 0 or lv.dtype.kind not in "iuf":
+        return None
+    if lv.dtype.kind == "f" and (not np.isfinite(lv).all() or (np.signbit(lv) & (lv == 0)).any()):
+        return None
+    if len(np.unique(lv)) != len(lv):
+        return None
+    present = np.flatnonzero(counts)
+    order = present[np.lexsort((lv[present], -counts[present]))]  # level index of each rank
+    K = len(order)
+    rank_of_code = np.zeros(len(lv), dtype=index_dtype(max(K - 1, 0)))
+    rank_of_code[order] = np.arange(K)
+    codes = codes.ravel()
+    idx = np.flatnonzero(codes != order[0])  # the entries that are not Omega[0]
+    drawn = codes[idx]
+    # the usual draw ranks its levels as the law does: the ranks are the codes themselves
+    rank = drawn.astype(rank_of_code.dtype) if np.array_equal(order, np.arange(len(lv))) else rank_of_code[drawn]
+    rows, cols = np.divmod(idx, n)
+    return ValueCoding(shape=(m, n), dtype=lv.dtype, omega=lv[order], value_counts=counts[order], rows=rows,
+                       cols=cols, rank=rank)
+
+
 @dataclass(frozen=True)
 class MatrixStats:
     """The statistics the CER/CSER paper reasons with (REFERENCE §2 notation)."""

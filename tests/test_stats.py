@@ -99,3 +99,33 @@ def test_bad_matrices_are_rejected(bad, match):
         check_matrix(bad)
     with pytest.raises(ValueError, match=match):
         matrix_stats(bad)
+
+
+def _same_coding(a, b):
+    assert (a.shape, a.dtype) == (b.shape, b.dtype)
+    for f in ("omega", "value_counts", "rows", "cols", "rank"):
+        x, y = getattr(a, f), getattr(b, f)
+        assert x.dtype == y.dtype and x.tobytes() == y.tobytes(), f
+
+
+@pytest.mark.parametrize("K, p0, levels_order", [(32, 0.925, "law"), (16, 0.3, "law"), (300, 0.9, "law"),
+                                                 (2, 0.5, "law"), (16, 0.9, "shuffled"), (64, 0.2, "ints")])
+def test_coding_from_codes_is_code_values_of_the_drawn_matrix(K, p0, levels_order):
+    from simulator.stats import coding_from_codes
+    from simulator.workloads.synthetic import default_levels, draw_coded, value_distribution
+
+    levels = default_levels(K, np.float32)
+    if levels_order != "law":  # ranks then differ from the codes
+        perm = np.random.default_rng(K).permutation(K)
+        levels = levels[perm] if levels_order == "shuffled" else np.arange(3, 3 + K, dtype=np.int16)[perm]
+    shape = (90, 70)
+    W, counts, codes = draw_coded(shape, value_distribution(K, p0), levels, seed=5)
+    _same_coding(coding_from_codes(codes, levels, counts, shape), code_values(W))
+
+
+def test_coding_from_codes_declines_levels_that_hash_differently():
+    from simulator.stats import coding_from_codes
+
+    codes = np.array([0, 1, 1, 0], dtype=np.uint8)
+    for levels in ([0.0, -0.0], [1.0, 1.0], [0.0, np.nan]):
+        assert coding_from_codes(codes, np.array(levels, dtype=np.float32), np.array([2, 2]), (2, 2)) is None

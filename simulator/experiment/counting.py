@@ -15,7 +15,7 @@ from ..counts import COLUMNS as COUNT_COLUMNS
 from ..counts.analytic import ExpectedStructure, analytic_rows, storage_bits_from_structure
 from ..formats import encode_many
 from ..inspect_weights import CER_ENCODE_MAX_SLOTS_PER_ENTRY
-from ..stats import code_values, stats_from_coding
+from ..stats import ValueCoding, code_values, stats_from_coding
 from .format_choices import FormatChoice
 from .sources import Cell
 
@@ -23,10 +23,11 @@ PerFormat = dict[str, tuple[object, float]]  # format label -> (count table or r
 Formats = list[FormatChoice]
 
 
-def _encoded_counts(W: np.ndarray, name: str, formats: Formats, L: int, value_bits: int | None, x_dtype=None):
+def _encoded_counts(W: np.ndarray, name: str, formats: Formats, L: int, value_bits: int | None, x_dtype=None,
+                    coding: ValueCoding | None = None):
     """(MatrixStats, {format label: (count table, storage bits)}) of one real matrix; each table carries
-    its L in a ``columns`` column (the mapper tiles by it)."""
-    coding = code_values(W, name=name)
+    its L in a ``columns`` column (the mapper tiles by it). ``coding``: W's value coding, where known."""
+    coding = coding if coding is not None else code_values(W, name=name)
     st = stats_from_coding(coding)
     labels = [f.label for f in formats]
     padded = "cer" in labels and st.segments_cer > CER_ENCODE_MAX_SLOTS_PER_ENTRY * (st.size + st.shape[0])
@@ -71,8 +72,8 @@ def network(cell: Cell, seed: int, formats: Formats, value_bits: int | None, x_d
     per_layer: dict[str, list[tuple[str, pd.DataFrame]]] = {f: [] for f in labels}
     bits = dict.fromkeys(labels, 0)
     stats = []
-    for name, W, L in cell.source.layers(cell, seed):
-        st, per_format = _encoded_counts(W, f"{cell.key}/{name}", formats, L, value_bits, x_dtype)
+    for name, W, L, coding in cell.source.layers(cell, seed):
+        st, per_format = _encoded_counts(W, f"{cell.key}/{name}", formats, L, value_bits, x_dtype, coding)
         stats.append((st.size, st.p0, st.entropy_bits, st.K, st.nnz, st.segments))
         for f, (counts, b) in per_format.items():
             per_layer[f].append((name, counts))

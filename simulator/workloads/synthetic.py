@@ -38,6 +38,7 @@ __all__ = [
     "binary_entropy",
     "default_levels",
     "distribution_entropy",
+    "draw_coded",
     "draw_matrix",
     "geometric_distribution",
     "feasible_entropy_range",
@@ -187,6 +188,10 @@ class SyntheticInfo:
     K: int                                   # distinct values present in the draw
     p0: float                                # share of entries equal to 0
     entropy_bits: float                      # empirical entropy of the draw
+    #: entries drawn per level, in ``values`` order
+    counts: np.ndarray | None = field(default=None, repr=False, compare=False)
+    #: index into ``values`` of every entry, row-major (``keep_codes``): the value coding without hashing
+    codes: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     @property
     def law_entropy_bits(self) -> float:
@@ -226,8 +231,10 @@ def _code_counts(codes: np.ndarray, K: int) -> np.ndarray:
     return out[:K].astype(np.int64)
 
 
-def _inverse_cdf_draw(rng: np.random.Generator, cuts: np.ndarray, levels: np.ndarray, size: int):
-    """``levels[searchsorted(cuts, u, 'right')]`` for ``size`` uniforms u, and the count of each code.
+def _inverse_cdf_draw(rng: np.random.Generator, cuts: np.ndarray, levels: np.ndarray, size: int,
+                      keep_codes: bool = False):
+    """``levels[searchsorted(cuts, u, 'right')]`` for ``size`` uniforms u, the count of each code, and
+    (``keep_codes``) the codes themselves, else None.
 
     Exactly the inverse-CDF draw, made fast with a guide table: u in bucket
     [b/T, (b+1)/T) (T a power of two, so u*T is exact) maps to one code unless a
@@ -244,6 +251,7 @@ def _inverse_cdf_draw(rng: np.random.Generator, cuts: np.ndarray, levels: np.nda
     code_dtype = np.uint8 if K < 256 else np.int32 if K < 2**31 else np.int64
     guide = np.where(lo == hi, lo, K).astype(code_dtype)  # K: a cut falls inside the bucket
     W = np.empty(size, dtype=levels.dtype)
+    kept = np.empty(size, dtype=code_dtype) if keep_codes else None
     counts = np.zeros(K, dtype=np.int64)
     n = min(DRAW_BLOCK, size)
     u_buf, bucket_buf = np.empty(n, dtype=np.float64), np.empty(n, dtype=np.int32 if T < 2**31 else np.int64)
@@ -251,13 +259,23 @@ def _inverse_cdf_draw(rng: np.random.Generator, cuts: np.ndarray, levels: np.nda
         n = min(DRAW_BLOCK, size - start)
         u, bucket = rng.random(n, out=u_buf[:n]), bucket_buf[:n]
         np.multiply(u, T, out=bucket, casting="unsafe")  # truncated as astype would: u*T >= 0
-        codes = guide[bucket]
+        codes = guide.take(bucket) if kept is None else guide.take(bucket, out=kept[start : start + n])
         unsure = np.flatnonzero(codes == K)
         if len(unsure):
             codes[unsure] = np.searchsorted(cuts, u[unsure], side="right")
         counts += _code_counts(codes, K)
         np.take(levels, codes, out=W[start : start + n])
-    return W, counts
+    return W, counts, kept
+
+
+def _checked_law(probs, levels) -> tuple[np.ndarray, np.ndarray]:
+    p = np.asarray(probs, dtype=np.float64)
+    lv = np.asarray(levels)
+    if p.ndim != 1 or lv.shape != p.shape or len(p) == 0:
+        raise ValueError(f"probs and levels: expected two 1-D arrays of one length, got {p.shape} and {lv.shape}")
+    if (p < 0).any() or not np.isclose(p.sum(), 1.0):
+        raise ValueError(f"probs: expected non-negative probabilities summing to 1, got sum {p.sum():g}")
+    return p, lv
 
 
 def draw_matrix(
@@ -271,17 +289,25 @@ def draw_matrix(
     ``counts[k]`` is how many entries drew ``levels[k]``.
     """
     m, n = check_shape(shape)
-    p = np.asarray(probs, dtype=np.float64)
-    lv = np.asarray(levels)
-    if p.ndim != 1 or lv.shape != p.shape or len(p) == 0:
-        raise ValueError(f"probs and levels: expected two 1-D arrays of one length, got {p.shape} and {lv.shape}")
-    if (p < 0).any() or not np.isclose(p.sum(), 1.0):
-        raise ValueError(f"probs: expected non-negative probabilities summing to 1, got sum {p.sum():g}")
+    p, lv = _checked_law(probs, levels)
     rng = np.random.default_rng(seed)
     if len(p) == 1:
         return np.full((m, n), lv[0], dtype=lv.dtype), np.array([m * n], dtype=np.int64)
-    W, counts = _inverse_cdf_draw(rng, np.cumsum(p)[:-1], lv, m * n)
+    W, counts, _ = _inverse_cdf_draw(rng, np.cumsum(p)[:-1], lv, m * n)
     return W.reshape(m, n), counts
+
+
+def draw_coded(shape, probs, levels, seed=0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(W, counts, codes): ``draw_matrix``'s matrix and counts (the same draw), and the index into
+    ``levels`` of every entry (row-major), so the value coding needs no hashing of W's floats
+    (``simulator.stats.coding_from_codes``); the codes cost one byte an entry for K <= 256."""
+    m, n = check_shape(shape)
+    p, lv = _checked_law(probs, levels)
+    if len(p) == 1:
+        W, counts = draw_matrix(shape, probs, levels, seed)
+        return W, counts, np.zeros(m * n, dtype=np.uint8)
+    W, counts, codes = _inverse_cdf_draw(np.random.default_rng(seed), np.cumsum(p)[:-1], lv, m * n, keep_codes=True)
+    return W.reshape(m, n), counts, codes
 
 
 def synthetic_matrix(
@@ -292,12 +318,14 @@ def synthetic_matrix(
     seed: int | np.random.SeedSequence | None = 0,
     dtype=np.float32,
     values=None,
+    keep_codes: bool = False,
 ) -> tuple[np.ndarray, SyntheticInfo]:
     """Draw an m x n matrix with i.i.d. entries from ``value_distribution(K, p0, entropy_bits)``.
 
     Deterministic in ``seed``. ``values`` (optional) gives the K-1 non-zero levels in
     rank order (most frequent first); by default ``default_levels(K, dtype)``.
-    Returns the matrix and a ``SyntheticInfo`` with the target and what was reached.
+    Returns the matrix and a ``SyntheticInfo`` with the target and what was reached; with
+    ``keep_codes`` the info also holds each entry's level index (``SyntheticInfo.codes``).
     """
     m, n = check_shape(shape)
     probs = value_distribution(K, p0, entropy_bits)
@@ -311,7 +339,10 @@ def synthetic_matrix(
         levels = np.concatenate([[0], nz]).astype(dt)
         if (levels[1:] == 0).any() or len(np.unique(levels)) != K:
             raise ValueError(f"values: expected {K - 1} distinct non-zero levels in dtype {dt}, got {nz!r}")
-    W, counts = draw_matrix((m, n), probs, levels, seed)
+    if keep_codes:
+        W, counts, codes = draw_coded((m, n), probs, levels, seed)
+    else:
+        (W, counts), codes = draw_matrix((m, n), probs, levels, seed), None
     emp = counts / (m * n)
     info = SyntheticInfo(
         shape=(m, n),
@@ -325,5 +356,7 @@ def synthetic_matrix(
         K=int(np.count_nonzero(counts)),
         p0=float(emp[0]),
         entropy_bits=distribution_entropy(emp),
+        counts=counts,
+        codes=codes,
     )
     return W, info

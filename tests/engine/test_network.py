@@ -87,3 +87,19 @@ def test_bad_network(prof):
         simulate(_network(), prof)  # plain matrices: the engine never encodes
     with pytest.raises(ValueError, match="batch"):
         simulate(_network(fmt="dense"), prof, batch=0)
+
+
+def test_layer_plans_of_a_stacked_table_are_each_networks_layer_plans(prof):
+    import pandas as pd
+
+    from simulator.engine import layer_plan, layer_plans
+    from simulator.mapping import search
+
+    tables = []
+    for seed, fmt in ((0, "csr"), (1, "cser")):
+        for name, enc, L in _network(seed, fmt):
+            tables.append(search(enc.counts(columns=L), prof, L)[0].assign(net=seed, layer=name))
+    stacked = pd.concat(tables, ignore_index=True)
+    plans = layer_plans(stacked, ["net"])
+    for net, rows in stacked.groupby("net"):
+        assert plans[(net,)] == [layer_plan(name, layer) for name, layer in rows.groupby("layer", sort=False)]
