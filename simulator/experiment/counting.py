@@ -17,7 +17,7 @@ from ..formats import encode_many
 from ..inspect_weights import CER_ENCODE_MAX_SLOTS_PER_ENTRY
 from ..stats import ValueCoding, code_values, stats_from_coding
 from .format_choices import FormatChoice
-from .sources import Cell
+from .sources import Cell, Law
 
 PerFormat = dict[str, tuple[object, float]]  # format label -> (count table or rows, storage bits)
 Formats = list[FormatChoice]
@@ -51,12 +51,14 @@ def exact(cell: Cell, seed: int, formats: Formats, L: int, value_bits: int | Non
     return st.as_dict(), per_format
 
 
-def analytic(cell: Cell, formats: Formats, L: int, value_bits: int | None, x_dtype=None) -> tuple[dict, PerFormat]:
-    """Expected counts of an i.i.d. matrix with the cell's value law: nothing is materialised."""
+def analytic(cell: Cell, formats: Formats, L: int, value_bits: int | None, x_dtype=None,
+             law: Law | None = None) -> tuple[dict, PerFormat]:
+    """Expected counts of an i.i.d. matrix with the cell's value law (``law``, where already found):
+    nothing is materialised."""
     from ..counts.analytic import expected_structure
     from ..workloads.synthetic import distribution_entropy
 
-    shape, probs, dt = cell.source.law(cell)
+    shape, probs, dt = law if law is not None else cell.source.law(cell)
     st = expected_structure(shape, probs)
     stats = {"rows": shape[0], "cols": shape[1], "dtype": str(dt), "K": float(st.K), "omega0": 0.0,
              "p0": float(probs[0]), "entropy_bits": distribution_entropy(probs), "nnz": float(st.nnz),

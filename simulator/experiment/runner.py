@@ -27,7 +27,7 @@ from . import counting
 from .csvout import write_csv
 from .executors import executor_for
 from .format_choices import REFERENCE, FormatChoice, labels_of, split_labels
-from .sources import Cell, source_for
+from .sources import Cell, Law, source_for
 from .spec import ExperimentSpec, load_spec
 from .store import Checkpoint, OutputLock, columns_of, log, run_inputs, write_atomic, write_text_atomic
 from .tasks import BatchTask, RunContext, price_batch, prime
@@ -55,14 +55,27 @@ def _counting_of(cell: Cell, spec: ExperimentSpec) -> str:
     return spec.options.counting if cell.source.analytic else "exact"
 
 
-def _count_cell(cell: Cell, spec: ExperimentSpec, formats: list[FormatChoice]) -> tuple[int | None, dict, dict]:
+def _laws(cells: list[Cell], spec: ExperimentSpec) -> dict[int, Law]:
+    """The value law of every analytic cell of a batch (by position), each source's laws found together."""
+    by_source: dict[int, list[int]] = {}
+    for i, cell in enumerate(cells):
+        if not cell.source.network and _counting_of(cell, spec) == "analytic":
+            by_source.setdefault(id(cell.source), []).append(i)
+    laws: dict[int, Law] = {}
+    for where in by_source.values():
+        laws.update(zip(where, cells[where[0]].source.laws([cells[i] for i in where])))
+    return laws
+
+
+def _count_cell(cell: Cell, spec: ExperimentSpec, formats: list[FormatChoice], law: Law | None = None
+                ) -> tuple[int | None, dict, dict]:
     """(L, statistics, per-format counts) of one cell; L is None for a network (per layer)."""
     o = spec.options
     if cell.source.network:
         return (None, *counting.network(cell, o.seed, formats, o.value_bits, o.x_dtype))
     L = cell.workload.columns or o.columns
     if _counting_of(cell, spec) == "analytic":
-        return (L, *counting.analytic(cell, formats, L, o.value_bits, o.x_dtype))
+        return (L, *counting.analytic(cell, formats, L, o.value_bits, o.x_dtype, law))
     return (L, *counting.exact(cell, o.seed, formats, L, o.value_bits, o.x_dtype))
 
 
@@ -82,8 +95,9 @@ def batch_rows(cells: list[Cell], spec: ExperimentSpec, profiles: dict) -> tuple
     choices = list({c.label: c for c in [FormatChoice(REFERENCE), *shown]}.values())  # dense: every gain's reference
     formats, wanted = [c.label for c in choices], [c.label for c in shown]
     heads, per_cell, networks = [], [], set()
+    laws = _laws(cells, spec)
     for i, cell in enumerate(cells):
-        L, stats, per_format = _count_cell(cell, spec, choices)
+        L, stats, per_format = _count_cell(cell, spec, choices, laws.get(i))
         if cell.source.network:
             networks.add(i)
         heads.append({"cell_i": i, "workload": cell.workload.name, "cell": cell.key,

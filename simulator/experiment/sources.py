@@ -36,6 +36,7 @@ SECONDS_PER_ANALYTIC_CELL = 2e-3
 BYTES_PER_EXACT_ENTRY = 40
 
 Problem = tuple[tuple, str]  # (field path inside the workload, message)
+Law = tuple[tuple[int, int], np.ndarray, np.dtype]  # (shape, value probabilities, dtype) of an i.i.d. cell
 #: (layer name, matrix, columns L, its value coding where the source knows it without hashing, else None)
 LayerMatrix = tuple[str, np.ndarray, int, "ValueCoding | None"]
 
@@ -83,9 +84,13 @@ class WorkloadSource(ABC):
         sources)."""
         raise NotImplementedError(f"{self.key} cells are single matrices; use matrix()")
 
-    def law(self, cell: Cell) -> tuple[tuple[int, int], np.ndarray, np.dtype]:
+    def law(self, cell: Cell) -> Law:
         """(shape, value probabilities, dtype) of an i.i.d. cell (sources with ``analytic``)."""
         raise NotImplementedError(f"{self.key} cells cannot be counted analytically")
+
+    def laws(self, cells: list[Cell]) -> list[Law]:
+        """``law`` of many cells; a source whose laws need solving solves them together."""
+        return [self.law(cell) for cell in cells]
 
     def run(self, cell: Cell, options: Options, profiles: dict) -> dict[str, pd.DataFrame]:
         """The tables of a cell that is not counted but run (sources with ``tables``)."""
@@ -211,12 +216,15 @@ class SyntheticSource(WorkloadSource):
                                 seed=cell.seed(seed), dtype=p["dtype"])
         return W
 
-    def law(self, cell: Cell) -> tuple[tuple[int, int], np.ndarray, np.dtype]:
-        from ..workloads.synthetic import value_distribution
+    def law(self, cell: Cell) -> Law:
+        return self.laws([cell])[0]
 
-        p = cell.params
-        return tuple(p["shape"]), value_distribution(p["target_K"], p["target_p0"], p["target_entropy_bits"]), \
-            np.dtype(p["dtype"])
+    def laws(self, cells: list[Cell]) -> list[Law]:
+        from ..workloads.synthetic import value_distributions  # every root of a batch found at once
+
+        params = [c.params for c in cells]
+        probs = value_distributions([(p["target_K"], p["target_p0"], p["target_entropy_bits"]) for p in params])
+        return [(tuple(p["shape"]), law, np.dtype(p["dtype"])) for p, law in zip(params, probs)]
 
     def estimated_seconds(self, cell: Cell, counting: str) -> float:
         return SECONDS_PER_ANALYTIC_CELL if counting == "analytic" else super().estimated_seconds(cell, counting)

@@ -44,6 +44,7 @@ __all__ = [
     "feasible_entropy_range",
     "synthetic_matrix",
     "value_distribution",
+    "value_distributions",
 ]
 
 #: Slack allowed on the feasible-range ends (bits), so a target computed from the
@@ -132,10 +133,19 @@ def value_distribution(K: int, p0: float, entropy_bits: float | None = None) -> 
 
 @lru_cache(maxsize=4096)
 def _value_distribution(K: int, p0: float, entropy_bits: float | None) -> np.ndarray:
+    law = _closed_form_law(K, p0, entropy_bits)
+    if law is not None:
+        return law
+    assert entropy_bits is not None
+    r = _geometric_ratios(K, np.array([p0]), np.array([entropy_bits]))[0]
+    return _geometric(K, p0, float(r))
+
+
+def _closed_form_law(K: int, p0: float, H: float | None) -> np.ndarray | None:
+    """The law of (K, p0, H) where it needs no root (None where it does); raises on an infeasible H."""
     lo, hi = feasible_entropy_range(K, p0)
-    if entropy_bits is None:
+    if H is None:
         return _geometric(K, p0, 1.0) if K > 1 else np.ones(1)
-    H = entropy_bits
     if not np.isfinite(H) or H < lo - _RANGE_TOL or H > hi + _RANGE_TOL:
         raise ValueError(
             f"entropy_bits: target {H!r} bits is infeasible for K={K}, p0={p0:g}; "
@@ -148,10 +158,57 @@ def _value_distribution(K: int, p0: float, entropy_bits: float | None) -> np.nda
         return _geometric(K, p0, 0.0)
     if H >= hi - _RANGE_TOL:
         return _geometric(K, p0, 1.0)
-    from scipy.optimize import brentq  # ~0.4 s to import: only for a law that needs the root
+    return None
 
-    r = brentq(lambda r: distribution_entropy(_geometric(K, p0, r)) - H, 0.0, 1.0, xtol=1e-14, rtol=1e-12)
-    return _geometric(K, p0, r)
+
+def _geometric_entropies(K: int, p0: np.ndarray, r: np.ndarray) -> np.ndarray:
+    """``distribution_entropy(_geometric(K, p0[i], r[i]))`` for every i: the same operations on the
+    same numbers in the same order (numpy sums a row as it sums the 1-D vector), so the same floats."""
+    w = np.power(r[:, None], np.arange(K - 1, dtype=np.float64))
+    law = np.empty((len(r), K))
+    law[:, 0] = p0
+    law[:, 1:] = (1.0 - p0)[:, None] * w / w.sum(axis=1)[:, None]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        terms = law * np.log2(law)  # zeros (trailing: the law decreases with rank) are left out below
+    positive = np.count_nonzero(law > 0, axis=1)
+    sums = np.empty(len(r))
+    for n in np.unique(positive):
+        rows = positive == n
+        sums[rows] = terms[rows, :n].sum(axis=1)
+    entropy = -sums
+    return np.where(0.0 > entropy, 0.0, entropy)  # max(entropy, 0.0), as distribution_entropy
+
+
+def _geometric_ratios(K: int, p0: np.ndarray, H: np.ndarray) -> np.ndarray:
+    """The ratio r in [0, 1] of each law whose entropy is H[i] (K > 1, H strictly inside the range):
+    ``brentq(lambda r: distribution_entropy(_geometric(K, p0, r)) - H, 0, 1, xtol=1e-14, rtol=1e-12)``,
+    all brackets at once."""
+    from .roots import brentq_many
+
+    def gap(r: np.ndarray, which: np.ndarray) -> np.ndarray:
+        return _geometric_entropies(K, p0[which], r) - H[which]
+
+    n = len(p0)
+    return brentq_many(gap, np.zeros(n), np.ones(n), xtol=1e-14, rtol=1e-12)
+
+
+def value_distributions(laws) -> list[np.ndarray]:
+    """``value_distribution(K, p0, H)`` of many (K, p0, H) at once, the same arrays: the ratios of
+    the laws that need a root are found together per K (a sweep has thousands)."""
+    out: list[np.ndarray | None] = []
+    pending: dict[int, list[tuple[int, float, float]]] = {}
+    for i, (K, p0, H) in enumerate(laws):
+        K, p0 = _check_K_p0(K, p0)
+        H = None if H is None else float(H)
+        law = _closed_form_law(K, p0, H)
+        out.append(law)
+        if law is None:
+            pending.setdefault(K, []).append((i, p0, H))  # type: ignore[arg-type]
+    for K, items in pending.items():
+        where, p0s, Hs = (np.array(c) for c in zip(*items))
+        for i, p0, r in zip(where, p0s, _geometric_ratios(K, p0s.astype(np.float64), Hs.astype(np.float64))):
+            out[i] = _geometric(K, float(p0), float(r))
+    return out  # type: ignore[return-value]
 
 
 def default_levels(K: int, dtype=np.float32) -> np.ndarray:
