@@ -188,34 +188,35 @@ def code_values(W, name: str = "W") -> ValueCoding:
     )
 
 
-def coding_from_codes(codes: np.ndarray, levels: np.ndarray, counts: np.ndarray, shape) -> ValueCoding | None:
-    """``code_values(levels[codes].reshape(shape))`` of a drawn matrix, from its level indices.
+def coding_from_draw(levels: np.ndarray, counts: np.ndarray, where: np.ndarray, codes: np.ndarray,
+                     shape) -> ValueCoding | None:
+    """``code_values(W)`` of a drawn matrix W, from what the draw knows: ``where``, the row-major positions
+    of the entries not drawn as ``levels[0]`` (ascending), ``codes``, their indices into ``levels``, and
+    ``counts``, the entries drawn per level (``simulator.workloads.synthetic.draw_coded``).
 
-    A draw knows each entry's level (``simulator.workloads.synthetic.draw_coded``), so the values
-    need no hashing: the ranks come from the level counts by the same order as ``code_values``
-    (decreasing count, ties by ascending value), the same arrays to the last byte. Returns None
-    where levels could hash differently from their indices (repeated, -0.0 or non-finite levels):
-    the caller then codes the matrix itself."""
+    The values need no hashing: the ranks follow from the counts by ``code_values``' order (decreasing
+    count, ties by ascending value), the same arrays to the last byte. Returns None where the coding
+    would differ from the draw's (``levels[0]`` not the most frequent value; repeated, -0.0 or
+    non-finite levels): the caller then codes the matrix itself."""
     m, n = check_shape(shape)
     lv = np.asarray(levels)
     counts = np.asarray(counts, dtype=np.int64)
-    if codes.size != m * n or lv.ndim != 1 or len(lv) != len(counts) or len(lv) == 0 or lv.dtype.kind not in "iuf":
+    if lv.ndim != 1 or len(lv) != len(counts) or len(lv) == 0 or lv.dtype.kind not in "iuf":
         return None
     if lv.dtype.kind == "f" and (not np.isfinite(lv).all() or (np.signbit(lv) & (lv == 0)).any()):
         return None
-    if len(np.unique(lv)) != len(lv):
+    if len(np.unique(lv)) != len(lv) or int(counts.sum()) != m * n or len(where) != m * n - counts[0]:
         return None
     present = np.flatnonzero(counts)
     order = present[np.lexsort((lv[present], -counts[present]))]  # level index of each rank
+    if order[0] != 0:  # Omega[0] is another level: the entries to list are not the ones kept
+        return None
     K = len(order)
-    rank_of_code = np.zeros(len(lv), dtype=index_dtype(max(K - 1, 0)))
+    rank_of_code = np.zeros(len(lv), dtype=index_dtype(K - 1))
     rank_of_code[order] = np.arange(K)
-    codes = codes.ravel()
-    idx = np.flatnonzero(codes != order[0])  # the entries that are not Omega[0]
-    drawn = codes[idx]
     # the usual draw ranks its levels as the law does: the ranks are the codes themselves
-    rank = drawn.astype(rank_of_code.dtype) if np.array_equal(order, np.arange(len(lv))) else rank_of_code[drawn]
-    rows, cols = np.divmod(idx, n)
+    rank = codes.astype(rank_of_code.dtype) if np.array_equal(order, np.arange(len(lv))) else rank_of_code[codes]
+    rows, cols = np.divmod(where, n)
     return ValueCoding(shape=(m, n), dtype=lv.dtype, omega=lv[order], value_counts=counts[order], rows=rows,
                        cols=cols, rank=rank)
 

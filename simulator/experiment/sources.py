@@ -334,7 +334,7 @@ class CatalogNetworkSource(_NetworkSource):
         return out + _compress_problems(w, options)
 
     def layers(self, cell: Cell, seed: int) -> Iterator[LayerMatrix]:
-        from ..stats import coding_from_codes
+        from ..stats import coding_from_draw
         from ..workloads.catalog import network_layers, synthetic_weights
         from ..workloads.compress import compress_network
 
@@ -346,7 +346,7 @@ class CatalogNetworkSource(_NetworkSource):
                 yield layer.name, layer.matrix, layer.columns, None
             return
         for layer, info in drawn:  # the draw's level indices give the value coding without hashing
-            coding = coding_from_codes(info.codes, info.values, info.counts, layer.shape)
+            coding = coding_from_draw(info.values, info.counts, *info.codes, layer.shape)
             yield layer.name, layer.matrix, layer.columns, coding
 
     def _entries(self) -> int:

@@ -247,8 +247,9 @@ class SyntheticInfo:
     entropy_bits: float                      # empirical entropy of the draw
     #: entries drawn per level, in ``values`` order
     counts: np.ndarray | None = field(default=None, repr=False, compare=False)
-    #: index into ``values`` of every entry, row-major (``keep_codes``): the value coding without hashing
-    codes: np.ndarray | None = field(default=None, repr=False, compare=False)
+    #: (``keep_codes``) the row-major positions of the entries not drawn as ``values[0]`` and their indices
+    #: into ``values``: the value coding without hashing the matrix (``simulator.stats.coding_from_draw``)
+    codes: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False, compare=False)
 
     @property
     def law_entropy_bits(self) -> float:
@@ -291,7 +292,8 @@ def _code_counts(codes: np.ndarray, K: int) -> np.ndarray:
 def _inverse_cdf_draw(rng: np.random.Generator, cuts: np.ndarray, levels: np.ndarray, size: int,
                       keep_codes: bool = False):
     """``levels[searchsorted(cuts, u, 'right')]`` for ``size`` uniforms u, the count of each code, and
-    (``keep_codes``) the codes themselves, else None.
+    (``keep_codes``) the positions and codes of the entries whose code is not 0, else None (kept
+    block by block while the block is in cache: no array of a code per entry).
 
     Exactly the inverse-CDF draw, made fast with a guide table: u in bucket
     [b/T, (b+1)/T) (T a power of two, so u*T is exact) maps to one code unless a
@@ -308,7 +310,7 @@ def _inverse_cdf_draw(rng: np.random.Generator, cuts: np.ndarray, levels: np.nda
     code_dtype = np.uint8 if K < 256 else np.int32 if K < 2**31 else np.int64
     guide = np.where(lo == hi, lo, K).astype(code_dtype)  # K: a cut falls inside the bucket
     W = np.empty(size, dtype=levels.dtype)
-    kept = np.empty(size, dtype=code_dtype) if keep_codes else None
+    kept: list[tuple[np.ndarray, np.ndarray]] | None = [] if keep_codes else None
     counts = np.zeros(K, dtype=np.int64)
     n = min(DRAW_BLOCK, size)
     u_buf, bucket_buf = np.empty(n, dtype=np.float64), np.empty(n, dtype=np.int32 if T < 2**31 else np.int64)
@@ -316,13 +318,18 @@ def _inverse_cdf_draw(rng: np.random.Generator, cuts: np.ndarray, levels: np.nda
         n = min(DRAW_BLOCK, size - start)
         u, bucket = rng.random(n, out=u_buf[:n]), bucket_buf[:n]
         np.multiply(u, T, out=bucket, casting="unsafe")  # truncated as astype would: u*T >= 0
-        codes = guide.take(bucket) if kept is None else guide.take(bucket, out=kept[start : start + n])
+        codes = guide[bucket]
         unsure = np.flatnonzero(codes == K)
         if len(unsure):
             codes[unsure] = np.searchsorted(cuts, u[unsure], side="right")
         counts += _code_counts(codes, K)
         np.take(levels, codes, out=W[start : start + n])
-    return W, counts, kept
+        if kept is not None:
+            where = np.flatnonzero(codes)
+            kept.append((where + start, codes[where]))
+    if kept is None:
+        return W, counts, None
+    return W, counts, (np.concatenate([w for w, _ in kept]), np.concatenate([c for _, c in kept]))
 
 
 def _checked_law(probs, levels) -> tuple[np.ndarray, np.ndarray]:
@@ -355,14 +362,14 @@ def draw_matrix(
 
 
 def draw_coded(shape, probs, levels, seed=0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(W, counts, codes): ``draw_matrix``'s matrix and counts (the same draw), and the index into
-    ``levels`` of every entry (row-major), so the value coding needs no hashing of W's floats
-    (``simulator.stats.coding_from_codes``); the codes cost one byte an entry for K <= 256."""
+    """(W, counts, (positions, codes)): ``draw_matrix``'s matrix and counts (the same draw), and the
+    row-major positions of the entries not drawn as ``levels[0]`` with their indices into ``levels``,
+    so the value coding needs no hashing of W's floats (``simulator.stats.coding_from_draw``)."""
     m, n = check_shape(shape)
     p, lv = _checked_law(probs, levels)
     if len(p) == 1:
         W, counts = draw_matrix(shape, probs, levels, seed)
-        return W, counts, np.zeros(m * n, dtype=np.uint8)
+        return W, counts, (np.zeros(0, dtype=np.intp), np.zeros(0, dtype=np.uint8))
     W, counts, codes = _inverse_cdf_draw(np.random.default_rng(seed), np.cumsum(p)[:-1], lv, m * n, keep_codes=True)
     return W.reshape(m, n), counts, codes
 
@@ -382,7 +389,7 @@ def synthetic_matrix(
     Deterministic in ``seed``. ``values`` (optional) gives the K-1 non-zero levels in
     rank order (most frequent first); by default ``default_levels(K, dtype)``.
     Returns the matrix and a ``SyntheticInfo`` with the target and what was reached; with
-    ``keep_codes`` the info also holds each entry's level index (``SyntheticInfo.codes``).
+    ``keep_codes`` the info also holds where the non-zero levels were drawn (``SyntheticInfo.codes``).
     """
     m, n = check_shape(shape)
     probs = value_distribution(K, p0, entropy_bits)
