@@ -132,3 +132,11 @@ def test_coding_from_draw_declines_what_it_cannot_know():
     # levels[0] drawn less often than another level: Omega[0] is not the level the draw left out
     assert coding_from_draw(np.array([0.0, 1.0], dtype=np.float32), np.array([1, 3]), np.array([0, 1, 2]),
                             np.ones(3, dtype=np.uint8), (2, 2)) is None
+
+
+@pytest.mark.parametrize("shape, K", [((3000, 40), 4), ((300, 64), 300), ((40, 50), 2), ((9000, 9), 9)])
+def test_entropy_order_is_the_stable_sort_by_row_then_rank(shape, K):
+    rng = np.random.default_rng(K)
+    W = np.where(rng.random(shape) < 0.6, 0, rng.integers(1, K, shape)).astype(np.float32)
+    c = code_values(W)
+    assert (c.entropy_order == np.lexsort((c.rank, c.rows))).all()  # lexsort: stable, last key first
