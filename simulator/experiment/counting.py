@@ -12,7 +12,12 @@ import numpy as np
 import pandas as pd
 
 from ..counts import COLUMNS as COUNT_COLUMNS
-from ..counts.analytic import ExpectedStructure, analytic_rows, storage_bits_from_structure
+from ..counts.analytic import (
+    ExpectedStructure,
+    analytic_rows,
+    analytic_rows_and_bits,
+    storage_bits_from_structure,
+)
 from ..formats import encode_many
 from ..inspect_weights import CER_ENCODE_MAX_SLOTS_PER_ENTRY
 from ..stats import ValueCoding, code_values, stats_from_coding
@@ -63,8 +68,7 @@ def analytic(cell: Cell, formats: Formats, L: int, value_bits: int | None, x_dty
     stats = {"rows": shape[0], "cols": shape[1], "dtype": str(dt), "K": float(st.K), "omega0": 0.0,
              "p0": float(probs[0]), "entropy_bits": distribution_entropy(probs), "nnz": float(st.nnz),
              "segments": float(st.segments), "segments_cer": float(st.segments_cer)}
-    per_format = {f.label: ([(*r, L) for r in analytic_rows(f.name, st, L, dt, value_bits, x_dtype)],
-                            storage_bits_from_structure(f.name, st, dt, value_bits)) for f in formats}
+    per_format = {f.label: analytic_rows_and_bits(f.name, st, L, dt, value_bits, x_dtype) for f in formats}
     return stats, per_format
 
 
@@ -90,15 +94,27 @@ def network(cell: Cell, seed: int, formats: Formats, value_bits: int | None, x_d
     return summary, per_format
 
 
-def count_frame(per_cell: list[PerFormat]) -> pd.DataFrame:
-    """All count tables of a batch stacked, keyed by (cell_i, format), each row with its product's L (``columns``)."""
-    frames, tuples = [], []
+def count_frame(per_cell: list[PerFormat], columns: list[int | None]) -> pd.DataFrame:
+    """All count tables of a batch stacked, keyed by (cell_i, format), each row with its product's L
+    (``columns``: a table carries its own; rows, analytic ones, take their cell's L)."""
+    frames = []
+    rows: list = []
+    cell_i: list[int] = []
+    labels: list[str] = []
+    Ls: list = []
     for i, per_format in enumerate(per_cell):
         for f, (counts, _) in per_format.items():
             if isinstance(counts, pd.DataFrame):
                 frames.append(counts.assign(cell_i=i, format=f))
             else:
-                tuples += [(i, f, *r) for r in counts]
-    if tuples:
-        frames.append(pd.DataFrame(tuples, columns=["cell_i", "format", *COUNT_COLUMNS, "columns"]))
+                rows += counts
+                cell_i += [i] * len(counts)
+                labels += [f] * len(counts)
+                Ls += [columns[i]] * len(counts)
+    if rows:  # one frame for every row of the batch, its columns built from plain lists
+        table = pd.DataFrame(rows, columns=list(COUNT_COLUMNS))
+        table.insert(0, "cell_i", cell_i)
+        table.insert(1, "format", labels)
+        table["columns"] = Ls
+        frames.append(table)
     return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]

@@ -106,7 +106,7 @@ def batch_rows(cells: list[Cell], spec: ExperimentSpec, profiles: dict) -> tuple
                       "target_entropy_bits": cell.params.get("target_entropy_bits"), **stats, "columns": L,
                       "counting": _counting_of(cell, spec)})
         per_cell.append(per_format)
-    counts = counting.count_frame(per_cell)
+    counts = counting.count_frame(per_cell, [h["columns"] for h in heads])
     storage = pd.DataFrame([(i, f, bits) for i, pf in enumerate(per_cell) for f, (_, bits) in pf.items()],
                            columns=["cell_i", "format", "storage_bits"])
     priced, breakdown = [], []
