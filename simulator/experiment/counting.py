@@ -57,9 +57,9 @@ def exact(cell: Cell, seed: int, formats: Formats, L: int, value_bits: int | Non
 
 
 def analytic(cell: Cell, formats: Formats, L: int, value_bits: int | None, x_dtype=None,
-             law: Law | None = None) -> tuple[dict, PerFormat]:
+             law: Law | None = None, labels: list[str] | None = None) -> tuple[dict, PerFormat]:
     """Expected counts of an i.i.d. matrix with the cell's value law (``law``, where already found):
-    nothing is materialised."""
+    nothing is materialised. ``labels``: the formats' labels, where a batch worked them out once."""
     from ..counts.analytic import expected_structure
     from ..workloads.synthetic import distribution_entropy
 
@@ -68,7 +68,8 @@ def analytic(cell: Cell, formats: Formats, L: int, value_bits: int | None, x_dty
     stats = {"rows": shape[0], "cols": shape[1], "dtype": str(dt), "K": float(st.K), "omega0": 0.0,
              "p0": float(probs[0]), "entropy_bits": distribution_entropy(probs), "nnz": float(st.nnz),
              "segments": float(st.segments), "segments_cer": float(st.segments_cer)}
-    per_format = {f.label: analytic_rows_and_bits(f.name, st, L, dt, value_bits, x_dtype) for f in formats}
+    per_format = {label: analytic_rows_and_bits(f.name, st, L, dt, value_bits, x_dtype)
+                  for label, f in zip(labels or [f.label for f in formats], formats)}
     return stats, per_format
 
 
@@ -118,3 +119,26 @@ def count_frame(per_cell: list[PerFormat], columns: list[int | None]) -> pd.Data
         table["columns"] = Ls
         frames.append(table)
     return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+
+
+def shared_tables(per_cell: list[PerFormat], columns: list[int | None]) -> dict[tuple[int, str], int]:
+    """{(cell, format): an earlier cell} for every analytic table whose rows and L repeat an earlier
+    cell's of the same format: pricing and the mapper's search depend on a table's rows alone, so it
+    is priced once. In a sweep dense's rows are the same in every cell and CSR's in every cell of one
+    p0, half the tables."""
+    first: dict[tuple, int] = {}
+    shared: dict[tuple[int, str], int] = {}
+    for i, per_format in enumerate(per_cell):
+        for f, (counts, _) in per_format.items():
+            if not isinstance(counts, pd.DataFrame):
+                key = (f, columns[i], tuple(counts))
+                if first.setdefault(key, i) != i:
+                    shared[(i, f)] = first[key]
+    return shared
+
+
+def table_order(per_cell: list[PerFormat]) -> list[tuple[int, str]]:
+    """(cell, format) of every table in the order ``count_frame`` stacks them: tables, then rows."""
+    frames = [(i, f) for i, pf in enumerate(per_cell) for f, (c, _) in pf.items() if isinstance(c, pd.DataFrame)]
+    return frames + [(i, f) for i, pf in enumerate(per_cell) for f, (c, _) in pf.items()
+                     if not isinstance(c, pd.DataFrame)]

@@ -67,15 +67,15 @@ def _laws(cells: list[Cell], spec: ExperimentSpec) -> dict[int, Law]:
     return laws
 
 
-def _count_cell(cell: Cell, spec: ExperimentSpec, formats: list[FormatChoice], law: Law | None = None
-                ) -> tuple[int | None, dict, dict]:
+def _count_cell(cell: Cell, spec: ExperimentSpec, formats: list[FormatChoice], law: Law | None = None,
+                labels: list[str] | None = None) -> tuple[int | None, dict, dict]:
     """(L, statistics, per-format counts) of one cell; L is None for a network (per layer)."""
     o = spec.options
     if cell.source.network:
         return (None, *counting.network(cell, o.seed, formats, o.value_bits, o.x_dtype))
     L = cell.workload.columns or o.columns
     if _counting_of(cell, spec) == "analytic":
-        return (L, *counting.analytic(cell, formats, L, o.value_bits, o.x_dtype, law))
+        return (L, *counting.analytic(cell, formats, L, o.value_bits, o.x_dtype, law, labels))
     return (L, *counting.exact(cell, o.seed, formats, L, o.value_bits, o.x_dtype))
 
 
@@ -89,6 +89,17 @@ def _network_times(tot: pd.DataFrame, priced_rows: pd.DataFrame, networks: set[i
             tot.loc[(tot.cell_i == i) & (tot.format == f), "time_s"] = run_plans([plans[(i, f)]], prof)[0].total_s
 
 
+def _every_table(priced_rows: pd.DataFrame, order: list[tuple[int, str]], shared: dict[tuple[int, str], int]
+                 ) -> pd.DataFrame:
+    """The priced rows of every (cell, format) in ``order``, a table priced through an earlier cell
+    (``shared``) taking that cell's rows: the frame pricing every table itself would give."""
+    rows_of = priced_rows.groupby(["cell_i", "format"], sort=False).indices
+    parts = [rows_of[(shared.get((i, f), i), f)] for i, f in order]
+    take = np.concatenate(parts) if parts else np.zeros(0, dtype=np.intp)
+    cell = np.repeat(np.array([i for i, _ in order], dtype=np.int64), [len(p) for p in parts])
+    return priced_rows.iloc[take].assign(cell_i=cell).reset_index(drop=True)
+
+
 def batch_rows(cells: list[Cell], spec: ExperimentSpec, profiles: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Results (and breakdown) of a batch of cells, priced in one vectorised pass per profile."""
     shown = spec.format_choices()
@@ -97,7 +108,7 @@ def batch_rows(cells: list[Cell], spec: ExperimentSpec, profiles: dict) -> tuple
     heads, per_cell, networks = [], [], set()
     laws = _laws(cells, spec)
     for i, cell in enumerate(cells):
-        L, stats, per_format = _count_cell(cell, spec, choices, laws.get(i))
+        L, stats, per_format = _count_cell(cell, spec, choices, laws.get(i), formats)
         if cell.source.network:
             networks.add(i)
         heads.append({"cell_i": i, "workload": cell.workload.name, "cell": cell.key,
@@ -106,16 +117,23 @@ def batch_rows(cells: list[Cell], spec: ExperimentSpec, profiles: dict) -> tuple
                       "target_entropy_bits": cell.params.get("target_entropy_bits"), **stats, "columns": L,
                       "counting": _counting_of(cell, spec)})
         per_cell.append(per_format)
-    counts = counting.count_frame(per_cell, [h["columns"] for h in heads])
-    storage = pd.DataFrame([(i, f, bits) for i, pf in enumerate(per_cell) for f, (_, bits) in pf.items()],
-                           columns=["cell_i", "format", "storage_bits"])
+    L_of = [h["columns"] for h in heads]
+    shared = counting.shared_tables(per_cell, L_of)  # priced once, through the cell that has them first
+    counts = counting.count_frame([{f: v for f, v in pf.items() if (i, f) not in shared}
+                                   for i, pf in enumerate(per_cell)], L_of)
+    storage = pd.DataFrame([(i, f, bits, shared.get((i, f), i)) for i, pf in enumerate(per_cell)
+                            for f, (_, bits) in pf.items()], columns=["cell_i", "format", "storage_bits", "_priced_as"])
     priced, breakdown = [], []
     for prof_name, prof in profiles.items():
         priced_rows, mappings = search(counts, prof, objective=spec.options.objective)
         tot = totals(priced_rows, prof, keys=["cell_i", "format"])[["cell_i", "format", "energy_j", "time_s"]]
-        tot = storage.merge(tot, on=["cell_i", "format"], how="left").merge(
-            mapping_columns(mappings), on=["cell_i", "format"], how="left")
+        as_priced = {"cell_i": "_priced_as"}
+        tot = storage.merge(tot.rename(columns=as_priced), on=["_priced_as", "format"], how="left").merge(
+            mapping_columns(mappings).rename(columns=as_priced), on=["_priced_as", "format"], how="left"
+        ).drop(columns="_priced_as")
         _network_times(tot, priced_rows, networks, formats, prof)
+        if shared and spec.outputs.breakdown:
+            priced_rows = _every_table(priced_rows, counting.table_order(per_cell), shared)
         dense = tot[tot.format == REFERENCE].set_index("cell_i")
         with np.errstate(divide="ignore"):
             for gain, col in GAIN_OF.items():
