@@ -325,7 +325,7 @@ def _inverse_cdf_draw(rng: np.random.Generator, cuts: np.ndarray, levels: np.nda
         counts += _code_counts(codes, K)
         np.take(levels, codes, out=W[start : start + n])
         if kept is not None:
-            where = np.flatnonzero(codes)
+            where = np.flatnonzero(codes != 0)  # a bool mask: numpy's fast nonzero, twice the integer one
             kept.append((where + start, codes[where]))
     if kept is None:
         return W, counts, None
