@@ -74,6 +74,24 @@ def index_dtype(max_value: int) -> np.dtype:
     raise ValueError(f"index range {max_value} does not fit in 64 bits")
 
 
+def _row_blocked_order(rows: np.ndarray, rank: np.ndarray, K: int) -> np.ndarray:
+    """Stable argsort by (row, rank) of entries in row-major order (rows never decrease), one 16-bit
+    radix sort per block of rows whose (row offset, rank) key fits in 16 bits: two passes over the
+    entries instead of the four of sorting by rank, then by row. A stable sort's permutation is
+    unique, so this is the same order as any other stable sort by (row, rank)."""
+    per_block = max(65536 // K, 1)
+    ends = np.searchsorted(rows, np.arange(rows[0] + per_block, rows[-1] + per_block + 1, per_block), side="left")
+    order = np.empty(len(rows), dtype=np.int64)
+    start = 0
+    for end in ends.tolist():
+        if end > start:
+            r0 = rows[start]
+            key = (rows[start:end] - r0).astype(np.uint16) * np.uint16(K) + rank[start:end].astype(np.uint16)
+            order[start:end] = np.argsort(key, kind="stable") + start
+        start = end
+    return order
+
+
 @dataclass(frozen=True)
 class ValueCoding:
     """Where each value of a matrix sits, relative to its most frequent value Omega[0].
@@ -105,6 +123,8 @@ class ValueCoding:
         m, _ = self.shape
         if self.nnz == 0:
             return np.zeros(0, dtype=np.int64)
+        if self.K < 65536 and m // max(65536 // self.K, 1) <= 4096:  # a few thousand blocks at most
+            return _row_blocked_order(self.rows, self.rank, self.K)
         if m <= 65536 and self.K <= 65536:
             # LSD radix: stable by rank, then stable by row (both 16-bit keys -> numpy radix sort)
             by_rank = np.argsort(self.rank.astype(np.uint16), kind="stable")
@@ -186,6 +206,39 @@ def code_values(W, name: str = "W") -> ValueCoding:
         cols=cols,
         rank=rank,
     )
+
+
+def coding_from_draw(levels: np.ndarray, counts: np.ndarray, where: np.ndarray, codes: np.ndarray,
+                     shape) -> ValueCoding | None:
+    """``code_values(W)`` of a drawn matrix W, from what the draw knows: ``where``, the row-major positions
+    of the entries not drawn as ``levels[0]`` (ascending), ``codes``, their indices into ``levels``, and
+    ``counts``, the entries drawn per level (``simulator.workloads.synthetic.draw_coded``).
+
+    The values need no hashing: the ranks follow from the counts by ``code_values``' order (decreasing
+    count, ties by ascending value), the same arrays to the last byte. Returns None where the coding
+    would differ from the draw's (``levels[0]`` not the most frequent value; repeated, -0.0 or
+    non-finite levels): the caller then codes the matrix itself."""
+    m, n = check_shape(shape)
+    lv = np.asarray(levels)
+    counts = np.asarray(counts, dtype=np.int64)
+    if lv.ndim != 1 or len(lv) != len(counts) or len(lv) == 0 or lv.dtype.kind not in "iuf":
+        return None
+    if lv.dtype.kind == "f" and (not np.isfinite(lv).all() or (np.signbit(lv) & (lv == 0)).any()):
+        return None
+    if len(np.unique(lv)) != len(lv) or int(counts.sum()) != m * n or len(where) != m * n - counts[0]:
+        return None
+    present = np.flatnonzero(counts)
+    order = present[np.lexsort((lv[present], -counts[present]))]  # level index of each rank
+    if order[0] != 0:  # Omega[0] is another level: the entries to list are not the ones kept
+        return None
+    K = len(order)
+    rank_of_code = np.zeros(len(lv), dtype=index_dtype(K - 1))
+    rank_of_code[order] = np.arange(K)
+    # the usual draw ranks its levels as the law does: the ranks are the codes themselves
+    rank = codes.astype(rank_of_code.dtype) if np.array_equal(order, np.arange(len(lv))) else rank_of_code[codes]
+    rows, cols = np.divmod(where, n)
+    return ValueCoding(shape=(m, n), dtype=lv.dtype, omega=lv[order], value_counts=counts[order], rows=rows,
+                       cols=cols, rank=rank)
 
 
 @dataclass(frozen=True)

@@ -99,3 +99,44 @@ def test_bad_matrices_are_rejected(bad, match):
         check_matrix(bad)
     with pytest.raises(ValueError, match=match):
         matrix_stats(bad)
+
+
+def _same_coding(a, b):
+    assert (a.shape, a.dtype) == (b.shape, b.dtype)
+    for f in ("omega", "value_counts", "rows", "cols", "rank"):
+        x, y = getattr(a, f), getattr(b, f)
+        assert x.dtype == y.dtype and x.tobytes() == y.tobytes(), f
+
+
+@pytest.mark.parametrize("K, p0, levels_order", [(32, 0.925, "law"), (16, 0.3, "law"), (300, 0.9, "law"),
+                                                 (2, 0.5, "law"), (16, 0.9, "shuffled"), (64, 0.6, "ints")])
+def test_coding_from_draw_is_code_values_of_the_drawn_matrix(K, p0, levels_order):
+    from simulator.stats import coding_from_draw
+    from simulator.workloads.synthetic import default_levels, draw_coded, value_distribution
+
+    levels = default_levels(K, np.float32)
+    if levels_order != "law":  # ranks then differ from the codes
+        perm = np.r_[0, 1 + np.random.default_rng(K).permutation(K - 1)]
+        levels = levels[perm] if levels_order == "shuffled" else np.arange(3, 3 + K, dtype=np.int16)[perm]
+    shape = (90, 70)
+    W, counts, (where, codes) = draw_coded(shape, value_distribution(K, p0), levels, seed=5)
+    _same_coding(coding_from_draw(levels, counts, where, codes, shape), code_values(W))
+
+
+def test_coding_from_draw_declines_what_it_cannot_know():
+    from simulator.stats import coding_from_draw
+
+    where, codes = np.array([1, 2]), np.array([1, 1], dtype=np.uint8)
+    for levels in ([0.0, -0.0], [1.0, 1.0], [0.0, np.nan]):
+        assert coding_from_draw(np.array(levels, dtype=np.float32), np.array([2, 2]), where, codes, (2, 2)) is None
+    # levels[0] drawn less often than another level: Omega[0] is not the level the draw left out
+    assert coding_from_draw(np.array([0.0, 1.0], dtype=np.float32), np.array([1, 3]), np.array([0, 1, 2]),
+                            np.ones(3, dtype=np.uint8), (2, 2)) is None
+
+
+@pytest.mark.parametrize("shape, K", [((3000, 40), 4), ((300, 64), 300), ((40, 50), 2), ((9000, 9), 9)])
+def test_entropy_order_is_the_stable_sort_by_row_then_rank(shape, K):
+    rng = np.random.default_rng(K)
+    W = np.where(rng.random(shape) < 0.6, 0, rng.integers(1, K, shape)).astype(np.float32)
+    c = code_values(W)
+    assert (c.entropy_order == np.lexsort((c.rank, c.rows))).all()  # lexsort: stable, last key first

@@ -40,6 +40,7 @@ __all__ = [
     "ExpectedStructure",
     "analytic_counts",
     "analytic_rows",
+    "analytic_rows_and_bits",
     "analytic_storage_bits",
     "expected_structure",
     "storage_bits_from_structure",
@@ -130,6 +131,21 @@ def analytic_rows(
     """Expected count rows of ``fmt`` from a precomputed structure (the sweep hot path)."""
     cls = _analytic_class(fmt)
     return cls.count_rows(cls.from_expected(st), columns, value_dtype, value_bits, x_dtype)
+
+
+def analytic_rows_and_bits(
+    fmt: str,
+    st: ExpectedStructure,
+    columns: int = 1,
+    value_dtype=np.float32,
+    value_bits: int | None = None,
+    x_dtype=None,
+) -> tuple[list[Row], float]:
+    """``analytic_rows`` and ``storage_bits_from_structure`` of one format from one structure record."""
+    cls = _analytic_class(fmt)
+    record = cls.from_expected(st)
+    return (cls.count_rows(record, columns, value_dtype, value_bits, x_dtype),
+            cls.storage_bits_from(record, value_dtype, value_bits))
 
 
 def analytic_counts(

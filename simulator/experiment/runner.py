@@ -20,14 +20,14 @@ import yaml
 from tqdm.auto import tqdm
 
 from ..cost import PROVENANCE_COLUMNS, totals
-from ..engine import layer_plan, run_plans
+from ..engine import layer_plans, run_plans
 from ..hardware import load_profile
 from ..mapping import MAPPING_COLUMNS, mapping_columns, search
 from . import counting
 from .csvout import write_csv
 from .executors import executor_for
 from .format_choices import REFERENCE, FormatChoice, labels_of, split_labels
-from .sources import Cell, source_for
+from .sources import Cell, Law, source_for
 from .spec import ExperimentSpec, load_spec
 from .store import Checkpoint, OutputLock, columns_of, log, run_inputs, write_atomic, write_text_atomic
 from .tasks import BatchTask, RunContext, price_batch, prime
@@ -55,24 +55,49 @@ def _counting_of(cell: Cell, spec: ExperimentSpec) -> str:
     return spec.options.counting if cell.source.analytic else "exact"
 
 
-def _count_cell(cell: Cell, spec: ExperimentSpec, formats: list[FormatChoice]) -> tuple[int | None, dict, dict]:
+def _laws(cells: list[Cell], spec: ExperimentSpec) -> dict[int, Law]:
+    """The value law of every analytic cell of a batch (by position), each source's laws found together."""
+    by_source: dict[int, list[int]] = {}
+    for i, cell in enumerate(cells):
+        if not cell.source.network and _counting_of(cell, spec) == "analytic":
+            by_source.setdefault(id(cell.source), []).append(i)
+    laws: dict[int, Law] = {}
+    for where in by_source.values():
+        laws.update(zip(where, cells[where[0]].source.laws([cells[i] for i in where])))
+    return laws
+
+
+def _count_cell(cell: Cell, spec: ExperimentSpec, formats: list[FormatChoice], law: Law | None = None,
+                labels: list[str] | None = None) -> tuple[int | None, dict, dict]:
     """(L, statistics, per-format counts) of one cell; L is None for a network (per layer)."""
     o = spec.options
     if cell.source.network:
         return (None, *counting.network(cell, o.seed, formats, o.value_bits, o.x_dtype))
     L = cell.workload.columns or o.columns
     if _counting_of(cell, spec) == "analytic":
-        return (L, *counting.analytic(cell, formats, L, o.value_bits, o.x_dtype))
+        return (L, *counting.analytic(cell, formats, L, o.value_bits, o.x_dtype, law, labels))
     return (L, *counting.exact(cell, o.seed, formats, L, o.value_bits, o.x_dtype))
 
 
 def _network_times(tot: pd.DataFrame, priced_rows: pd.DataFrame, networks: set[int], formats: list[str], prof) -> None:
     """A network's time is the engine's timeline over its layers, not a sum."""
+    if not networks:
+        return
+    plans = layer_plans(priced_rows[priced_rows.cell_i.isin(sorted(networks))], ["cell_i", "format"])
     for i in networks:
         for f in formats:
-            rows = priced_rows[(priced_rows.cell_i == i) & (priced_rows.format == f)]
-            plans = [layer_plan(name, layer) for name, layer in rows.groupby("layer", sort=False)]
-            tot.loc[(tot.cell_i == i) & (tot.format == f), "time_s"] = run_plans([plans], prof)[0].total_s
+            tot.loc[(tot.cell_i == i) & (tot.format == f), "time_s"] = run_plans([plans[(i, f)]], prof)[0].total_s
+
+
+def _every_table(priced_rows: pd.DataFrame, order: list[tuple[int, str]], shared: dict[tuple[int, str], int]
+                 ) -> pd.DataFrame:
+    """The priced rows of every (cell, format) in ``order``, a table priced through an earlier cell
+    (``shared``) taking that cell's rows: the frame pricing every table itself would give."""
+    rows_of = priced_rows.groupby(["cell_i", "format"], sort=False).indices
+    parts = [rows_of[(shared.get((i, f), i), f)] for i, f in order]
+    take = np.concatenate(parts) if parts else np.zeros(0, dtype=np.intp)
+    cell = np.repeat(np.array([i for i, _ in order], dtype=np.int64), [len(p) for p in parts])
+    return priced_rows.iloc[take].assign(cell_i=cell).reset_index(drop=True)
 
 
 def batch_rows(cells: list[Cell], spec: ExperimentSpec, profiles: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -81,8 +106,9 @@ def batch_rows(cells: list[Cell], spec: ExperimentSpec, profiles: dict) -> tuple
     choices = list({c.label: c for c in [FormatChoice(REFERENCE), *shown]}.values())  # dense: every gain's reference
     formats, wanted = [c.label for c in choices], [c.label for c in shown]
     heads, per_cell, networks = [], [], set()
+    laws = _laws(cells, spec)
     for i, cell in enumerate(cells):
-        L, stats, per_format = _count_cell(cell, spec, choices)
+        L, stats, per_format = _count_cell(cell, spec, choices, laws.get(i), formats)
         if cell.source.network:
             networks.add(i)
         heads.append({"cell_i": i, "workload": cell.workload.name, "cell": cell.key,
@@ -91,16 +117,23 @@ def batch_rows(cells: list[Cell], spec: ExperimentSpec, profiles: dict) -> tuple
                       "target_entropy_bits": cell.params.get("target_entropy_bits"), **stats, "columns": L,
                       "counting": _counting_of(cell, spec)})
         per_cell.append(per_format)
-    counts = counting.count_frame(per_cell)
-    storage = pd.DataFrame([(i, f, bits) for i, pf in enumerate(per_cell) for f, (_, bits) in pf.items()],
-                           columns=["cell_i", "format", "storage_bits"])
+    L_of = [h["columns"] for h in heads]
+    shared = counting.shared_tables(per_cell, L_of)  # priced once, through the cell that has them first
+    counts = counting.count_frame([{f: v for f, v in pf.items() if (i, f) not in shared}
+                                   for i, pf in enumerate(per_cell)], L_of)
+    storage = pd.DataFrame([(i, f, bits, shared.get((i, f), i)) for i, pf in enumerate(per_cell)
+                            for f, (_, bits) in pf.items()], columns=["cell_i", "format", "storage_bits", "_priced_as"])
     priced, breakdown = [], []
     for prof_name, prof in profiles.items():
         priced_rows, mappings = search(counts, prof, objective=spec.options.objective)
         tot = totals(priced_rows, prof, keys=["cell_i", "format"])[["cell_i", "format", "energy_j", "time_s"]]
-        tot = storage.merge(tot, on=["cell_i", "format"], how="left").merge(
-            mapping_columns(mappings), on=["cell_i", "format"], how="left")
+        as_priced = {"cell_i": "_priced_as"}
+        tot = storage.merge(tot.rename(columns=as_priced), on=["_priced_as", "format"], how="left").merge(
+            mapping_columns(mappings).rename(columns=as_priced), on=["_priced_as", "format"], how="left"
+        ).drop(columns="_priced_as")
         _network_times(tot, priced_rows, networks, formats, prof)
+        if shared and spec.outputs.breakdown:
+            priced_rows = _every_table(priced_rows, counting.table_order(per_cell), shared)
         dense = tot[tot.format == REFERENCE].set_index("cell_i")
         with np.errstate(divide="ignore"):
             for gain, col in GAIN_OF.items():

@@ -25,6 +25,8 @@ from .spec import SOURCE_KEYS, Options, Workload
 if TYPE_CHECKING:
     import pandas as pd
 
+    from ..stats import ValueCoding
+
 #: Rough cost of counting and pricing on three profiles (measured on a 2-core VM), for the
 #: up-front run-time estimate: an exact cell costs a fixed part plus a part per entry.
 SECONDS_PER_EXACT_CELL = 0.1
@@ -34,7 +36,9 @@ SECONDS_PER_ANALYTIC_CELL = 2e-3
 BYTES_PER_EXACT_ENTRY = 40
 
 Problem = tuple[tuple, str]  # (field path inside the workload, message)
-LayerMatrix = tuple[str, np.ndarray, int]  # (layer name, matrix, columns L)
+Law = tuple[tuple[int, int], np.ndarray, np.dtype]  # (shape, value probabilities, dtype) of an i.i.d. cell
+#: (layer name, matrix, columns L, its value coding where the source knows it without hashing, else None)
+LayerMatrix = tuple[str, np.ndarray, int, "ValueCoding | None"]
 
 
 @dataclass(frozen=True)
@@ -76,12 +80,17 @@ class WorkloadSource(ABC):
         raise NotImplementedError(f"{self.key} cells are networks; use layers()")
 
     def layers(self, cell: Cell, seed: int) -> Iterator[LayerMatrix]:
-        """(layer name, matrix, L) of a network cell, one layer at a time (network sources)."""
+        """(layer name, matrix, L, value coding or None) of a network cell, one layer at a time (network
+        sources)."""
         raise NotImplementedError(f"{self.key} cells are single matrices; use matrix()")
 
-    def law(self, cell: Cell) -> tuple[tuple[int, int], np.ndarray, np.dtype]:
+    def law(self, cell: Cell) -> Law:
         """(shape, value probabilities, dtype) of an i.i.d. cell (sources with ``analytic``)."""
         raise NotImplementedError(f"{self.key} cells cannot be counted analytically")
+
+    def laws(self, cells: list[Cell]) -> list[Law]:
+        """``law`` of many cells; a source whose laws need solving solves them together."""
+        return [self.law(cell) for cell in cells]
 
     def run(self, cell: Cell, options: Options, profiles: dict) -> dict[str, pd.DataFrame]:
         """The tables of a cell that is not counted but run (sources with ``tables``)."""
@@ -207,12 +216,15 @@ class SyntheticSource(WorkloadSource):
                                 seed=cell.seed(seed), dtype=p["dtype"])
         return W
 
-    def law(self, cell: Cell) -> tuple[tuple[int, int], np.ndarray, np.dtype]:
-        from ..workloads.synthetic import value_distribution
+    def law(self, cell: Cell) -> Law:
+        return self.laws([cell])[0]
 
-        p = cell.params
-        return tuple(p["shape"]), value_distribution(p["target_K"], p["target_p0"], p["target_entropy_bits"]), \
-            np.dtype(p["dtype"])
+    def laws(self, cells: list[Cell]) -> list[Law]:
+        from ..workloads.synthetic import value_distributions  # every root of a batch found at once
+
+        params = [c.params for c in cells]
+        probs = value_distributions([(p["target_K"], p["target_p0"], p["target_entropy_bits"]) for p in params])
+        return [(tuple(p["shape"]), law, np.dtype(p["dtype"])) for p, law in zip(params, probs)]
 
     def estimated_seconds(self, cell: Cell, counting: str) -> float:
         return SECONDS_PER_ANALYTIC_CELL if counting == "analytic" else super().estimated_seconds(cell, counting)
@@ -322,14 +334,20 @@ class CatalogNetworkSource(_NetworkSource):
         return out + _compress_problems(w, options)
 
     def layers(self, cell: Cell, seed: int) -> Iterator[LayerMatrix]:
+        from ..stats import coding_from_draw
         from ..workloads.catalog import network_layers, synthetic_weights
         from ..workloads.compress import compress_network
 
         w = self.workload
-        drawn = (layer for layer, _ in synthetic_weights(network_layers(w.network, batch=w.batch), w.layer_stats,
-                                                         seed=seed))
-        for layer in (drawn if w.compress is None else compress_network(list(drawn), w.compress)):
-            yield layer.name, layer.matrix, layer.columns
+        drawn = synthetic_weights(network_layers(w.network, batch=w.batch), w.layer_stats, seed=seed,
+                                  keep_codes=w.compress is None)
+        if w.compress is not None:
+            for layer in compress_network([layer for layer, _ in drawn], w.compress):
+                yield layer.name, layer.matrix, layer.columns, None
+            return
+        for layer, info in drawn:  # the draw's level indices give the value coding without hashing
+            coding = coding_from_draw(info.values, info.counts, *info.codes, layer.shape)
+            yield layer.name, layer.matrix, layer.columns, coding
 
     def _entries(self) -> int:
         from ..workloads.catalog import network_layers
@@ -361,7 +379,7 @@ class RealNetworkSource(_NetworkSource):
         w = self.workload
         layers, _ = load_real(w.real)
         for layer in (layers if w.compress is None else compress_network(layers, w.compress)):
-            yield layer.name, layer.matrix, layer.columns * w.batch
+            yield layer.name, layer.matrix, layer.columns * w.batch, None
 
     def inputs(self) -> list[Path]:
         from ..workloads.real import find_real_weights

@@ -183,6 +183,11 @@ def _repeated(column: list) -> list | dict[str, object]:
     breakdown repeats a few long source texts on every row); the list itself otherwise."""
     if len(column) < 64:
         return column
+    if set(map(type, column)) == {str}:  # texts only (most columns): hashed in C, the same codes and values
+        codes, texts = pd.factorize(np.array(column, dtype=object), sort=False)
+        if 2 * len(texts) > len(column):
+            return column
+        return {"values": texts.tolist(), "codes": codes.astype(np.int64, copy=False)}
     seen: dict = {}
     try:
         codes = [seen.setdefault((type(v), v), len(seen)) for v in column]

@@ -235,18 +235,21 @@ def synthetic_weights(
     targets: TargetSpec,
     seed: int = 0,
     dtype=np.float32,
+    keep_codes: bool = False,
 ) -> Iterator[tuple[Layer, object]]:
     """Yield (layer with a synthetic matrix, SyntheticInfo), one layer at a time.
 
     Each matrix is drawn by ``simulator.workloads.synthetic.synthetic_matrix`` for the layer's
     target (p0, K, optional H); a layer is seeded with ``SeedSequence([seed, crc32(name)])``, so
     its weights do not depend on which other layers are drawn or in what order. Consume lazily: the generator holds
-    only the current matrix.
+    only the current matrix. ``keep_codes``: each info holds its entries' level indices
+    (``SyntheticInfo.codes``), from which the value coding is built without hashing the matrix.
     """
     from .synthetic import synthetic_matrix  # owned by the synthetic-workload module
 
     for layer in layers:
         t = _target_for(targets, layer)
         ss = np.random.SeedSequence([int(seed), zlib.crc32(layer.name.encode())])
-        W, info = synthetic_matrix(layer.shape, t.p0, t.K, t.entropy_bits, seed=ss, dtype=dtype)
+        W, info = synthetic_matrix(layer.shape, t.p0, t.K, t.entropy_bits, seed=ss, dtype=dtype,
+                                   keep_codes=keep_codes)
         yield replace(layer, matrix=W), info

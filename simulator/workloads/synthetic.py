@@ -38,11 +38,13 @@ __all__ = [
     "binary_entropy",
     "default_levels",
     "distribution_entropy",
+    "draw_coded",
     "draw_matrix",
     "geometric_distribution",
     "feasible_entropy_range",
     "synthetic_matrix",
     "value_distribution",
+    "value_distributions",
 ]
 
 #: Slack allowed on the feasible-range ends (bits), so a target computed from the
@@ -131,10 +133,19 @@ def value_distribution(K: int, p0: float, entropy_bits: float | None = None) -> 
 
 @lru_cache(maxsize=4096)
 def _value_distribution(K: int, p0: float, entropy_bits: float | None) -> np.ndarray:
+    law = _closed_form_law(K, p0, entropy_bits)
+    if law is not None:
+        return law
+    assert entropy_bits is not None
+    r = _geometric_ratios(K, np.array([p0]), np.array([entropy_bits]))[0]
+    return _geometric(K, p0, float(r))
+
+
+def _closed_form_law(K: int, p0: float, H: float | None) -> np.ndarray | None:
+    """The law of (K, p0, H) where it needs no root (None where it does); raises on an infeasible H."""
     lo, hi = feasible_entropy_range(K, p0)
-    if entropy_bits is None:
+    if H is None:
         return _geometric(K, p0, 1.0) if K > 1 else np.ones(1)
-    H = entropy_bits
     if not np.isfinite(H) or H < lo - _RANGE_TOL or H > hi + _RANGE_TOL:
         raise ValueError(
             f"entropy_bits: target {H!r} bits is infeasible for K={K}, p0={p0:g}; "
@@ -147,10 +158,57 @@ def _value_distribution(K: int, p0: float, entropy_bits: float | None) -> np.nda
         return _geometric(K, p0, 0.0)
     if H >= hi - _RANGE_TOL:
         return _geometric(K, p0, 1.0)
-    from scipy.optimize import brentq  # ~0.4 s to import: only for a law that needs the root
+    return None
 
-    r = brentq(lambda r: distribution_entropy(_geometric(K, p0, r)) - H, 0.0, 1.0, xtol=1e-14, rtol=1e-12)
-    return _geometric(K, p0, r)
+
+def _geometric_entropies(K: int, p0: np.ndarray, r: np.ndarray) -> np.ndarray:
+    """``distribution_entropy(_geometric(K, p0[i], r[i]))`` for every i: the same operations on the
+    same numbers in the same order (numpy sums a row as it sums the 1-D vector), so the same floats."""
+    w = np.power(r[:, None], np.arange(K - 1, dtype=np.float64))
+    law = np.empty((len(r), K))
+    law[:, 0] = p0
+    law[:, 1:] = (1.0 - p0)[:, None] * w / w.sum(axis=1)[:, None]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        terms = law * np.log2(law)  # zeros (trailing: the law decreases with rank) are left out below
+    positive = np.count_nonzero(law > 0, axis=1)
+    sums = np.empty(len(r))
+    for n in np.unique(positive):
+        rows = positive == n
+        sums[rows] = terms[rows, :n].sum(axis=1)
+    entropy = -sums
+    return np.where(0.0 > entropy, 0.0, entropy)  # max(entropy, 0.0), as distribution_entropy
+
+
+def _geometric_ratios(K: int, p0: np.ndarray, H: np.ndarray) -> np.ndarray:
+    """The ratio r in [0, 1] of each law whose entropy is H[i] (K > 1, H strictly inside the range):
+    ``brentq(lambda r: distribution_entropy(_geometric(K, p0, r)) - H, 0, 1, xtol=1e-14, rtol=1e-12)``,
+    all brackets at once."""
+    from .roots import brentq_many
+
+    def gap(r: np.ndarray, which: np.ndarray) -> np.ndarray:
+        return _geometric_entropies(K, p0[which], r) - H[which]
+
+    n = len(p0)
+    return brentq_many(gap, np.zeros(n), np.ones(n), xtol=1e-14, rtol=1e-12)
+
+
+def value_distributions(laws) -> list[np.ndarray]:
+    """``value_distribution(K, p0, H)`` of many (K, p0, H) at once, the same arrays: the ratios of
+    the laws that need a root are found together per K (a sweep has thousands)."""
+    out: list[np.ndarray | None] = []
+    pending: dict[int, list[tuple[int, float, float]]] = {}
+    for i, (K, p0, H) in enumerate(laws):
+        K, p0 = _check_K_p0(K, p0)
+        H = None if H is None else float(H)
+        law = _closed_form_law(K, p0, H)
+        out.append(law)
+        if law is None:
+            pending.setdefault(K, []).append((i, p0, H))  # type: ignore[arg-type]
+    for K, items in pending.items():
+        where, p0s, Hs = (np.array(c) for c in zip(*items))
+        for i, p0, r in zip(where, p0s, _geometric_ratios(K, p0s.astype(np.float64), Hs.astype(np.float64))):
+            out[i] = _geometric(K, float(p0), float(r))
+    return out  # type: ignore[return-value]
 
 
 def default_levels(K: int, dtype=np.float32) -> np.ndarray:
@@ -187,6 +245,11 @@ class SyntheticInfo:
     K: int                                   # distinct values present in the draw
     p0: float                                # share of entries equal to 0
     entropy_bits: float                      # empirical entropy of the draw
+    #: entries drawn per level, in ``values`` order
+    counts: np.ndarray | None = field(default=None, repr=False, compare=False)
+    #: (``keep_codes``) the row-major positions of the entries not drawn as ``values[0]`` and their indices
+    #: into ``values``: the value coding without hashing the matrix (``simulator.stats.coding_from_draw``)
+    codes: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False, compare=False)
 
     @property
     def law_entropy_bits(self) -> float:
@@ -226,8 +289,11 @@ def _code_counts(codes: np.ndarray, K: int) -> np.ndarray:
     return out[:K].astype(np.int64)
 
 
-def _inverse_cdf_draw(rng: np.random.Generator, cuts: np.ndarray, levels: np.ndarray, size: int):
-    """``levels[searchsorted(cuts, u, 'right')]`` for ``size`` uniforms u, and the count of each code.
+def _inverse_cdf_draw(rng: np.random.Generator, cuts: np.ndarray, levels: np.ndarray, size: int,
+                      keep_codes: bool = False):
+    """``levels[searchsorted(cuts, u, 'right')]`` for ``size`` uniforms u, the count of each code, and
+    (``keep_codes``) the positions and codes of the entries whose code is not 0, else None (kept
+    block by block while the block is in cache: no array of a code per entry).
 
     Exactly the inverse-CDF draw, made fast with a guide table: u in bucket
     [b/T, (b+1)/T) (T a power of two, so u*T is exact) maps to one code unless a
@@ -244,6 +310,7 @@ def _inverse_cdf_draw(rng: np.random.Generator, cuts: np.ndarray, levels: np.nda
     code_dtype = np.uint8 if K < 256 else np.int32 if K < 2**31 else np.int64
     guide = np.where(lo == hi, lo, K).astype(code_dtype)  # K: a cut falls inside the bucket
     W = np.empty(size, dtype=levels.dtype)
+    kept: list[tuple[np.ndarray, np.ndarray]] | None = [] if keep_codes else None
     counts = np.zeros(K, dtype=np.int64)
     n = min(DRAW_BLOCK, size)
     u_buf, bucket_buf = np.empty(n, dtype=np.float64), np.empty(n, dtype=np.int32 if T < 2**31 else np.int64)
@@ -257,7 +324,22 @@ def _inverse_cdf_draw(rng: np.random.Generator, cuts: np.ndarray, levels: np.nda
             codes[unsure] = np.searchsorted(cuts, u[unsure], side="right")
         counts += _code_counts(codes, K)
         np.take(levels, codes, out=W[start : start + n])
-    return W, counts
+        if kept is not None:
+            where = np.flatnonzero(codes != 0)  # a bool mask: numpy's fast nonzero, twice the integer one
+            kept.append((where + start, codes[where]))
+    if kept is None:
+        return W, counts, None
+    return W, counts, (np.concatenate([w for w, _ in kept]), np.concatenate([c for _, c in kept]))
+
+
+def _checked_law(probs, levels) -> tuple[np.ndarray, np.ndarray]:
+    p = np.asarray(probs, dtype=np.float64)
+    lv = np.asarray(levels)
+    if p.ndim != 1 or lv.shape != p.shape or len(p) == 0:
+        raise ValueError(f"probs and levels: expected two 1-D arrays of one length, got {p.shape} and {lv.shape}")
+    if (p < 0).any() or not np.isclose(p.sum(), 1.0):
+        raise ValueError(f"probs: expected non-negative probabilities summing to 1, got sum {p.sum():g}")
+    return p, lv
 
 
 def draw_matrix(
@@ -271,17 +353,25 @@ def draw_matrix(
     ``counts[k]`` is how many entries drew ``levels[k]``.
     """
     m, n = check_shape(shape)
-    p = np.asarray(probs, dtype=np.float64)
-    lv = np.asarray(levels)
-    if p.ndim != 1 or lv.shape != p.shape or len(p) == 0:
-        raise ValueError(f"probs and levels: expected two 1-D arrays of one length, got {p.shape} and {lv.shape}")
-    if (p < 0).any() or not np.isclose(p.sum(), 1.0):
-        raise ValueError(f"probs: expected non-negative probabilities summing to 1, got sum {p.sum():g}")
+    p, lv = _checked_law(probs, levels)
     rng = np.random.default_rng(seed)
     if len(p) == 1:
         return np.full((m, n), lv[0], dtype=lv.dtype), np.array([m * n], dtype=np.int64)
-    W, counts = _inverse_cdf_draw(rng, np.cumsum(p)[:-1], lv, m * n)
+    W, counts, _ = _inverse_cdf_draw(rng, np.cumsum(p)[:-1], lv, m * n)
     return W.reshape(m, n), counts
+
+
+def draw_coded(shape, probs, levels, seed=0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(W, counts, (positions, codes)): ``draw_matrix``'s matrix and counts (the same draw), and the
+    row-major positions of the entries not drawn as ``levels[0]`` with their indices into ``levels``,
+    so the value coding needs no hashing of W's floats (``simulator.stats.coding_from_draw``)."""
+    m, n = check_shape(shape)
+    p, lv = _checked_law(probs, levels)
+    if len(p) == 1:
+        W, counts = draw_matrix(shape, probs, levels, seed)
+        return W, counts, (np.zeros(0, dtype=np.intp), np.zeros(0, dtype=np.uint8))
+    W, counts, codes = _inverse_cdf_draw(np.random.default_rng(seed), np.cumsum(p)[:-1], lv, m * n, keep_codes=True)
+    return W.reshape(m, n), counts, codes
 
 
 def synthetic_matrix(
@@ -292,12 +382,14 @@ def synthetic_matrix(
     seed: int | np.random.SeedSequence | None = 0,
     dtype=np.float32,
     values=None,
+    keep_codes: bool = False,
 ) -> tuple[np.ndarray, SyntheticInfo]:
     """Draw an m x n matrix with i.i.d. entries from ``value_distribution(K, p0, entropy_bits)``.
 
     Deterministic in ``seed``. ``values`` (optional) gives the K-1 non-zero levels in
     rank order (most frequent first); by default ``default_levels(K, dtype)``.
-    Returns the matrix and a ``SyntheticInfo`` with the target and what was reached.
+    Returns the matrix and a ``SyntheticInfo`` with the target and what was reached; with
+    ``keep_codes`` the info also holds where the non-zero levels were drawn (``SyntheticInfo.codes``).
     """
     m, n = check_shape(shape)
     probs = value_distribution(K, p0, entropy_bits)
@@ -311,7 +403,10 @@ def synthetic_matrix(
         levels = np.concatenate([[0], nz]).astype(dt)
         if (levels[1:] == 0).any() or len(np.unique(levels)) != K:
             raise ValueError(f"values: expected {K - 1} distinct non-zero levels in dtype {dt}, got {nz!r}")
-    W, counts = draw_matrix((m, n), probs, levels, seed)
+    if keep_codes:
+        W, counts, codes = draw_coded((m, n), probs, levels, seed)
+    else:
+        (W, counts), codes = draw_matrix((m, n), probs, levels, seed), None
     emp = counts / (m * n)
     info = SyntheticInfo(
         shape=(m, n),
@@ -325,5 +420,7 @@ def synthetic_matrix(
         K=int(np.count_nonzero(counts)),
         p0=float(emp[0]),
         entropy_bits=distribution_entropy(emp),
+        counts=counts,
+        codes=codes,
     )
     return W, info

@@ -87,3 +87,34 @@ def test_bad_network(prof):
         simulate(_network(), prof)  # plain matrices: the engine never encodes
     with pytest.raises(ValueError, match="batch"):
         simulate(_network(fmt="dense"), prof, batch=0)
+
+
+def test_layer_plans_of_a_stacked_table_are_each_networks_layer_plans(prof):
+    import pandas as pd
+
+    from simulator.engine import layer_plan, layer_plans
+    from simulator.mapping import search
+
+    tables = []
+    for seed, fmt in ((0, "csr"), (1, "cser")):
+        for name, enc, L in _network(seed, fmt):
+            tables.append(search(enc.counts(columns=L), prof, L)[0].assign(net=seed, layer=name))
+    stacked = pd.concat(tables, ignore_index=True)
+    plans = layer_plans(stacked, ["net"])
+    for net, rows in stacked.groupby("net"):
+        assert plans[(net,)] == [layer_plan(name, layer) for name, layer in rows.groupby("layer", sort=False)]
+
+
+@pytest.mark.parametrize("double_buffering", [True, False])
+def test_a_workload_alone_gets_the_event_runs_timeline_to_the_last_bit(prof, double_buffering):
+    from simulator.engine import LayerPlan, run_plans
+
+    rng = np.random.default_rng(3)
+    plans = [LayerPlan(f"l{i}", int(b), float(ld), float(w)) for i, (b, ld, w) in
+             enumerate(zip(rng.integers(1, 5000, 40), rng.random(40) * 1e-3, rng.random(40) * 1e-3))]
+    plans[5] = LayerPlan("l5", 100, 0.0, 0.0)
+    fast, = run_plans([plans], prof, buffer_bytes=3000, double_buffering=double_buffering)
+    # a chunk longer than any load leaves one chunk per load: the same model, run by simpy's event loop
+    events, = run_plans([plans], prof, buffer_bytes=3000, double_buffering=double_buffering, chunk_s=1e9)
+    assert (fast.total_s, fast.channel_busy_s) == (events.total_s, events.channel_busy_s)
+    assert fast.layers.equals(events.layers)

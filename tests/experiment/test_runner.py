@@ -200,3 +200,34 @@ def test_a_plot_without_data_says_why(spec_file, tmp_path, good):
     with pytest.warns(PlotNotDrawn, match="plot 'network_gains' not drawn: no network workloads in the results"):
         df = run_experiment(spec_file, out_dir=tmp_path / "o")
     assert df.attrs["plots"] == []
+
+
+def test_tables_priced_once_give_what_pricing_each_gives(tmp_path, monkeypatch, tiny_network):
+    """A sweep's repeated tables (dense everywhere, CSR per p0) are priced through their first cell;
+    with a network cell in the same batch, results and breakdown are what pricing every table gives."""
+    from simulator.experiment import counting
+
+    spec = tmp_path / "shared.yaml"
+    spec.write_text("""\
+version: 1
+name: shared
+workloads:
+  - name: syn
+    synthetic: {shape: [64, 48], p0: [0.6, 0.9], K: [4, 16], entropy_fraction: [0.2, 0.8]}
+  - name: tiny
+    network: tiny
+    layer_stats: {p0: 0.85, K: 8}
+formats: [dense, csr, cser]
+profiles: [horowitz-45nm, embedded-cpu]
+options: {counting: analytic}
+outputs: {breakdown: true}
+""")
+    found, share = [], counting.shared_tables
+    monkeypatch.setattr(counting, "shared_tables", lambda *a: found.append(share(*a)) or found[-1])
+    shared = run_experiment(spec, out_dir=tmp_path / "shared", progress=False)
+    assert sum(map(len, found)) >= 8  # dense in 7 of 8 cells, CSR in 3 of 4 per p0 ...
+    monkeypatch.setattr(counting, "shared_tables", lambda per_cell, columns: {})
+    each = run_experiment(spec, out_dir=tmp_path / "each", progress=False)
+    for name in ("results.csv", "breakdown.csv"):
+        assert (tmp_path / "shared" / name).read_bytes() == (tmp_path / "each" / name).read_bytes()
+    assert len(shared) == len(each)

@@ -51,8 +51,15 @@ def test_sources_expand_into_named_cells(spec_file, tiny_network, network_spec, 
     net = source_for(nspec.workloads[0], npath)
     (cell,) = net.cells()
     assert cell.key == "tiny/tiny" and cell.params["entries"] == 16 * 27 + 32 * 64 + 10 * 32
-    assert [(name, W.shape, L) for name, W, L in net.layers(cell, seed=0)] == \
+    drawn = list(net.layers(cell, seed=0))
+    assert [(name, W.shape, L) for name, W, L, _ in drawn] == \
         [("conv1", (16, 27), 64), ("fc1", (32, 64), 1), ("fc2", (10, 32), 1)]
+    from simulator.stats import code_values
+
+    for _, W, _, coding in drawn:  # the draw's own value coding: the one hashing W gives
+        ref = code_values(W)
+        assert all(getattr(coding, f).tobytes() == getattr(ref, f).tobytes()
+                   for f in ("omega", "value_counts", "rows", "cols", "rank"))
     with pytest.raises(NotImplementedError, match="network cells are networks; use layers"):
         net.matrix(cell, 0)
 

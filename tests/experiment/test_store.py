@@ -195,3 +195,18 @@ def test_two_concurrent_runs_into_one_folder(tmp_path):
     assert first.returncode == 0, err
     assert not (out / LOCK).exists()
     assert len((out / "results.csv").read_text().splitlines()) == 1 + 40 * 4
+
+
+def test_repeated_texts_are_coded_in_order_of_first_appearance():
+    import numpy as np
+
+    from simulator.experiment.store import _column_from_json, _repeated
+
+    texts = [f"t{i % 7}" for i in range(200)] + [""]
+    packed = _repeated(texts)
+    assert packed["values"] == [f"t{i}" for i in range(7)] + [""]
+    assert packed["codes"].dtype == np.int64 and packed["codes"].tolist() == [i % 7 for i in range(200)] + [7]
+    assert _column_from_json(packed) == texts
+    mixed = ["a", None] * 40  # not texts only: the general path, the same shape of record
+    assert _column_from_json(_repeated(mixed)) == mixed
+    assert _repeated([f"u{i}" for i in range(100)]) == [f"u{i}" for i in range(100)]  # no shorter coded

@@ -162,3 +162,13 @@ def test_draw_matrix_any_law_any_levels_and_a_generator():
 def test_binary_entropy_takes_arrays():
     np.testing.assert_allclose(binary_entropy(np.array([0.0, 0.5, 1.0, 0.9])), [0, 1, 0, binary_entropy(0.9)])
     assert isinstance(binary_entropy(0.3), float)
+
+
+def test_draw_coded_is_draw_matrix_with_its_codes():
+    from simulator.workloads.synthetic import default_levels, draw_coded, draw_matrix, value_distribution
+
+    probs, levels = value_distribution(16, 0.8, 1.5), default_levels(16, np.float32)
+    W, counts, (where, codes) = draw_coded((40, 30), probs, levels, seed=2)
+    W2, counts2 = draw_matrix((40, 30), probs, levels, seed=2)
+    assert W.tobytes() == W2.tobytes() and (counts == counts2).all()
+    assert (where == np.flatnonzero(W)).all() and (levels[codes] == W.ravel()[where]).all()
