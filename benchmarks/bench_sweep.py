@@ -53,7 +53,7 @@ def executors(spec: dict, tmp: Path) -> None:
     """Rows per second of one exact grid on each executor, against in-process in the same run."""
     grid = dict(spec, name="executors", options=dict(spec["options"], counting="exact"),
                 outputs={"plots": [], "breakdown": False})
-    syn = dict(spec["workloads"][0]["synthetic"], shape=[768, 768], entropy_fraction={"start": 0.0, "stop": 1.0, "num": 16})
+    syn = dict(spec["workloads"][0]["synthetic"], shape=[1280, 1280], entropy_fraction={"start": 0.0, "stop": 1.0, "num": 16})
     grid["workloads"] = [dict(spec["workloads"][0], synthetic=syn)]
     runs = {}
     for scheduler in (None, "processes:2", "local:2"):
