@@ -138,13 +138,26 @@ def test_dense_outputs_stationary_by_hand(horowitz):
 
 def test_a_chunk_needs_implicit_positions(horowitz):
     """CSR finds a row's entries through its pointers: a chunk of its columns would need a pointer
-    per row and chunk, so ``k_tile`` leaves it whole; a block and a chunk together are refused."""
+    per row and chunk, so asking for one is refused (by the search and by the transform itself), and
+    the search never offers one; a block and a chunk together are refused."""
     enc = sim.encode(_matrix(64, 512, p0=0.8), "csr")
-    fixed = estimate(enc, horowitz, columns=64, mapping=Mapping(16, k_tile=64))
-    assert fixed.mapping.loop_order == "columns_outer" and fixed.mapping.chunks == 1
-    assert fixed.energy_j == estimate(enc, horowitz, columns=64, mapping=Mapping(16)).energy_j
+    with pytest.raises(ValueError, match="k_tile: a chunk of the reduction needs a matrix with implicit"):
+        estimate(enc, horowitz, columns=64, mapping=Mapping(16, k_tile=64))
+    with pytest.raises(ValueError, match="index or pointer arrays"):
+        apply(enc.counts(64), 64, 16, horowitz, depth=512, chunk=64)
+    assert estimate(enc, horowitz, columns=64).mapping.chunks == 1
     with pytest.raises(ValueError, match="one of them"):
         Mapping(16, 8, 64)
+
+
+def test_a_table_without_access_is_searched_as_sequential(horowitz):
+    """A count table may leave out ``access`` (priced all-sequential): the tiling's own rows must
+    not make the table's rows a group of their own (they were priced at a neighbour's unit price)."""
+    counts = sim.encode(_matrix(64, 512), "dense").counts(64)
+    assert (counts["access"] == "sequential").all()
+    with_access = estimate(counts, horowitz, columns=64)
+    without = estimate(counts.drop(columns="access"), horowitz, columns=64)
+    assert without.energy_j == with_access.energy_j and without.time_s == with_access.time_s
 
 
 @pytest.mark.parametrize("fmt", ["dense", "csr", "cser"])

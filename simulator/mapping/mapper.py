@@ -100,6 +100,8 @@ def search(counts: pd.DataFrame, profile: Profile, columns: int | None = None, o
     if objective not in OBJECTIVES:
         raise ValueError(f"objective: expected one of {list(OBJECTIVES)}, got {objective!r}")
     counts = counts.reset_index(drop=True)
+    if "access" not in counts.columns:  # price's convention, set before the tiling adds rows of its own
+        counts = counts.assign(access="sequential")
     L = _columns_of(counts, columns)
     keys = product_keys(counts) or ["_product"]
     counts = counts.assign(_product=0) if keys == ["_product"] else counts
@@ -111,7 +113,11 @@ def search(counts: pd.DataFrame, profile: Profile, columns: int | None = None, o
         at = np.arange(len(counts))
         T = L if mapping.l_tile is None else np.minimum(L, mapping.l_tile)
         B = M if mapping.w_rows is None else np.minimum(M, mapping.w_rows)
-        K = N if mapping.k_tile is None else np.where(chunked, np.minimum(N, mapping.k_tile), N)
+        if mapping.k_tile is not None and not chunked.all():
+            raise ValueError(f"mapping.k_tile: a chunk of the reduction needs a matrix with implicit positions "
+                             f"(dense); {_named(counts, keys, ~chunked)} finds its entries through index or "
+                             "pointer arrays, which would need a pointer per row and chunk")
+        K = N if mapping.k_tile is None else np.minimum(N, mapping.k_tile)
     else:  # every point of each product's mapspace: one take, not a frame per point
         # the pruning compares each row's level at each point, a row's own matter except under
         # working_set (a matrix array placed by everything its product touches): there, every point
@@ -119,21 +125,20 @@ def search(counts: pd.DataFrame, profile: Profile, columns: int | None = None, o
         at, T, B, K = _candidates(counts, pid, L, M, N, chunked, profile, prune=prune)
     untiled = T >= L[at]  # a block or a chunk needs a column tile: normalise the untiled points
     B, K = np.where(untiled, M[at], B), np.where(untiled, N[at], K)
-    b_span, k_span = int(B.max()) + 1, int(K.max()) + 1  # a point's id: its product's, then tile, block, chunk
-    point = ((pid[at] * (int(T.max()) + 1) + T) * b_span + B) * k_span + K
+    point = _point_ids(pid[at], T, B, K)  # 0..P-1, in order of first appearance (no packed integer to overflow)
     stacked = counts.iloc[at].assign(**{_TILE: T, _BLOCK: B, _CHUNK: K, _POINT: point})
     tiled = apply(stacked, L[at], T, profile, rows=M[at], block=B, product=point, depth=N[at], chunk=K)
     order = tiled.index.to_numpy()  # each row's place in ``counts``: the result keeps the table's order
     tiled = tiled.reset_index(drop=True)
-    pts, of_point = np.unique(tiled[_POINT].to_numpy(), return_inverse=True)
+    of_point = tiled[_POINT].to_numpy()
+    n_points = int(point.max()) + 1
     if mapping is None and objective == "energy":  # compare the points by energy alone, price the kept ones
-        score, priced = np.bincount(of_point, price_energy(tiled, profile), len(pts)), None
+        score, priced = np.bincount(of_point, price_energy(tiled, profile), n_points), None
     else:
         priced = price(tiled, profile)
-        tot = totals(priced, profile, [_POINT]).set_index(_POINT).loc[pts]
-        score = _objective(tot, objective)
-    k_of, b_of = pts % k_span, pts // k_span % b_span
-    t_of, p_of = pts // (k_span * b_span) % (int(T.max()) + 1), pts // (k_span * b_span * (int(T.max()) + 1))
+        score = _objective(totals(priced, profile, [_POINT]).set_index(_POINT).loc[np.arange(n_points)], objective)
+    first = np.unique(point, return_index=True)[1]  # each point's first candidate row
+    p_of, t_of, b_of, k_of = pid[at][first], T[first], B[first], K[first]
     best = np.lexsort((-k_of, -b_of, -t_of, score, p_of))
     chosen = best[np.r_[True, p_of[best][1:] != p_of[best][:-1]]]  # per product, sorted by product id
     keep = np.flatnonzero(np.isin(of_point, chosen))
@@ -144,9 +149,25 @@ def search(counts: pd.DataFrame, profile: Profile, columns: int | None = None, o
     table = counts[keys].iloc[firsts].reset_index(drop=True).assign(
         **{_TILE: t_of[chosen], _BLOCK: b_of[chosen], _CHUNK: k_of[chosen], "columns_of_product": L[firsts],
            "rows_of_product": M[firsts], "depth_of_product": N[firsts]})
-    _describe(table, priced, priced[_POINT].to_numpy() // (k_span * b_span * (int(T.max()) + 1)), len(firsts), profile)
+    _describe(table, priced, p_of[priced[_POINT].to_numpy()], len(firsts), profile)
     drop = [c for c in ("_product", _POINT) if c in priced.columns]
     return priced.drop(columns=drop), table.drop(columns=[c for c in ("_product",) if c in table.columns])
+
+
+def _named(counts: pd.DataFrame, keys: list[str], rows: np.ndarray) -> str:
+    """The first of ``rows``' products, by its key values (or 'the product')."""
+    at = int(np.flatnonzero(rows)[0])
+    named = [f"{k}={counts[k].iloc[at]!r}" for k in keys if k != "_product"]
+    return "the product" + (f" ({', '.join(named)})" if named else "")
+
+
+def _point_ids(*parts: np.ndarray) -> np.ndarray:
+    """One integer per distinct (product, tile, block, chunk), numbered in order of first appearance."""
+    ids = np.zeros(len(parts[0]), dtype=np.int64)
+    for part in parts:
+        codes, uniques = pd.factorize(part)
+        ids = pd.factorize(ids * len(uniques) + codes)[0]
+    return ids
 
 
 def _describe(table: pd.DataFrame, priced: pd.DataFrame, pid: np.ndarray, n: int, profile: Profile) -> None:

@@ -75,8 +75,8 @@ def apply(counts: pd.DataFrame, columns: npt.ArrayLike, tile: npt.ArrayLike, pro
     """The count table as the tiled loop runs it (per row L ``columns``, tile ``tile``, and, for
     rows_outer, m ``rows`` and row block ``block``, for outputs_stationary, n ``depth`` and chunk
     ``chunk``; scalars or arrays); see ``docs/mapping.md``. Rows with tile >= L come back unchanged;
-    a block or a chunk applies only with a tile T < L, a chunk only to a ``chunkable`` product (the
-    caller's check) and never with a block. ``product``: the rows' product ids (``product_ids``),
+    a block or a chunk applies only with a tile T < L, a chunk only to a ``chunkable`` product and
+    never with a block (both refused). ``product``: the rows' product ids (``product_ids``),
     when the caller has them."""
     n = len(counts)
     L = _ints(columns, n)
@@ -90,6 +90,9 @@ def apply(counts: pd.DataFrame, columns: npt.ArrayLike, tile: npt.ArrayLike, pro
     blocked, split = tiled & (B < M), tiled & (K < N)
     if (split & blocked).any():
         raise ValueError("mapping: a product has both a row block and a chunk of the reduction (give one)")
+    if split.any() and not chunkable(counts, pid)[split].all():
+        raise ValueError("mapping: a chunk of the reduction for a product with index or pointer arrays "
+                         "(only a matrix with implicit positions, dense, can be chunked)")
     action, operand = counts["action"].to_numpy(), counts["operand"].to_numpy()
     mem = (action == "read") | (action == "write")
     vector = counts["role"].isin(VECTOR_ROLES).to_numpy()
