@@ -129,10 +129,7 @@ def calibrate(quick: bool = True, out_dir: str | Path = DEFAULT_OUT, profile_pat
     cache-size probe). ``profile_path`` defaults to ``<out_dir>/<cpu>.yaml`` and may not lie under
     hardware_profiles/ (``install_profile`` puts a profile there). ``statistic``: "min" (default: the best of the
     samples) or "median". Why min: other jobs only ever add time, so the best sample is the one
-    least disturbed; re-timing 237 unchanged sparse cases of the shipped report later, on
-    the shared development machine (7 samples each), min reproduced within ±10 % for 85 % of them (95 % after the
-    machine-wide drift of +5 %, median |difference| 2 %), the median for 13 % (47 %; 11 %): the
-    median was mostly the neighbours' noise (IQR/median 28 % that hour). ``spec``: the spec-only profile of this CPU
+    least disturbed and the one that reproduces between runs (BENCHMARKS.md, calibration). ``spec``: the spec-only profile of this CPU
     (name or path; "auto": hardware_profiles/<cpu>.yaml): the fit moves its device parameters within
     physical bounds (fit.py), and its own predictions are the ``spec`` rows of accuracy.csv; without
     one calibration stops with an error naming the file it looked for. ``noise``: the noise control of the timing (``timing.NoiseControl``;

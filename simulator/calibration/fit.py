@@ -47,11 +47,8 @@ LOSS = "soft_l1"
 F_SCALE = 0.05
 """The fit's loss (``scipy.optimize.least_squares``): soft L1, quadratic below ``F_SCALE`` (5 %
 relative error: about the noise floor of a median case, report.md) and linear beyond. With plain
-squares the dozen cases 30-90 % off (structure the counts do not show) set the fit: offline, on
-the 2026-12 development-machine report (hardware_profiles/calibrated/amd-epyc-f26m2-report,
-``refit``), fit-set / held-out median |error| over all formats: squares 8.1 / 9.3 %, soft L1
-7.0 / 6.4 %; with its dense and mpd L > 1 cases re-timed on the register-blocked dense kernel,
-squares 7.8 / 8.8 %, soft L1 7.2 / 7.7 %."""
+squares the dozen cases 30-90 % off (structure the counts do not show) set the fit; the two
+losses compared on measured reports (``refit``) are in BENCHMARKS.md."""
 
 SPILLS = (1.0, 1.5, 2.0)
 """Spill ratios tried: a size of r C is served by the next level out; between C and r C the share
