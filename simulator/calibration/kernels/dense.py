@@ -11,9 +11,9 @@ memory level once; the later blocks re-read the chunk from L1 (an extra the coun
 as the generated sparse kernels' for L > 16, ``codegen``).
 
 Why register blocks and not one column at a time over a chunk (the kernel before): one column
-per pass leaves one accumulator chain per pass and re-reads the W chunk L times; measured on the
-development machine it ran L = 4 products 2-4x slower than their streamed bytes allow once X
-left L1 or W left the last-level cache, a behaviour the count table cannot describe.
+per pass leaves one accumulator chain per pass and re-reads the W chunk L times, so it ran L = 4
+products well below what their streamed bytes allow once X left L1 or W the last-level cache
+(BENCHMARKS.md, calibration), a behaviour the count table cannot describe.
 """
 from __future__ import annotations
 
