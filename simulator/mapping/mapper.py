@@ -2,6 +2,7 @@
 cheapest kept per product, and the table that says which mapping each product got."""
 from __future__ import annotations
 
+import functools
 from typing import cast
 
 import numpy as np
@@ -194,15 +195,32 @@ def _describe(table: pd.DataFrame, priced: pd.DataFrame, pid: np.ndarray, n: int
     table["dram_bytes"] = pd.Series(traffic, index=table.index, dtype=object)
 
 
+_INT_FIELDS = (_TILE, "columns_of_product", _BLOCK, "rows_of_product", _CHUNK, "depth_of_product")
+_TEXT_FIELDS = ("x_level", "w_level", "y_level")
+
+
+def _fields(table: pd.DataFrame) -> list[tuple]:
+    """Each product's mapping as a hashable tuple (the ints, then the level names), column by
+    column: a sweep has tens of thousands of products, and ``to_dict`` per row was slow."""
+    ints = [table[c].to_numpy(dtype=np.int64).tolist() for c in _INT_FIELDS]
+    texts = [[None if v is None else str(v) for v in table[c].tolist()] for c in _TEXT_FIELDS]
+    return list(zip(*ints, *texts))
+
+
+def _record(fields: tuple, traffic: dict[str, float]) -> ChosenMapping:
+    t, cols, b, m, k, n, x, w, y = fields
+    return ChosenMapping(t, cols, str(x), dict(traffic), w_rows=b, rows=m, w_level=w, k_tile=k, depth=n, y_level=y)
+
+
 def chosen_mappings(table: pd.DataFrame) -> list[ChosenMapping]:
-    """``search``'s mapping table as ``ChosenMapping`` records, in its order (read column by column:
-    a sweep has tens of thousands of products, and ``to_dict`` per row was most of the summary's time)."""
-    ints = [table[c].to_numpy(dtype=np.int64).tolist()
-            for c in (_TILE, "columns_of_product", _BLOCK, "rows_of_product", _CHUNK, "depth_of_product")]
-    texts = [table[c].tolist() for c in ("x_level", "w_level", "y_level")]
-    return [ChosenMapping(t, cols, str(x), dict(traffic), w_rows=b, rows=m, w_level=None if w is None else str(w),
-                          k_tile=k, depth=n, y_level=None if y is None else str(y))
-            for t, cols, b, m, k, n, x, w, y, traffic in zip(*ints, *texts, table["dram_bytes"].tolist())]
+    """``search``'s mapping table as ``ChosenMapping`` records, in its order."""
+    return [_record(f, traffic) for f, traffic in zip(_fields(table), table["dram_bytes"].tolist())]
+
+
+@functools.lru_cache(maxsize=4096)
+def _one_summary(fields: tuple) -> str:
+    """The summary of a single product's mapping (a sweep repeats a few hundred distinct ones)."""
+    return _summary([_record(fields, {})])
 
 
 MAPPING_COLUMNS = ("mapping", "dram_x_bytes")  # what an experiment's results say of the mapping
@@ -227,7 +245,9 @@ def mapping_columns(table: pd.DataFrame, keys: tuple[str, ...] = ("cell_i", "for
     (the input's traffic at the farthest level, summed over a network's layers). One pass over the
     table: a groupby building a frame per (cell, format) took most of an analytic run."""
     groups: dict[tuple, list] = {}
-    for key, record in zip(zip(*(table[k].tolist() for k in keys)), chosen_mappings(table)):
-        groups.setdefault(key, []).append(record)
-    rows = [(*k, _summary(rs), float(sum(r.dram_bytes.get("x", 0.0) for r in rs))) for k, rs in groups.items()]
+    for key, fields, traffic in zip(zip(*(table[k].tolist() for k in keys)), _fields(table),
+                                    table["dram_bytes"].tolist()):
+        groups.setdefault(key, []).append((fields, traffic))
+    rows = [(*k, _one_summary(items[0][0]) if len(items) == 1 else _summary([_record(*i) for i in items]),
+             float(sum(traffic.get("x", 0.0) for _, traffic in items))) for k, items in groups.items()]
     return pd.DataFrame(rows, columns=[*keys, *MAPPING_COLUMNS])
