@@ -12,7 +12,7 @@ from ..counts import VECTOR_ROLES
 from ..hardware import Profile
 from ..hardware.placement import own_levels, product_keys
 from .model import OBJECTIVES, ChosenMapping, Mapping, Objective, points_of
-from .transform import apply, chunkable, depths_of, key_ids, rows_of
+from .transform import apply, chunkable, combined_ids, depths_of, key_ids, rows_of
 
 COLUMNS_KEY = "columns"  # the column of a stacked count table that holds each product's L
 _TILE, _BLOCK, _CHUNK, _POINT = "l_tile", "w_rows", "k_tile", "_point"
@@ -126,7 +126,7 @@ def search(counts: pd.DataFrame, profile: Profile, columns: int | None = None, o
         at, T, B, K = _candidates(counts, pid, L, M, N, chunked, profile, prune=prune)
     untiled = T >= L[at]  # a block or a chunk needs a column tile: normalise the untiled points
     B, K = np.where(untiled, M[at], B), np.where(untiled, N[at], K)
-    point = _point_ids(pid[at], T, B, K)  # 0..P-1, in order of first appearance (no packed integer to overflow)
+    point = combined_ids(len(at), pid[at], T, B, K)  # 0..P-1 by first appearance (no packed integer to overflow)
     stacked = counts.iloc[at].assign(**{_TILE: T, _BLOCK: B, _CHUNK: K, _POINT: point})
     tiled = apply(stacked, L[at], T, profile, rows=M[at], block=B, product=point, depth=N[at], chunk=K)
     order = tiled.index.to_numpy()  # each row's place in ``counts``: the result keeps the table's order
@@ -160,15 +160,6 @@ def _named(counts: pd.DataFrame, keys: list[str], rows: np.ndarray) -> str:
     at = int(np.flatnonzero(rows)[0])
     named = [f"{k}={counts[k].iloc[at]!r}" for k in keys if k != "_product"]
     return "the product" + (f" ({', '.join(named)})" if named else "")
-
-
-def _point_ids(*parts: np.ndarray) -> np.ndarray:
-    """One integer per distinct (product, tile, block, chunk), numbered in order of first appearance."""
-    ids = np.zeros(len(parts[0]), dtype=np.int64)
-    for part in parts:
-        codes, uniques = pd.factorize(part)
-        ids = pd.factorize(ids * len(uniques) + codes)[0]
-    return ids
 
 
 def _describe(table: pd.DataFrame, priced: pd.DataFrame, pid: np.ndarray, n: int, profile: Profile) -> None:

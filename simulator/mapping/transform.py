@@ -26,9 +26,15 @@ def product_ids(counts: pd.DataFrame) -> np.ndarray:
 def key_ids(counts: pd.DataFrame, keys: list[str]) -> np.ndarray:
     """Each row's group of distinct ``keys`` values as an integer, numbered in order of first
     appearance (``groupby(keys, sort=False, dropna=False).ngroup()``, key by key: several times faster)."""
-    ids = np.zeros(len(counts), dtype=np.int64)
-    for k in keys:
-        codes, uniques = pd.factorize(counts[k], use_na_sentinel=False)
+    return combined_ids(len(counts), *(counts[k] for k in keys))
+
+
+def combined_ids(n: int, *parts: npt.ArrayLike) -> np.ndarray:
+    """One integer per distinct tuple of ``parts`` (n values each; NaN a value of its own), numbered
+    in order of first appearance; re-coded after each part, so it never overflows."""
+    ids = np.zeros(n, dtype=np.int64)
+    for part in parts:
+        codes, uniques = pd.factorize(part, use_na_sentinel=False)
         ids = pd.factorize(ids * len(uniques) + codes)[0]
     return ids
 
