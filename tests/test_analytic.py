@@ -16,7 +16,8 @@ from simulator.counts.analytic import (
 from simulator.formats import FORMATS, encode, formats_supporting
 from simulator.formats.counting import rows_frame
 from simulator.stats import code_values
-from simulator.workloads.synthetic import synthetic_matrix, value_distribution
+from simulator.workloads.synthetic import synthetic_matrix
+from simulator.workloads.value_laws import value_distribution
 
 FORMAT_NAMES = formats_supporting("analytic")
 

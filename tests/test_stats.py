@@ -112,7 +112,8 @@ def _same_coding(a, b):
                                                  (2, 0.5, "law"), (16, 0.9, "shuffled"), (64, 0.6, "ints")])
 def test_coding_from_draw_is_code_values_of_the_drawn_matrix(K, p0, levels_order):
     from simulator.stats import coding_from_draw
-    from simulator.workloads.synthetic import default_levels, draw_coded, value_distribution
+    from simulator.workloads.synthetic import default_levels, draw_coded
+    from simulator.workloads.value_laws import value_distribution
 
     levels = default_levels(K, np.float32)
     if levels_order != "law":  # ranks then differ from the codes

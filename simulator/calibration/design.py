@@ -94,7 +94,8 @@ def design_matrix(m: int, n: int, p0: float, K: int, seed: int = 0, dtype="float
     """An m x n matrix for one design point: ``simulator.workloads.synthetic.synthetic_matrix``
     with geometric value probabilities (``GEOMETRIC_RATIO``), shifted by ``omega0`` so that the most
     frequent value is omega0 (omega0 != 0 exercises the column-sum path of CER/CSER)."""
-    from ..workloads.synthetic import distribution_entropy, synthetic_matrix
+    from ..workloads.synthetic import synthetic_matrix
+    from ..workloads.value_laws import distribution_entropy
 
     entropy = None  # K = 1 or bad input: the generator says what is wrong
     if K > 1 and 0 < p0 <= 1:

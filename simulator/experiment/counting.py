@@ -61,7 +61,7 @@ def analytic(cell: Cell, formats: Formats, L: int, value_bits: int | None, x_dty
     """Expected counts of an i.i.d. matrix with the cell's value law (``law``, where already found):
     nothing is materialised. ``labels``: the formats' labels, where a batch worked them out once."""
     from ..counts.analytic import expected_structure
-    from ..workloads.synthetic import distribution_entropy
+    from ..workloads.value_laws import distribution_entropy
 
     shape, probs, dt = law if law is not None else cell.source.law(cell)
     st = expected_structure(shape, probs)

@@ -170,7 +170,7 @@ class SyntheticSource(WorkloadSource):
     analytic = True
 
     def problems(self, options: Options) -> list[Problem]:
-        from ..workloads.synthetic import feasible_entropy_range, value_distribution
+        from ..workloads.value_laws import feasible_entropy_range, value_distribution
 
         syn = self.workload.synthetic
         H = "entropy_fraction" if syn.entropy_fraction is not None else "entropy_bits"
@@ -220,7 +220,7 @@ class SyntheticSource(WorkloadSource):
         return self.laws([cell])[0]
 
     def laws(self, cells: list[Cell]) -> list[Law]:
-        from ..workloads.synthetic import value_distributions  # every root of a batch found at once
+        from ..workloads.value_laws import value_distributions  # every root of a batch found at once
 
         params = [c.params for c in cells]
         probs = value_distributions([(p["target_K"], p["target_p0"], p["target_entropy_bits"]) for p in params])
@@ -311,7 +311,7 @@ class CatalogNetworkSource(_NetworkSource):
 
     def problems(self, options: Options) -> list[Problem]:
         from ..workloads.catalog import NETWORKS, network_layers
-        from ..workloads.synthetic import value_distribution
+        from ..workloads.value_laws import value_distribution
 
         w = self.workload
         if w.network not in NETWORKS:

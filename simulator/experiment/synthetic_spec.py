@@ -170,7 +170,7 @@ class Synthetic(Strict):
             axes["entropy_bits"] = axis_values(self.entropy_fraction)
         cells = [dict(zip(axes, combo)) for combo in itertools.product(*axes.values())]
         if self.entropy_fraction is not None:
-            from ..workloads.synthetic import feasible_entropy_range
+            from ..workloads.value_laws import feasible_entropy_range
 
             for c in cells:  # a fraction f of the feasible range [h_b(p0), h_b(p0) + (1 - p0) log2(K - 1)]
                 lo, hi = feasible_entropy_range(c["K"], c["p0"])

@@ -10,7 +10,7 @@ from matplotlib.artist import Artist
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
-from ..workloads.synthetic import binary_entropy
+from ..workloads.value_laws import binary_entropy
 from .gains import RESULT_COLUMNS
 from .style import METRICS, REFERENCE_FORMAT, figure, format_order, format_palette, require, save, target
 

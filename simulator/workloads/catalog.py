@@ -211,7 +211,7 @@ class LayerTarget:
     entropy_bits: Annotated[float | None, Strict()] = None
 
     def __post_init__(self) -> None:
-        from .synthetic import value_distribution  # checks K, p0 and that H is reachable, naming each
+        from .value_laws import value_distribution  # checks K, p0 and that H is reachable, naming each
 
         value_distribution(self.K, self.p0, self.entropy_bits)
 

@@ -4,7 +4,7 @@ import pytest
 from scipy.optimize import brentq
 
 from simulator.workloads.roots import brentq_many
-from simulator.workloads.synthetic import (
+from simulator.workloads.value_laws import (
     _closed_form_law,
     _geometric,
     distribution_entropy,

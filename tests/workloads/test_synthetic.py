@@ -2,12 +2,11 @@ import numpy as np
 import pytest
 
 from simulator.stats import matrix_stats
-from simulator.workloads.synthetic import (
+from simulator.workloads.synthetic import default_levels, synthetic_matrix
+from simulator.workloads.value_laws import (
     binary_entropy,
-    default_levels,
     distribution_entropy,
     feasible_entropy_range,
-    synthetic_matrix,
     value_distribution,
 )
 
@@ -143,7 +142,8 @@ def test_all_zero_law():
 
 
 def test_draw_matrix_any_law_any_levels_and_a_generator():
-    from simulator.workloads.synthetic import draw_matrix, geometric_distribution
+    from simulator.workloads.synthetic import draw_matrix
+    from simulator.workloads.value_laws import geometric_distribution
 
     probs = geometric_distribution(4, 0.6, 0.5)
     np.testing.assert_allclose(probs, [0.6, 0.4 * 4 / 7, 0.4 * 2 / 7, 0.4 / 7])
@@ -165,7 +165,8 @@ def test_binary_entropy_takes_arrays():
 
 
 def test_draw_coded_is_draw_matrix_with_its_codes():
-    from simulator.workloads.synthetic import default_levels, draw_coded, draw_matrix, value_distribution
+    from simulator.workloads.synthetic import default_levels, draw_coded, draw_matrix
+    from simulator.workloads.value_laws import value_distribution
 
     probs, levels = value_distribution(16, 0.8, 1.5), default_levels(16, np.float32)
     W, counts, (where, codes) = draw_coded((40, 30), probs, levels, seed=2)
