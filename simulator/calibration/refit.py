@@ -13,6 +13,7 @@ nothing about the new kernel (the report says which kernels changed).
 """
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -60,7 +61,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     ap.add_argument("--spec", default="amd-epyc-f26m2")
     ap.add_argument("--llc-mib", type=float, action="append", default=[])
     a = ap.parse_args(argv)
-    fit, _, acc = refit(a.report_dir, a.spec, [x * 2**20 for x in a.llc_mib])
+    from ..cli import EXIT_USAGE, USER_ERRORS
+
+    try:
+        fit, _, acc = refit(a.report_dir, a.spec, [x * 2**20 for x in a.llc_mib])
+    except USER_ERRORS as e:  # one line, as the dotsim commands say it
+        print(f"refit: error: {e}", file=sys.stderr)
+        raise SystemExit(EXIT_USAGE) from None
     with pd.option_context("display.width", 200):
         print(accuracy_table(acc).to_string())
         print(f"chosen: {fit.note}; overlap {fit.overlap:.3f}")

@@ -34,3 +34,16 @@ def test_refit_takes_retimed_measurements(tiny_report):
     faster = saved.assign(measured_s=saved["measured_s"] / 2)
     _, df, _ = refit(tiny_report, SPEC, measured=faster)
     assert np.median(df["pred_fit_s"] / faster["measured_s"]) == pytest.approx(1.0, abs=0.25)
+
+
+def test_refit_command_says_what_is_missing_in_one_line(tmp_path, capsys):
+    """``python -m simulator.calibration.refit DIR`` on a folder without a report: exit 2, one line."""
+    import pytest
+
+    from simulator.calibration.refit import main
+
+    with pytest.raises(SystemExit) as exit_:
+        main([str(tmp_path)])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "measurements.csv: no such file" in err
