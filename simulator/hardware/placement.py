@@ -62,13 +62,6 @@ def _smallest_fit(caps: np.ndarray, size: np.ndarray) -> np.ndarray:
     return np.minimum(np.searchsorted(caps, size, side="left"), len(caps) - 1)
 
 
-def place(counts: pd.DataFrame, profile: Profile) -> pd.Series:
-    """Memory level name for each read/write row; "compute" for mul/add rows."""
-    idx, _ = level_shares(counts, profile)
-    names = np.array([lv.name for lv in profile.memory] + ["compute"], dtype=object)
-    return pd.Series(names[idx], index=counts.index, name="level")
-
-
 def product_keys(counts: pd.DataFrame) -> list[str]:
     """Columns that tell stacked products apart (e.g. cell_i, format, layer): every column of a
     count table that is not one of ``simulator.counts.COLUMNS`` (or a pricing output)."""
