@@ -13,7 +13,7 @@ from simulator.hardware import load_profile
 from simulator.mapping import search
 from simulator.workloads.catalog import LayerTarget, network_layers, synthetic_weights
 
-REPEATS = 5
+REPEATS = 20
 
 
 def conv_layer(W, L: int, prof) -> None:
@@ -46,7 +46,7 @@ def main() -> None:
         plain_s.append(t1 - t0)
         mapped_s.append(time.perf_counter() - t1)
     print(f"untiled pricing {min(plain_s):.3f} s, mapper {min(mapped_s):.3f} s: "
-          f"ratio {min(mapped_s) / min(plain_s):.1f}x (best of {REPEATS})")
+          f"ratio {min(mapped_s) / min(plain_s):.2f}x (best of {REPEATS})")
     for name, tot in (("untiled", plain), ("mapped", mapped)):
         e = tot.set_index("format")["energy_j"]
         print(f"{name}: dense {e['dense'] / macs * 1e12:.1f} pJ/MAC; energy gain csr x{e['dense'] / e['csr']:.2f}, "

@@ -138,30 +138,50 @@ def _units(bd: pd.DataFrame, profile: Profile) -> tuple[tuple[np.ndarray, np.nda
     """(level shares, each row's group, the unit price of each group): a row's group is its distinct
     (action, dtype, bits, level, access), priced once (``_unit_price``)."""
     shares = level_shares(bd, profile)
-    names = np.array([lv.name for lv in profile.memory] + ["compute"], dtype=object)
-    cols = {c: bd[c].to_numpy() for c in ("action", "operand", "dtype", "bits", "access")}
-    group = np.zeros(len(bd), dtype=np.int64)
-    for key in (cols["action"], cols["dtype"], cols["bits"], shares[0], cols["access"]):  # key by key
-        codes, uniques = pd.factorize(key)
-        group = group * len(uniques) + codes
-    first, group = np.unique(group, return_index=True, return_inverse=True)[1:]
+    cols = [bd[c].to_numpy() for c in ("action", "operand", "dtype", "bits", "access")]
+    return (shares, *_groups(*cols, shares[0], profile))
+
+
+def _groups(action: np.ndarray, operand: np.ndarray, dtype: np.ndarray, bits: np.ndarray, access: np.ndarray,
+            level: np.ndarray, profile: Profile) -> tuple[np.ndarray, list[Priced]]:
+    """(each row's group, the unit price of each group) of rows given as arrays, ``level`` the
+    index ``level_shares`` gives (-1: compute); a group is a distinct (action, dtype, bits, level, access)."""
+    key = np.zeros(len(action), dtype=np.int64)
+    for part in (action, dtype, bits, level, access):  # part by part
+        codes, uniques = pd.factorize(part)
+        key = key * len(uniques) + codes
+    first, group = first_and_group(key)
+    return group, unit_prices(action[first], operand[first], dtype[first], bits[first], access[first], level[first],
+                              profile)
+
+
+def unit_prices(action: np.ndarray, operand: np.ndarray, dtype: np.ndarray, bits: np.ndarray, access: np.ndarray,
+                level: np.ndarray, profile: Profile) -> list[Priced]:
+    """The unit price (``_unit_price``) of each row, cached per profile: the caller passes one row per
+    group (the mapper, which groups its candidate rows by codes of its own)."""
+    names = [lv.name for lv in profile.memory] + ["compute"]
     cache, priced = _unit_cache(profile), []
-    for i in first:
-        r = _Row(cols["action"][i], cols["operand"][i], cols["dtype"][i], cols["bits"][i], names[shares[0][i]],
-                 cols["access"][i])
+    for r in map(_Row, action, operand, dtype, bits, [names[i] for i in level], access):
         key = (r.action, r.dtype, int(r.bits), r.level, r.access)
         if key not in cache:
             cache[key] = _unit_price(r, profile)
         priced.append(cache[key])
-    return shares, group, priced
+    return priced
 
 
-def price_energy(counts: pd.DataFrame, profile: Profile) -> np.ndarray:
-    """Each row's energy_j as ``price`` computes it, without the rest (levels named, times, sources):
-    what the mapper needs to compare the energy of many points before pricing the one it keeps."""
-    bd = counts if "access" in counts.columns else counts.assign(access="sequential")
-    _, group, priced = _units(bd, profile)
-    return cast(np.ndarray, bd["count"].to_numpy(dtype=float) * np.array([p[0] for p in priced], dtype=float)[group])
+def first_and_group(key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(key, return_index=True, return_inverse=True)[1:]`` for non-negative integer keys,
+    by a table over their range when it is small (a pricing call has a few dozen groups of
+    thousands of rows), without the sort."""
+    size = int(key.max()) + 1 if len(key) else 0
+    if size > 4 * len(key) + 4096:
+        return cast(tuple[np.ndarray, np.ndarray], tuple(np.unique(key, return_index=True, return_inverse=True)[1:]))
+    first = np.full(size, len(key), dtype=np.int64)
+    np.minimum.at(first, key, np.arange(len(key)))
+    present = np.flatnonzero(first < len(key))
+    number = np.zeros(size, dtype=np.int64)
+    number[present] = np.arange(len(present))
+    return first[present], number[key]
 
 
 def price(counts: pd.DataFrame, profile: Profile) -> pd.DataFrame:
@@ -175,7 +195,14 @@ def price(counts: pd.DataFrame, profile: Profile) -> pd.DataFrame:
     bd = counts.copy()
     if "access" not in bd.columns:
         bd["access"] = "sequential"
-    shares, group, priced = _units(bd, profile)
+    return price_placed(bd, profile, *_units(bd, profile))
+
+
+def price_placed(bd: pd.DataFrame, profile: Profile, shares: tuple[np.ndarray, np.ndarray], group: np.ndarray,
+                 priced: list[Priced]) -> pd.DataFrame:
+    """``price`` of rows already placed (``level_shares``: level index and spill share per row) and
+    grouped (each row's group, the unit price of each), adding the priced columns to ``bd`` itself:
+    for a caller that placed and grouped the rows on the way (the mapper's search)."""
     bd["level"] = np.array([lv.name for lv in profile.memory] + ["compute"], dtype=object)[shares[0]]
     units = np.array([p[:2] for p in priced], dtype=float)
     count = bd["count"].to_numpy(dtype=float)

@@ -258,17 +258,3 @@ def test_pricing_outputs_never_split_a_working_set(worked_W):
 
     counts = sim.encode(worked_W, "cser").counts().assign(cell_i=0)
     assert product_keys(price(counts, load_profile("calibrated/amd-epyc-f26m2"))) == ["cell_i"]
-
-
-@pytest.mark.parametrize("profile", ["horowitz-45nm", "embedded-cpu", "mobile-gpu", "calibrated/amd-epyc-f26m2"])
-def test_price_energy_is_prices_energy(worked_W, profile):
-    """The mapper compares points by ``price_energy``: the same joules, row by row, as ``price``
-    (and unit prices cached per profile object give the same numbers on a second call)."""
-    from simulator.cost import price, price_energy
-
-    prof = load_profile(profile)
-    counts = pd.concat([sim.encode(worked_W, f).counts(4).assign(format=f) for f in ("dense", "csr", "cser")],
-                       ignore_index=True)
-    first = price_energy(counts, prof)
-    assert np.array_equal(first, price(counts, prof)["energy_j"].to_numpy())
-    assert np.array_equal(first, price_energy(counts, prof))

@@ -315,3 +315,37 @@ def test_pruned_search_equals_the_full_mapspace(horowitz, monkeypatch, copies):
     every, every_table = search(stacked, horowitz)
     pd.testing.assert_frame_equal(pruned, every)
     pd.testing.assert_frame_equal(pruned_table, every_table)
+
+
+@pytest.mark.parametrize("profile", [*PROFILES, "calibrated/amd-epyc-f26m2"])
+def test_energy_by_point_is_what_price_gives_every_point(profile):
+    """The energy search compares the points by ``_energy_by_point`` and prices the kept rows with
+    its placement and groups: on every point of a stacked table (dense, CSR, CSER; row blocks,
+    chunks, fills and partial sums) the same joules per point and the same priced rows as ``price``
+    of the tiled table, under smallest_fit, stream_weights and working_set placement."""
+    from simulator.cost import price_placed
+    from simulator.hardware.placement import key_ids
+    from simulator.mapping import mapper
+    from simulator.mapping.transform import chunkable, depths_of, rows_of, table_arrays, take, tile_rows
+
+    prof = load_profile(profile)
+    W = _matrix(96, 160, p0=0.8)
+    counts = pd.concat([sim.encode(W, f).counts(64).assign(format=f, columns=64) for f in ("dense", "csr", "cser")],
+                       ignore_index=True)
+    cols, L = table_arrays(counts), counts["columns"].to_numpy()
+    pid = key_ids(counts, ["format", "columns"])
+    M, N = rows_of(cols, L, pid), depths_of(cols, L, pid)
+    at, point, T, B, K = mapper._candidates(cols, pid, L, M, N, chunkable(cols, pid), prof, prune=False)
+    untiled = T >= L[at]
+    B, K = np.where(untiled, M[at], B), np.where(untiled, N[at], K)
+    rows = tile_rows(take(cols, at), L[at], T, M[at], B, N[at], K, point, prof)
+    of_point = point[rows.src]
+    rows = mapper.dataclasses.replace(rows, src=at[rows.src])
+    n_points = int(point.max()) + 1
+    assert n_points > 100  # many points: tiles, blocks, chunks
+    score, (shares, group, unit) = mapper._energy_by_point(cols, rows, of_point, n_points, prof)
+    frame = rows.frame(counts, cols).assign(_point=of_point).reset_index(drop=True)
+    priced = price(frame, prof)
+    assert np.allclose(score, np.bincount(of_point, priced["energy_j"].to_numpy(), n_points), rtol=1e-12, atol=0)
+    again = price_placed(frame.copy(), prof, shares, group, unit)
+    pd.testing.assert_frame_equal(again, priced)

@@ -17,7 +17,7 @@ transform and the mapspace are written out in ``docs/mapping.md``:
 """
 from .mapper import COLUMNS_KEY, MAPPING_COLUMNS, chosen_mappings, mapping_columns, search
 from .model import OBJECTIVES, ChosenMapping, LoopOrder, Mapping, Objective, points_of, tiles_of
-from .transform import apply, rows_of
+from .transform import apply
 
 __all__ = ["COLUMNS_KEY", "MAPPING_COLUMNS", "OBJECTIVES", "ChosenMapping", "LoopOrder", "Mapping", "Objective",
-           "apply", "chosen_mappings", "mapping_columns", "points_of", "rows_of", "search", "tiles_of"]
+           "apply", "chosen_mappings", "mapping_columns", "points_of", "search", "tiles_of"]
