@@ -156,6 +156,8 @@ def search(counts: pd.DataFrame, profile: Profile, columns: int | None = None, o
     M = rows_of(cols, L, pid)
     N = depths_of(cols, L, pid)
     chunked = chunkable(cols, pid)
+    if mapping is None and not (L > 1).any():  # one column everywhere: the untiled loop is the only point
+        mapping = Mapping()
     if mapping is not None:
         at, point = np.arange(len(counts)), pid
         T = L if mapping.l_tile is None else np.minimum(L, mapping.l_tile)

@@ -130,6 +130,8 @@ def tile_rows(cols: dict[str, np.ndarray], L: np.ndarray, T: np.ndarray, M: np.n
     chunk and product id: the search tiles every point of every product in one call."""
     n = len(pid)
     tiled = T < L
+    if not tiled.any():  # every row as it stands
+        return TiledRows(np.arange(n), cols["action"], cols["count"], cols["footprint_bytes"], np.zeros(n, dtype=bool))
     blocked, split = tiled & (B < M), tiled & (K < N)
     if (split & blocked).any():
         raise ValueError("mapping: a product has both a row block and a chunk of the reduction (give one)")
