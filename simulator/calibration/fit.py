@@ -17,7 +17,8 @@ is physical:
   nearest-level gather time (its load issues: index and value), so no gather is cheaper than a
   stream read;
 - a loop exit costs at least a twentieth of the spec's (a predictor may learn the exits of small
-  loops) and a call at least nothing;
+  loops), a SIMD reduction (when the spec gives ``time_model.reduction``) at least a quarter of
+  the spec's (an out-of-order core overlaps part of it with the next row), a call at least nothing;
 - nothing moves more than 20x above the spec (a coefficient that wants to is soaking up a term
   the model lacks; the report lists every parameter at a bound).
 Parameters the design never exercises keep the spec's value. Predictions from the fit equal
@@ -36,10 +37,10 @@ from ..hardware import Profile, profile_from_dict
 from ..hardware.device_time import parameter_seconds as spec_value
 from ..hardware.device_time import time_features
 
-Feature = tuple  # ("call",) | ("op", op, kind, bits, access) | ("stream", level) | ("gather", level) | ("loop", level)
+Feature = tuple  # ("call",) | ("op", ...) | ("stream", level) | ("gather", level) | ("loop", level) | ("reduce",)
 
 BOUNDS: dict[str, tuple[float, float]] = {"op": (1.0, 20.0), "stream": (0.5, 20.0), "gather": (1.0, 20.0),
-                                          "loop": (0.05, 20.0), "call": (0.0, 20.0)}
+                                          "loop": (0.05, 20.0), "call": (0.0, 20.0), "reduce": (0.25, 20.0)}
 """(lower, upper) as multiples of the spec's value, per parameter kind; gathers' lower bound is
 the spec's nearest-level gather time (its load issues), the call's upper bound 20 x spec or 10 us."""
 

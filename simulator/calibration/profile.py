@@ -2,7 +2,7 @@
 
 The written profile ``inherits`` the spec profile calibration was bounded by and overrides only
 what the fit moved (``simulator.calibration.fit``): throughputs, bandwidths, gather throughputs,
-loop exits, the call overhead, the overlap of core and memory time, the working-set placement and
+loop exits, the call overhead, the SIMD reduction (when the spec has one), the overlap of core and memory time, the working-set placement and
 spill, and a probed last-level capacity. Energy stays the spec's (calibration measures time).
 Every fitted number's source names the calibration report and the spec value it started from.
 """
@@ -42,6 +42,8 @@ def profile_yaml(fit: DeviceFit, name: str, report: str, spec: Profile, spec_ref
         kind = key[0]
         if kind == "call":
             time_model["call_overhead"] = q(key, c * 1e9, "ns", f"{s0 * 1e9:.4g} ns")
+        elif kind == "reduce":
+            time_model["reduction"] = q(key, c * 1e9, "ns", f"{s0 * 1e9:.4g} ns")
         elif kind == "op":
             _, op, k, bits, access = key
             leaf = {"throughput": q(key, 1e-9 / c, "Gops/s", f"{1e-9 / s0:.4g} Gops/s")}

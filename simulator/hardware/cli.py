@@ -111,6 +111,8 @@ def show_profile(name: str | Path) -> str:
         out.append(_q("overlap", p.time_model.overlap))
     if p.time_model.call_overhead:
         out.append(_q("call overhead per product", p.time_model.call_overhead))
+    if p.time_model.reduction:
+        out.append(_q("SIMD reduction per output written", p.time_model.reduction))
     return "\n".join(out)
 
 

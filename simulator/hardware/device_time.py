@@ -17,7 +17,16 @@ memory time, combined by the profile's ``time_model.combine``, plus a fixed call
     lost), so it is the level's; a branch predictor learns the exits of a small matrix multiplied
     over and over, so the nearest level's is small. It is priced on the pointer row, so it counts
     as memory time in the combination;
-  - near a capacity (``spill``), a row's share served by the nearer level is priced there.
+  - near a capacity (``spill``), a row's share served by the nearer level is priced there;
+  - a sequential ``output`` write of a product whose ``add`` rows on an output run in SIMD lanes
+    (``sequential``: dense, the MPD blocks) ends a vectorised reduction: the core sums the
+    accumulator's lanes (shuffles and adds, a few cycles) before it stores the one value, and
+    pays the profile's ``time_model.reduction`` for it when the profile gives one (no term
+    otherwise). The count table has no row per inner loop for these formats, as it has for
+    CSR/CER/CSER (the pointer read, ``loop_exit``); the write of each output is the row that says
+    a reduction ended. It is priced on that write row, so it counts as memory time, like the loop
+    exit. (For dense L > 8 the kernel sums once per 512-entry chunk: an undercount the counts
+    do not show.)
 - one ``time_model.call_overhead`` per product (``combine_time``).
 
 Core time and memory time are each linear in the inverse parameters (seconds per op, per byte,
@@ -30,7 +39,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .placement import level_shares
+from .placement import level_shares, product_keys
 from .profile import Profile
 
 _ORDER = ("low", "medium", "high")
@@ -39,6 +48,29 @@ _ORDER = ("low", "medium", "high")
 def _missing(profile: Profile, field: str, what: str) -> ValueError:
     return ValueError(f"{profile.where()}: field {field}: missing cost: {what}; expected a quantity "
                       "{value, unit, source, confidence} (docs/profiles.md, the device time model)")
+
+
+def reduction_rows(counts: pd.DataFrame) -> np.ndarray:
+    """True on each sequential ``output`` write of a product (``placement.product_keys``) that
+    runs a streamed dot: an ``add`` on an ``output`` with ``access: sequential`` whose count
+    equals that of a sequential ``input`` read (each add consumes one streamed input value, the
+    loop a compiler vectorises: dense, the MPD blocks). The CER/CSER segment sums feed their
+    output adds from gathered x (``indirect`` reads) and CSR's adds are gathered: scalar, no
+    horizontal sum. These writes end a SIMD reduction (module docstring)."""
+    role, action = counts["role"].to_numpy(), counts["action"].to_numpy()
+    access = counts["access"].to_numpy() if "access" in counts.columns else np.full(len(counts), "sequential")
+    count = counts["count"].to_numpy(dtype=float)
+    seq = access == "sequential"
+    add = (action == "add") & (role == "output") & seq
+    read = (action == "read") & (role == "input") & seq
+    write = (action == "write") & (role == "output") & seq
+    if not (add.any() and read.any()):
+        return np.zeros(len(counts), dtype=bool)
+    keys = product_keys(counts)
+    gid = (counts.groupby(keys, sort=False, dropna=False).ngroup().to_numpy() if keys
+           else np.zeros(len(counts), dtype=np.int64))
+    dots = {g for g, _ in set(zip(gid[add], count[add])) & set(zip(gid[read], count[read]))}
+    return write & np.isin(gid, list(dots))
 
 
 def memory_times(bd: pd.DataFrame, profile: Profile, shares: tuple[np.ndarray, np.ndarray] | None = None
@@ -58,10 +90,13 @@ def memory_times(bd: pd.DataFrame, profile: Profile, shares: tuple[np.ndarray, n
     nbytes = bd["bits"].to_numpy(dtype=float) / 8.0
     indirect = (bd["access"].to_numpy() == "indirect") & is_mem
     pointer = (bd["role"].to_numpy() == "pointer") & (bd["action"].to_numpy() == "read") & is_mem
+    red_q = profile.time_model.reduction
+    reduce = reduction_rows(bd) & is_mem & (red_q is not None)
+    red_s = 0.0 if red_q is None else red_q.si
 
     def per_access(lv: np.ndarray) -> np.ndarray:
         return (nbytes * inv_bw[lv] + np.where(indirect, inv_g[lv], 0.0)
-                + np.where(pointer, exit_s[lv], 0.0))
+                + np.where(pointer, exit_s[lv], 0.0) + np.where(reduce, red_s, 0.0))
 
     unit = (1.0 - share) * per_access(far) + share * per_access(near)
     bad = np.isnan(unit) & is_mem
@@ -76,17 +111,18 @@ def memory_times(bd: pd.DataFrame, profile: Profile, shares: tuple[np.ndarray, n
     seconds = np.where(is_mem, bd["count"].to_numpy(dtype=float) * unit, np.nan)
     source = np.full(len(bd), None, dtype=object)
     confidence = np.full(len(bd), None, dtype=object)
-    keys = np.stack([far, np.where(share > 0, near, -1), indirect, pointer], axis=1)[is_mem]
+    keys = np.stack([far, np.where(share > 0, near, -1), indirect, pointer, reduce], axis=1)[is_mem]
     rows = np.flatnonzero(is_mem)
     if len(rows):
         kinds, which = np.unique(keys, axis=0, return_inverse=True)  # one derivation per kind of row
-        texts = [_provenance(profile, int(k[0]), int(k[1]), bool(k[2]), bool(k[3])) for k in kinds]
+        texts = [_provenance(profile, int(k[0]), int(k[1]), bool(k[2]), bool(k[3]), bool(k[4])) for k in kinds]
         source[rows] = np.array([t[0] for t in texts], dtype=object)[which.ravel()]
         confidence[rows] = np.array([t[1] for t in texts], dtype=object)[which.ravel()]
     return seconds, source, confidence
 
 
-def _provenance(profile: Profile, far: int, near: int, indirect: bool, pointer: bool) -> tuple[str, str]:
+def _provenance(profile: Profile, far: int, near: int, indirect: bool, pointer: bool,
+                reduce: bool = False) -> tuple[str, str]:
     """The derivation of one kind of memory row's time, naming every parameter and its source."""
     used = []
     parts = []
@@ -102,6 +138,10 @@ def _provenance(profile: Profile, far: int, near: int, indirect: bool, pointer: 
             used.append(lv.loop_exit)
         parts.append(term)
     text = parts[0] if near < 0 else f"share of {profile.memory[far].name}: {parts[0]}; spill share: {parts[1]}"
+    if reduce:
+        red = profile.time_model.reduction
+        text += f"; + one SIMD reduction per write ({red.source})"
+        used.append(red)
     return f"derived: {text}", min((q.confidence for q in used), key=_ORDER.index)
 
 
@@ -110,7 +150,9 @@ def time_features(counts: pd.DataFrame, profile: Profile) -> dict[tuple, float]:
 
     Keys and the parameter each multiplies: ("call",) x call_overhead; ("op", op, kind, bits,
     access) x 1/throughput; ("stream", level) bytes x 1/bandwidth; ("gather", level) accesses x
-    1/gather_throughput; ("loop", level) pointer reads x loop_exit. Under ``combine: sum`` the product's
+    1/gather_throughput; ("loop", level) pointer reads x loop_exit; ("reduce",) writes that end a
+    SIMD reduction x reduction (only when the profile gives ``time_model.reduction``: a profile
+    without it has no such term to price or fit). Under ``combine: sum`` the product's
     time is exactly the sum of feature x parameter (``simulator.cost.estimate`` agrees)."""
     from ..cost import _kind  # the one dtype -> kind rule
 
@@ -119,6 +161,10 @@ def time_features(counts: pd.DataFrame, profile: Profile) -> dict[tuple, float]:
     idx, share = level_shares(counts, profile)
     names = [lv.name for lv in profile.memory]
     feats: dict[tuple, float] = {("call",): 1.0}
+    if profile.time_model.reduction is not None:
+        red = reduction_rows(counts) & (idx >= 0)
+        if red.any():
+            feats[("reduce",)] = float(counts["count"].to_numpy(dtype=float)[red].sum())
     count = counts["count"].to_numpy(dtype=float)
     nbytes = count * counts["bits"].to_numpy(dtype=float) / 8.0
     for i, r in enumerate(counts.itertuples(index=False)):
@@ -148,6 +194,11 @@ def parameter_seconds(profile: Profile, key: tuple) -> float:
     if kind == "call":
         q = profile.time_model.call_overhead
         return 0.0 if q is None else q.si
+    if kind == "reduce":
+        q = profile.time_model.reduction
+        if q is None:
+            raise _missing(profile, "time_model.reduction", "seconds per SIMD reduction")
+        return q.si
     if kind == "op":
         _, op, k, bits, access = key
         return 1.0 / profile.op_cost(op, k, bits).cost(access).throughput.si

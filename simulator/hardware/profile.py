@@ -87,13 +87,15 @@ class TimeModel(StrictModel):
     """How a product's time is put together (``simulator.hardware.device_time``, docs/profiles.md).
 
     ``combine`` joins core time (arithmetic) and memory time; ``call_overhead`` is charged once
-    per product. (Per-access parameters, ``gather_throughput`` and
-    ``loop_exit``, are the memory levels'.)"""
+    per product; ``reduction``, when given, once per output a SIMD reduction writes (the
+    horizontal sum of its accumulator lanes, ``device_time``). (Per-access parameters,
+    ``gather_throughput`` and ``loop_exit``, are the memory levels'.)"""
 
     combine: Literal["sum", "max", "overlap"]
     overlap: Fraction | None = None
     source: str = Field(min_length=1)
     call_overhead: Time | None = None
+    reduction: Time | None = None
 
     @model_validator(mode="after")
     def _overlap_given(self):

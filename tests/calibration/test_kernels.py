@@ -69,9 +69,10 @@ def test_more_columns_than_one_block(fmt):
     np.testing.assert_allclose(run_kernel(encode(W, fmt), X), W.astype(np.float64) @ X, rtol=1e-4, atol=1e-3)
 
 
-@pytest.mark.parametrize("n", [1, 2, 3, 4, 5, 9])
+@pytest.mark.parametrize("n", [1, 2, 3, 4, 5, 9, 63, 64, 65, 72, 200])
 def test_dense_vector_kernel_any_row_length(n):
-    """The L = 1 dense kernel sums each row in four quarters plus a tail: every length is exact."""
+    """The L = 1 dense kernel: a row shorter than, equal to and past the 64-entry vector step, with
+    the 8-lane and scalar remainders: every length is exact."""
     W = _matrix(6, n, np.float32, seed=n)
     x = np.random.default_rng(n).standard_normal(n).astype(np.float32)
     np.testing.assert_allclose(run_kernel(encode(W, "dense"), x), W.astype(np.float64) @ x, rtol=1e-5, atol=1e-5)

@@ -124,3 +124,40 @@ def test_time_features_times_parameters_is_the_estimate(fmt):
         feats = time_features(counts, prof)
         linear = sum(v * spec_value(prof, k) for k, v in feats.items())
         assert linear == pytest.approx(estimate(counts, prof).time_s, rel=1e-9)
+
+
+def test_simd_reduction_priced_per_output_write_only_when_the_profile_gives_it():
+    """Dense (SIMD adds into y) pays time_model.reduction per y write; CSR (gathered adds) does not;
+    a profile without the field prices neither (and has no such feature to fit)."""
+    rng = np.random.default_rng(4)
+    W = rng.choice([0.0, 1.0, -1.0], p=[0.8, 0.1, 0.1], size=(64, 96)).astype(np.float32)
+    plain = profile_from_dict(two_levels(), "two.yaml")
+    red = profile_from_dict(two_levels(time_model={"combine": "sum", "source": "test", "call_overhead": _q(100, "ns"),
+                                                   "reduction": _q(2, "ns")}), "red.yaml")
+    for L in (1, 4):
+        dense, csr = sim.encode(W, "dense").counts(L), sim.encode(W, "csr").counts(L)
+        assert estimate(dense, red).time_s - estimate(dense, plain).time_s == pytest.approx(64 * L * 2e-9)
+        assert estimate(csr, red).time_s == pytest.approx(estimate(csr, plain).time_s)
+        assert time_features(dense, red)[("reduce",)] == 64 * L and ("reduce",) not in time_features(dense, plain)
+        y = estimate(dense, red).breakdown.query("operand == 'y' and action == 'write'")
+        assert "one SIMD reduction per write (test)" in y["time_source"].iloc[0]
+
+
+@pytest.mark.parametrize("fmt", ["dense", "mpd", "csr", "cer", "cser"])
+def test_time_features_times_parameters_is_the_estimate_with_a_reduction(fmt):
+    """Only the streamed dots (dense, MPD blocks) end SIMD reductions; CSR's adds are gathered and
+    CER/CSER's output adds are fed by gathered segment sums."""
+    from simulator.calibration.fit import spec_value
+
+    prof = load_profile("amd-epyc-f26m2")
+    prof = profile_from_dict({**prof.model_dump(mode="json", exclude={"path", "lineage", "inherits"}, exclude_none=True),
+                              "time_model": {"combine": "sum", "source": "t", "call_overhead": _q(50, "ns"),
+                                             "reduction": _q(1.5, "ns")}}, "lin.yaml")
+    rng = np.random.default_rng(3)
+    W = rng.choice([0.0, 1.0, -1.0, 0.5], p=[0.7, 0.1, 0.1, 0.1], size=(256, 128)).astype(np.float32)
+    for L in (1, 4):
+        counts = sim.encode(W, fmt).counts(L)
+        feats = time_features(counts, prof)
+        assert (("reduce",) in feats) == (fmt in ("dense", "mpd"))
+        linear = sum(v * spec_value(prof, k) for k, v in feats.items())
+        assert linear == pytest.approx(estimate(counts, prof).time_s, rel=1e-9)

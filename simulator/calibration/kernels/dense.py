@@ -14,6 +14,13 @@ Why register blocks and not one column at a time over a chunk (the kernel before
 per pass leaves one accumulator chain per pass and re-reads the W chunk L times, so it ran L = 4
 products well below what their streamed bytes allow once X left L1 or W the last-level cache
 (BENCHMARKS.md, calibration), a behaviour the count table cannot describe.
+
+Why one compiled driver per L (``mat_driver``, L a constant of the closure): with L a runtime
+argument the column-block choice (while/if over 8, 4, 2, 1) and the zeroing of Y[i, :] stay in
+every row, about 13 ns a row on this project's machine (L = 4: 17 ns a row against 4 ns with L
+constant, for rows of 4 to 64 entries), a per-row cost the count table has no term for: it was
+half the time of a 1536 x 384 product at L = 4 and most of an MPD product's with small blocks.
+With L constant LLVM keeps only the blocks L needs, as the generated sparse kernels do.
 """
 from __future__ import annotations
 
@@ -22,41 +29,31 @@ from collections.abc import Mapping
 import numpy as np
 from numba import njit
 
-from .base import JIT, Driver, Kernel, aligned_copy
+from .base import GENERATED_JIT, JIT, Driver, Kernel, aligned_copy
 
 DENSE_CHUNK = 512  # entries of a W row per chunk in the L > 8 kernel (2 KiB at float32: fits L1)
 
 
-@njit(**JIT)
-def _dense_vec(values, m, n, x, y):
-    """Each row as four quarters summed side by side: four concurrent streams of W (and of x)
-    keep more loads in flight than one, which is what lets a BLAS sgemv outrun a one-stream loop
-    when W sits in the last-level cache or near its capacity. Every W and x element is still read
-    once per row: the counted work, in another order."""
-    q = n // 4
-    z = y.dtype.type(0)
+@njit(inline="always", **JIT)
+def _dense_vec(values, m, n, x, Y):
+    """Y[i, 0] = W row i . x, each row one slice dot from j = 0 (the counted loop in its order):
+    LLVM vectorises it with four 16-lane accumulators (64 entries a step on AVX-512), then an
+    8-lane step, then scalar. Every W and x element is read once per row.
+
+    Why not the four quarter-rows summed side by side (the kernel before): a quarter of n entries
+    reaches the 64-entry vector step only for n >= 256; below it each row ran the 4-lane and
+    scalar remainder loops, so 64 x 64 took 4-5 x the time of its counted work and every row
+    length had its own cliff (BENCHMARKS.md, calibration). One stream per row was also no slower
+    on any shape timed, in L2, the last-level cache or DRAM. Inlined, so the MPD blocks run it
+    without a call per block."""
+    xs = x[0:n]
+    z = Y.dtype.type(0)
     for i in range(m):
-        base = i * n
-        w0 = values[base: base + q]
-        w1 = values[base + q: base + 2 * q]
-        w2 = values[base + 2 * q: base + 3 * q]
-        w3 = values[base + 3 * q: base + 4 * q]
-        x0 = x[0:q]
-        x1 = x[q:2 * q]
-        x2 = x[2 * q:3 * q]
-        x3 = x[3 * q:4 * q]
-        a0 = z
-        a1 = z
-        a2 = z
-        a3 = z
-        for j in range(q):
-            a0 += w0[j] * x0[j]
-            a1 += w1[j] * x1[j]
-            a2 += w2[j] * x2[j]
-            a3 += w3[j] * x3[j]
-        for j in range(4 * q, n):
-            a0 += values[base + j] * x[j]
-        y[i] = (a0 + a1) + (a2 + a3)
+        w = values[i * n: i * n + n]
+        a = z
+        for j in range(n):
+            a += w[j] * xs[j]
+        Y[i, 0] = a
 
 
 @njit(inline="always", **JIT)
@@ -143,7 +140,7 @@ def _acc1(w, XT, ld, j0, c0, Y, i):
     Y[i, c0] += a0
 
 
-@njit(**JIT)
+@njit(inline="always", **JIT)
 def _dense_mat(values, m, n, XT, ld, L, Y):
     """XT: X transposed and flattened, column l of X at XT[l*ld : l*ld + n] (``ld`` >= n, the
     leading dimension as in BLAS: n for a whole matrix; an MPD block reads its columns of the
@@ -151,7 +148,8 @@ def _dense_mat(values, m, n, XT, ld, L, Y):
     when L <= 8, ``DENSE_CHUNK``-entry chunks otherwise.
 
     Slices (views) give LLVM loops that start at 0 over non-negative indices, which it
-    vectorises; an offset index (values[base + j]) carries numba's negative-index test."""
+    vectorises; an offset index (values[base + j]) carries numba's negative-index test.
+    Inlined into a caller that knows L at compile time (``mat_driver``, the MPD drivers)."""
     chunk = n if L <= 8 else DENSE_CHUNK
     for i in range(m):
         for l in range(L):
@@ -179,18 +177,29 @@ def _rep_dense_vec(reps, values, m, n, x, y):
         _dense_vec(values, m, n, x, y)
 
 
-@njit(**JIT)
-def _rep_dense_mat(reps, values, m, n, XT, L, Y):
-    for _ in range(reps):
-        _dense_mat(values, m, n, XT, n, L, Y)
+_MAT_DRIVERS: dict[int, Driver] = {}
+
+
+def mat_driver(L: int) -> Driver:
+    """``drive(reps, values, m, n, XT, Y)``: the L-column product, L a compile-time constant
+    (module docstring), compiled on first use per L (not cached on disk: a closure)."""
+    if L not in _MAT_DRIVERS:
+        L = int(L)
+
+        def drive(reps, values, m, n, XT, Y):
+            for _ in range(reps):
+                _dense_mat(values, m, n, XT, n, L, Y)
+
+        _MAT_DRIVERS[L] = njit(**GENERATED_JIT)(drive)
+    return _MAT_DRIVERS[L]
 
 
 def bind(a: Mapping[str, np.ndarray], X: np.ndarray, Y: np.ndarray) -> tuple[Driver, tuple]:
     (n, L), m = X.shape, Y.shape[0]
     if L == 1:
-        return _rep_dense_vec, (a["values"], m, n, X.reshape(n), Y.reshape(m))
+        return _rep_dense_vec, (a["values"], m, n, X.reshape(n), Y)
     XT = aligned_copy(X.T).reshape(L * n)
-    return _rep_dense_mat, (a["values"], m, n, XT, L, Y)
+    return mat_driver(L), (a["values"], m, n, XT, Y)
 
 
 KERNEL = Kernel("dense", bind)

@@ -19,6 +19,11 @@ of the next): N + 1 reads each, as counted. Only ``block_format: dense`` has a k
 another format would need per-block offsets into the merged pointer arrays); other block formats
 are refused with a clear error. ``BLOCKS_ONLY`` (the block products without gather and scatter)
 is for benchmarks that split the time.
+
+One driver is compiled per L (``mpd_driver``), L a constant of the closure, for the reason the
+dense kernel's L > 1 drivers are (``dense`` module docstring): with L at run time every block
+row paid the column-block choice, about 13 ns a row, which for blocks of a few rows and
+columns was most of the product.
 """
 from __future__ import annotations
 
@@ -27,14 +32,14 @@ from collections.abc import Mapping
 import numpy as np
 from numba import njit
 
-from .base import JIT, Driver, Kernel, aligned_copy
+from .base import GENERATED_JIT, JIT, Driver, Kernel, aligned_copy
 from .dense import _dense_mat, _dense_vec
 
 LAYOUT = ("row_perm", "col_perm", "row_split", "col_split")
 GATHER_TILE = 16  # gathered rows of X per tile: 16 floats of each xp column = one cache line written
 
 
-@njit(**JIT)
+@njit(inline="always", **JIT)
 def _gather(col_perm, X, xp, L):
     """xp[l*n + j] = X[col_perm[j], l] (for L = 1: the gathered vector), in tiles of
     ``GATHER_TILE`` values of j: one j at a time over all l writes L lines n*4 bytes apart (4 KiB
@@ -49,7 +54,7 @@ def _gather(col_perm, X, xp, L):
                 out[j] = X[np.uint64(col_perm[j0 + j]), l]
 
 
-@njit(**JIT)
+@njit(inline="always", **JIT)
 def _scatter(row_perm, Yp, Y):
     for i in range(Yp.shape[0]):
         dst = np.uint64(row_perm[i])
@@ -57,7 +62,7 @@ def _scatter(row_perm, Yp, Y):
             Y[dst, l] = Yp[i, l]
 
 
-@njit(**JIT)
+@njit(inline="always", **JIT)
 def _blocks(row_split, col_split, values, xp, L, Yp):
     """Yp[rows of b] = block_b @ xp[cols of b] for every block, by the dense kernel."""
     n = xp.shape[0] // L
@@ -66,28 +71,42 @@ def _blocks(row_split, col_split, values, xp, L, Yp):
         r1, c1 = np.int64(row_split[b + 1]), np.int64(col_split[b + 1])
         size = (r1 - r0) * (c1 - c0)
         if L == 1:
-            _dense_vec(values[off: off + size], r1 - r0, c1 - c0, xp[c0:c1], Yp[r0:r1, 0])
+            _dense_vec(values[off: off + size], r1 - r0, c1 - c0, xp[c0:c1], Yp[r0:r1])
         else:
             _dense_mat(values[off: off + size], r1 - r0, c1 - c0, xp[c0:], n, L, Yp[r0:r1])
         off += size
         r0, c0 = r1, c1
 
 
-@njit(**JIT)
-def _rep_mpd(reps, row_perm, col_perm, row_split, col_split, values, X, xp, L, Yp, Y):
-    for _ in range(reps):
-        _gather(col_perm, X, xp, L)
-        _blocks(row_split, col_split, values, xp, L, Yp)
-        _scatter(row_perm, Yp, Y)
+_DRIVERS: dict[tuple[int, bool], Driver] = {}
 
 
-@njit(**JIT)
-def _rep_blocks(reps, row_perm, col_perm, row_split, col_split, values, X, xp, L, Yp, Y):
-    for _ in range(reps):
-        _blocks(row_split, col_split, values, xp, L, Yp)
+def mpd_driver(L: int, blocks_only: bool = False) -> Driver:
+    """``drive(reps, row_perm, col_perm, row_split, col_split, values, X, xp, Yp, Y)``: gather,
+    blocks and scatter (or, ``blocks_only``, the block products alone) with L a compile-time
+    constant, compiled on first use per L (not cached on disk: a closure)."""
+    key = (int(L), bool(blocks_only))
+    if key not in _DRIVERS:
+        L = key[0]
+        if blocks_only:
+            def drive(reps, row_perm, col_perm, row_split, col_split, values, X, xp, Yp, Y):
+                for _ in range(reps):
+                    _blocks(row_split, col_split, values, xp, L, Yp)
+        else:
+            def drive(reps, row_perm, col_perm, row_split, col_split, values, X, xp, Yp, Y):
+                for _ in range(reps):
+                    _gather(col_perm, X, xp, L)
+                    _blocks(row_split, col_split, values, xp, L, Yp)
+                    _scatter(row_perm, Yp, Y)
+        _DRIVERS[key] = njit(**GENERATED_JIT)(drive)
+    return _DRIVERS[key]
 
 
-BLOCKS_ONLY: Driver = _rep_blocks
+def _blocks_only(reps: int, *args) -> None:
+    mpd_driver(args[-2].shape[1], blocks_only=True)(reps, *args)
+
+
+BLOCKS_ONLY: Driver = _blocks_only
 """A driver taking the MPD driver's arguments that runs the block products alone (benchmarks)."""
 
 
@@ -104,7 +123,7 @@ def bind(a: Mapping[str, np.ndarray], X: np.ndarray, Y: np.ndarray) -> tuple[Dri
     (n, L), m = X.shape, Y.shape[0]
     xp = aligned_copy(np.zeros(n * L, dtype=X.dtype))  # the x_perm buffer (transposed when L > 1)
     yp = aligned_copy(np.zeros((m, L), dtype=Y.dtype))  # the y_perm buffer
-    return _rep_mpd, (*(a[k] for k in LAYOUT), a["values"], X, xp, L, yp, Y)
+    return mpd_driver(L), (*(a[k] for k in LAYOUT), a["values"], X, xp, yp, Y)
 
 
 KERNEL = Kernel("mpd", bind, kernel_arrays)
