@@ -39,7 +39,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .placement import level_shares, product_keys
+from .placement import key_ids, level_shares, product_keys
 from .profile import Profile
 
 _ORDER = ("low", "medium", "high")
@@ -66,10 +66,8 @@ def reduction_rows(counts: pd.DataFrame) -> np.ndarray:
     write = (action == "write") & (role == "output") & seq
     if not (add.any() and read.any()):
         return np.zeros(len(counts), dtype=bool)
-    keys = product_keys(counts)
-    gid = (counts.groupby(keys, sort=False, dropna=False).ngroup().to_numpy() if keys
-           else np.zeros(len(counts), dtype=np.int64))
-    dots = {g for g, _ in set(zip(gid[add], count[add])) & set(zip(gid[read], count[read]))}
+    gid = key_ids(counts, product_keys(counts))
+    dots = {g for g, _ in set(zip(gid[add].tolist(), count[add].tolist())) & set(zip(gid[read].tolist(), count[read].tolist()))}
     return write & np.isin(gid, list(dots))
 
 
@@ -91,7 +89,7 @@ def memory_times(bd: pd.DataFrame, profile: Profile, shares: tuple[np.ndarray, n
     indirect = (bd["access"].to_numpy() == "indirect") & is_mem
     pointer = (bd["role"].to_numpy() == "pointer") & (bd["action"].to_numpy() == "read") & is_mem
     red_q = profile.time_model.reduction
-    reduce = reduction_rows(bd) & is_mem & (red_q is not None)
+    reduce = reduction_rows(bd) & is_mem if red_q is not None else np.zeros(len(bd), dtype=bool)
     red_s = 0.0 if red_q is None else red_q.si
 
     def per_access(lv: np.ndarray) -> np.ndarray:

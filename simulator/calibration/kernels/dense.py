@@ -17,10 +17,9 @@ products well below what their streamed bytes allow once X left L1 or W the last
 
 Why one compiled driver per L (``mat_driver``, L a constant of the closure): with L a runtime
 argument the column-block choice (while/if over 8, 4, 2, 1) and the zeroing of Y[i, :] stay in
-every row, about 13 ns a row on this project's machine (L = 4: 17 ns a row against 4 ns with L
-constant, for rows of 4 to 64 entries), a per-row cost the count table has no term for: it was
-half the time of a 1536 x 384 product at L = 4 and most of an MPD product's with small blocks.
-With L constant LLVM keeps only the blocks L needs, as the generated sparse kernels do.
+every row, a per-row cost the count table has no term for (measured in BENCHMARKS.md,
+calibration): it dominated short rows, as in the MPD blocks. With L constant LLVM keeps only the
+blocks L needs, as the generated sparse kernels do.
 """
 from __future__ import annotations
 
@@ -42,10 +41,9 @@ def _dense_vec(values, m, n, x, Y):
 
     Why not the four quarter-rows summed side by side (the kernel before): a quarter of n entries
     reaches the 64-entry vector step only for n >= 256; below it each row ran the 4-lane and
-    scalar remainder loops, so 64 x 64 took 4-5 x the time of its counted work and every row
-    length had its own cliff (BENCHMARKS.md, calibration). One stream per row was also no slower
-    on any shape timed, in L2, the last-level cache or DRAM. Inlined, so the MPD blocks run it
-    without a call per block."""
+    scalar remainder loops, so short rows took several times their counted work and every row
+    length had its own cliff, and one stream per row was no slower on any shape timed
+    (BENCHMARKS.md, calibration). Inlined, so the MPD blocks run it without a call per block."""
     xs = x[0:n]
     z = Y.dtype.type(0)
     for i in range(m):

@@ -22,8 +22,8 @@ is for benchmarks that split the time.
 
 One driver is compiled per L (``mpd_driver``), L a constant of the closure, for the reason the
 dense kernel's L > 1 drivers are (``dense`` module docstring): with L at run time every block
-row paid the column-block choice, about 13 ns a row, which for blocks of a few rows and
-columns was most of the product.
+row paid the column-block choice, which for blocks of a few rows and columns was most of the
+product (BENCHMARKS.md, calibration).
 """
 from __future__ import annotations
 
