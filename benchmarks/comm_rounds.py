@@ -1,8 +1,9 @@
 """Time and energy per client to a target accuracy per method, and break-even bandwidth, on four fleets.
 
 Run: python benchmarks/comm_rounds.py [--target 0.958]
-Fleets: 4 phones (mobile-gpu profile) over LTE, and over Wi-Fi (star, a server on the vm
-profile, dense broadcast); 4 data-centre nodes (vm profile) on a ring at 10 and 100 Gb/s. The
+Fleets: 4 phones (mobile-gpu profile) over LTE, and over Wi-Fi (star, a server on the calibrated
+profile of this machine, dense broadcast); 4 data-centre nodes (calibrated/amd-epyc-f26m2, as in
+experiments/sbc_datacenter.yaml) on a ring at 10 and 100 Gb/s. The
 network is LeNet-300-100, batch 32, the study of docs/comm.md ("Measured", i.i.d., 2000 local
 iterations per client): its final accuracies and upstream bits per client are the curve input,
 so a method that ends above the target is taken to reach it at the end of the study (an upper
@@ -56,7 +57,7 @@ def study_runs(iterations: int, eval_every: int) -> list[tuple[Setting, list]]:
 def fleets() -> dict[str, Fleet]:
     shapes = lenet300_100_shapes()
     phones = {f"4 phones, {link}": Fleet((ClientSpec("mobile-gpu", link, 4),), shapes) for link in ("lte", "wifi")}
-    ring = {f"4 nodes, ring, {link}": Fleet((ClientSpec("vm", link, 4),), shapes, topology="ring")
+    ring = {f"4 nodes, ring, {link}": Fleet((ClientSpec("calibrated/amd-epyc-f26m2", link, 4),), shapes, topology="ring")
             for link in ("ethernet-10g", "ethernet-100g")}
     return {**phones, **ring}
 

@@ -50,8 +50,17 @@ def find_yaml(name_or_path: str | Path, dirs: list[Path], what: str, relative_to
             c = d / f"{stem}{ext}"
             if c.is_file():
                 return c.resolve()
-    known = [f.stem for f in yaml_files(dirs)]
+    known = [_name_in(f, dirs) for f in yaml_files(dirs)]
     raise ValueError(f"no {what} {stem!r}: not a file, and not a name in {[str(d) for d in dirs]} (known: {known}{hint})")
+
+
+def _name_in(path: Path, dirs: list[Path]) -> str:
+    """The name ``find_yaml`` finds ``path`` by: relative to the first of ``dirs`` above it
+    (``calibrated/amd-epyc-f26m2``), without the suffix."""
+    for d in dirs:
+        if path.is_relative_to(d):
+            return path.relative_to(d).with_suffix("").as_posix()
+    return path.stem
 
 
 def profile_files() -> list[Path]:

@@ -126,3 +126,12 @@ def test_deep_merge_does_not_mutate():
     out = deep_merge(base, {"a": {"c": [3]}, "levels": [{"name": "y", "v": 5}, {"name": "z", "v": 6}]})
     assert out == {"a": {"b": 1, "c": [3]}, "levels": [{"name": "x", "v": 1}, {"name": "y", "v": 5}, {"name": "z", "v": 6}]}
     assert base == keep
+
+
+def test_an_unknown_profile_lists_every_name_it_could_be_found_by():
+    """The error lists names as ``load_profile`` takes them: a calibrated profile by its
+    ``calibrated/`` name, not by a bare stem that finds the spec-only profile instead."""
+    with pytest.raises(ValueError, match=r"no hardware profile 'vm'.*known: \[.*'calibrated/amd-epyc-f26m2'") as e:
+        load_profile("vm")
+    names = str(e.value).split("known: ")[1]
+    assert names.count("'amd-epyc-f26m2'") == 1
