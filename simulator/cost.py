@@ -148,7 +148,7 @@ def _groups(action: np.ndarray, operand: np.ndarray, dtype: np.ndarray, bits: np
     index ``level_shares`` gives (-1: compute); a group is a distinct (action, dtype, bits, level, access)."""
     key = np.zeros(len(action), dtype=np.int64)
     for part in (action, dtype, bits, level, access):  # part by part
-        codes, uniques = pd.factorize(part)
+        codes, uniques = pd.factorize(part, use_na_sentinel=False)
         key = key * len(uniques) + codes
     first, group = first_and_group(key)
     return group, unit_prices(action[first], operand[first], dtype[first], bits[first], access[first], level[first],

@@ -349,3 +349,18 @@ def test_energy_by_point_is_what_price_gives_every_point(profile):
     assert np.allclose(score, np.bincount(of_point, priced["energy_j"].to_numpy(), n_points), rtol=1e-12, atol=0)
     again = price_placed(frame.copy(), prof, shares, group, unit)
     pd.testing.assert_frame_equal(again, priced)
+
+
+@pytest.mark.parametrize("profile", [*PROFILES, "calibrated/amd-epyc-f26m2"])
+def test_a_given_tiling_without_fills_is_priced_tiled(profile):
+    """A column tiling whose arrays all stay in their levels adds no fill rows, but W is still
+    re-read once per pass: ``estimate`` with the mapping equals ``price`` of the tiled table."""
+    prof = load_profile(profile)
+    enc = sim.encode(np.ones((4, 8), dtype=np.float32), "dense")
+    counts = enc.counts(4)
+    untiled = estimate(enc, prof, columns=4).energy_j
+    for T in (1, 2):
+        cost = estimate(enc, prof, columns=4, mapping=Mapping(l_tile=T))
+        by_hand = price(apply(counts, 4, T, prof), prof)
+        assert cost.energy_j == pytest.approx(float(by_hand["energy_j"].sum()), rel=1e-12)
+        assert cost.energy_j > untiled and cost.mapping.passes == 4 // T

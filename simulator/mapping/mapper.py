@@ -195,7 +195,7 @@ def search(counts: pd.DataFrame, profile: Profile, columns: int | None = None, o
     keep = keep[np.argsort(src[keep], kind="stable")]  # the result keeps the table's order
     if priced is not None:
         priced = priced.iloc[keep].drop(columns=_POINT).reset_index(drop=True)
-    elif len(keep) == len(counts) and not rows.new.any() and (at == np.arange(len(at))).all():
+    elif len(keep) == len(counts) and (T >= L[at]).all() and (at == np.arange(len(at))).all():
         priced = price(counts, profile)  # untiled, every row once: the table as it stands
     else:
         kept = TiledRows(src[keep], rows.action[keep], rows.count[keep], rows.footprint[keep], rows.new[keep])
