@@ -3,8 +3,9 @@
 pandas formats every field and lets the ``csv`` module scan it for characters to quote; a run's
 results and breakdown repeat a few long texts (sources, mapping summaries) on every row, so most
 of that scan is repeated work. Here each column is formatted the way pandas formats it (floats
-through numpy's ``astype(str)``, missing values as the empty string) and each *distinct* text is
-quoted once, by a ``csv.writer`` with pandas' own dialect; rows are then joined. A frame with a
+through numpy's ``astype(str)``, missing values as the empty string), each *distinct* value of a
+column formatted once (a cell's statistics repeat on every row of the cell) and each text quoted
+by a ``csv.writer`` with pandas' own dialect; rows are then joined. A frame with a
 column of any other kind (or fewer than two columns, where the csv module quotes an empty row)
 goes to pandas itself, so the output never depends on which path wrote it.
 """
@@ -21,6 +22,8 @@ import numpy as np
 import pandas as pd
 
 _PLAIN_TYPES = (int, float, bool)
+#: Object-column value types that factorize cannot confuse (1 == 1.0 == True would be one value).
+_DISTINCT_SAFE = {str, float, type(None)}
 
 
 def _quoter() -> Callable[[str], str]:
@@ -57,26 +60,38 @@ def _object_text(values: list, quote: Callable[[str], str]) -> list[str] | None:
     return out
 
 
+def _by_distinct(values: np.ndarray | pd.Series | pd.api.extensions.ExtensionArray,
+                 field: Callable[[object], str]) -> list[str]:
+    """``field`` of every value, called once per distinct value (a run's tables repeat each cell's
+    statistics on every row of the cell); missing values (None, NaN, NA) as the empty string."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    fields = np.array([*map(field, uniques.tolist()), ""], dtype=object)  # code -1: missing
+    out: list[str] = fields[codes].tolist()
+    return out
+
+
 def _column_text(col: pd.Series, quote: Callable[[str], str]) -> list[str] | None:
     """The column's fields as pandas writes them, or None when this module does not know its kind."""
     dtype = col.dtype
     if isinstance(dtype, np.dtype) and dtype == np.float64:
         a = col.to_numpy()
-        text = list(map(float.__repr__, a.tolist()))  # numpy's astype(str) digits (shortest round trip), 2x faster
-        for i in np.flatnonzero(np.isnan(a)).tolist():
-            text[i] = ""
-        return text  # digits, '.', 'e', '+', '-', 'inf': nothing to quote
+        if np.signbit(a[a == 0]).any():  # factorize takes -0.0 for 0.0; each value by itself
+            text = list(map(float.__repr__, a.tolist()))  # numpy's astype(str) digits (shortest round trip)
+            for i in np.flatnonzero(np.isnan(a)).tolist():
+                text[i] = ""
+            return text
+        return _by_distinct(a, float.__repr__)  # digits, '.', 'e', '+', '-', 'inf': nothing to quote
     if isinstance(dtype, np.dtype) and dtype == np.int64:
-        return [str(v) for v in col.to_numpy().tolist()]
+        return _by_distinct(col.to_numpy(), str)
     if isinstance(dtype, pd.Int64Dtype):
-        return ["" if v is pd.NA else str(v) for v in col.astype(object).tolist()]
-    if isinstance(dtype, pd.StringDtype):  # texts or missing: each distinct text quoted once
-        codes, uniques = pd.factorize(col, use_na_sentinel=True)
-        fields = np.array([*(quote(str(u)) for u in uniques), ""], dtype=object)  # code -1: missing
-        out: list[str] = fields[codes].tolist()
-        return out
+        return _by_distinct(col.array, str)
+    if isinstance(dtype, pd.StringDtype):
+        return _by_distinct(col.array, lambda u: quote(str(u)))
     if isinstance(dtype, np.dtype) and dtype.kind == "O":
-        return _object_text(col.tolist(), quote)
+        values = col.to_numpy()
+        if set(map(type, values.tolist())) <= _DISTINCT_SAFE:  # no two of these types compare equal
+            return _by_distinct(values, lambda u: quote(u if isinstance(u, str) else str(u)))
+        return _object_text(values.tolist(), quote)
     return None
 
 

@@ -52,3 +52,21 @@ def test_floats_are_written_with_numpys_digits(tmp_path):
     write_csv(df, tmp_path / "a.csv")
     df.to_csv(tmp_path / "b.csv", index=False)
     assert (tmp_path / "a.csv").read_bytes() == (tmp_path / "b.csv").read_bytes()
+
+
+def test_repeated_values_are_written_as_each_one_is(tmp_path):
+    """Values formatted once per distinct value: values that compare equal but print differently
+    (0.0 and -0.0; 1, 1.0 and True in an object column) keep their own text."""
+    n = 40
+    df = pd.DataFrame({
+        "f": np.tile([0.1, 0.0, np.nan, 2.5e-300, np.inf], n // 5),
+        "z": np.tile([0.0, -0.0, 1.0, 0.0], n // 4),
+        "i": np.tile(np.array([3, -7], dtype=np.int64), n // 2),
+        "I": pd.array([None, 4] * (n // 2), dtype="Int64"),
+        "s": pd.Series(["a,b", None, "c"] * (n // 3) + ["a,b"] * (n % 3), dtype="str"),
+        "o": [1, 1.0, True, "1", None, np.nan, "x"] * (n // 7) + ["x"] * (n % 7),
+        "t": ["same", None, 2.5, "same"] * (n // 4),
+    })
+    write_csv(df, tmp_path / "a.csv")
+    df.to_csv(tmp_path / "b.csv", index=False)
+    assert (tmp_path / "a.csv").read_bytes() == (tmp_path / "b.csv").read_bytes()
