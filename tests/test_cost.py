@@ -64,6 +64,9 @@ def test_bad_counts_table():
         estimate(pd.DataFrame({"action": ["read"]}), "horowitz-45nm")
     with pytest.raises(ValueError, match="expected an EncodedMatrix or a counts DataFrame"):
         estimate([1, 2, 3], "horowitz-45nm")
+    empty = sim.encode(np.eye(3), "csr").counts().iloc[:0]
+    with pytest.raises(ValueError, match="counts table: no rows; expected one row per"):
+        estimate(empty, "horowitz-45nm")
 
 
 def test_missing_cost_is_an_error_not_a_default(worked_W):

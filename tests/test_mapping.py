@@ -150,6 +150,11 @@ def test_a_chunk_needs_implicit_positions(horowitz):
         Mapping(16, 8, 64)
 
 
+def test_an_empty_table_is_refused(horowitz):
+    with pytest.raises(ValueError, match="counts: no rows; expected the count table of at least one product"):
+        search(sim.encode(np.eye(3), "dense").counts(4).iloc[:0], horowitz, columns=4)
+
+
 def test_a_table_without_access_is_searched_as_sequential(horowitz):
     """A count table may leave out ``access`` (priced all-sequential): the tiling's own rows must
     not make the table's rows a group of their own (they were priced at a neighbour's unit price)."""

@@ -46,6 +46,9 @@ def validate_counts(df: pd.DataFrame, where: str = "counts table") -> pd.DataFra
     missing = [c for c in COLUMNS if c not in df.columns]
     if missing:
         raise ValueError(f"{where}: missing columns {missing}; expected {list(COLUMNS)}")
+    if df.empty:  # every product writes its outputs: a table without rows is not a product's
+        raise ValueError(f"{where}: no rows; expected one row per (action, operand, level of access) of a "
+                         "product, at least its output writes")
     bad = sorted(set(df["action"]) - set(ACTIONS))
     if bad:
         raise ValueError(f"{where}: unknown action(s) {bad}; expected one of {list(ACTIONS)}")

@@ -145,6 +145,8 @@ def search(counts: pd.DataFrame, profile: Profile, columns: int | None = None, o
 
     if objective not in OBJECTIVES:
         raise ValueError(f"objective: expected one of {list(OBJECTIVES)}, got {objective!r}")
+    if counts.empty:
+        raise ValueError("counts: no rows; expected the count table of at least one product")
     counts = counts.reset_index(drop=True)
     if "access" not in counts.columns:  # price's convention, set before the tiling adds rows of its own
         counts = counts.assign(access="sequential")
