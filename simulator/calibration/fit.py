@@ -11,11 +11,21 @@ linearly, not squared, so the few cases the count table cannot describe (a kerne
 on 4 x 4 MPD blocks, a case a neighbour's job slowed) do not pull every parameter off the many it
 does describe; the report lists those cases' errors as they are. The bounds (``BOUNDS``) say what
 is physical:
-- an arithmetic op is never cheaper than the spec's peak throughput allows (no zero arithmetic cost);
+- an arithmetic op is never cheaper than the spec's peak throughput allows (no zero arithmetic cost)
+  at the highest clock the part runs at: the spec's per-cycle numbers are converted at its
+  ``clock``, so where the spec gives ``clock_max`` (the boost clock) the bound is the spec's time
+  x clock / clock_max (``clock_bound``), as it is for the nearest level's gather (load issues per
+  cycle). On the reference VM the dense kernel ran 95 multiply-adds per ns with W and x in L1,
+  above the 83 per ns two 512-bit FMA pipes give at the 2.6 GHz base (BENCHMARKS.md);
 - a streamed byte costs at least half the spec's time (a cited bandwidth may be a sustained
   figure below the peak) and a gather costs a stream read of its bytes plus at least the spec's
   nearest-level gather time (its load issues: index and value), so no gather is cheaper than a
   stream read;
+- a contended byte (``device_time.contended_rows``: a nearer level's bytes in a product that also
+  streams from the farthest level) costs at least its plain stream time (the ``contend``
+  parameter is the extra, bounded below by 0: contention never speeds a stream) and at most 20x
+  the level's spec stream time on top; the fit starts it at the spec's extra (0 when the spec
+  gives no ``contended_bandwidth``: ``candidate_profile`` then adds one equal to ``bandwidth``);
 - a loop exit costs at least a twentieth of the spec's (a predictor may learn the exits of small
   loops), a SIMD reduction (when the spec gives ``time_model.reduction``) at least a quarter of
   the spec's (an out-of-order core overlaps part of it with the next row), a call at least nothing;
@@ -40,9 +50,20 @@ from ..hardware.device_time import time_features
 Feature = tuple  # ("call",) | ("op", ...) | ("stream", level) | ("gather", level) | ("loop", level) | ("reduce",)
 
 BOUNDS: dict[str, tuple[float, float]] = {"op": (1.0, 20.0), "stream": (0.5, 20.0), "gather": (1.0, 20.0),
-                                          "loop": (0.05, 20.0), "call": (0.0, 20.0), "reduce": (0.25, 20.0)}
-"""(lower, upper) as multiples of the spec's value, per parameter kind; gathers' lower bound is
-the spec's nearest-level gather time (its load issues), the call's upper bound 20 x spec or 10 us."""
+                                          "loop": (0.05, 20.0), "call": (0.0, 20.0), "reduce": (0.25, 20.0),
+                                          "contend": (0.0, 20.0)}
+"""(lower, upper) as multiples of the spec's value, per parameter kind; ops' and gathers' lower
+bounds x ``clock_bound`` (gathers': the spec's nearest-level gather time, its load issues), the
+call's upper bound 20 x spec or 10 us, a contended byte's extra (``contend``) from 0 to 20 x the
+level's spec stream time."""
+
+
+def clock_bound(spec: Profile) -> float:
+    """clock / clock_max of the spec (1 without clock_max): how much faster than the spec's
+    per-cycle numbers the core can run (docs/profiles.md)."""
+    if spec.clock is None or spec.clock_max is None:
+        return 1.0
+    return spec.clock.si / spec.clock_max.si
 
 LOSS = "soft_l1"
 F_SCALE = 0.05
@@ -64,11 +85,17 @@ def bounds(spec: Profile, keys: list[Feature]) -> tuple[np.ndarray, np.ndarray, 
     lo = np.array([BOUNDS[k[0]][0] for k in keys]) * s
     hi = np.array([BOUNDS[k[0]][1] for k in keys]) * s
     nearest = spec.memory[0].gather_throughput
+    clock = clock_bound(spec)
     for i, k in enumerate(keys):
+        if k[0] == "op":
+            lo[i] = clock * s[i]
         if k[0] == "gather" and nearest is not None:
-            lo[i] = min(1.0 / nearest.si, s[i])
+            lo[i] = clock * min(1.0 / nearest.si, s[i])
         if k[0] == "call":
             hi[i] = max(hi[i], 1e-5)
+        if k[0] == "contend":
+            lo[i] = 0.0
+            hi[i] = BOUNDS["contend"][1] * spec_value(spec, ("stream", k[1]))
     return s, lo, np.maximum(hi, lo * (1 + 1e-9) + 1e-18)
 
 
@@ -114,7 +141,9 @@ class DeviceFit:
 
         lo = np.r_[self.lower / scale, 0.0]
         hi = np.r_[self.upper / scale, 1.0]
-        x0 = np.clip(np.r_[np.where(self.spec > 0, 1.0, 0.5 * (lo[:-1] + hi[:-1])), 0.5], lo, hi)
+        contend = np.array([k[0] == "contend" for k in self.keys])
+        start = np.where(self.spec > 0, 1.0, np.where(contend, 0.0, 0.5 * (lo[:-1] + hi[:-1])))  # no contention
+        x0 = np.clip(np.r_[start, 0.5], lo, hi)
         res = least_squares(relative, x0, bounds=(lo, hi), method="trf", x_scale="jac", max_nfev=400, loss=self.loss,
                             f_scale=F_SCALE)
         self.coef = res.x[:-1] * scale
@@ -148,13 +177,19 @@ class DeviceFit:
 
 def candidate_profile(spec: Profile, llc_bytes: float | None, spill: float, source: str) -> Profile:
     """The spec with the placement calibration fits under: working set, ``spill``, and the last
-    cache's capacity replaced by ``llc_bytes`` (a probed effective size)."""
+    cache's capacity replaced by ``llc_bytes`` (a probed effective size); every level between the
+    nearest and the farthest gets a ``contended_bandwidth`` (its ``bandwidth`` where the spec gives
+    none), so the fit has the contention term to move."""
     raw = copy.deepcopy(spec.model_dump(mode="json", exclude={"path", "inherits", "lineage"}, exclude_none=True))
     raw["placement"] = "working_set"
     if spill > 1:
         raw["spill"] = {"value": float(spill), "unit": "1", "source": source, "confidence": "low"}
     else:
         raw.pop("spill", None)
+    for lv in raw["memory"][1:-1]:  # the levels a farthest-level stream contends with (device_time.contended_rows)
+        if "contended_bandwidth" not in lv:
+            lv["contended_bandwidth"] = {**lv["bandwidth"], "source": "calibration: starts at the level's bandwidth "
+                                         "(no contention; simulator/calibration/fit.py)", "confidence": "low"}
     if llc_bytes is not None and len(raw["memory"]) > 1:
         raw["memory"][-2]["capacity"] = {"value": float(llc_bytes) / 2**20, "unit": "MiB", "source": source,
                                          "confidence": "medium"}

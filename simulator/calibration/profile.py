@@ -1,8 +1,8 @@
 """The calibrated profile: the spec profile's device parameters, refitted, over the spec itself.
 
 The written profile ``inherits`` the spec profile calibration was bounded by and overrides only
-what the fit moved (``simulator.calibration.fit``): throughputs, bandwidths, gather throughputs,
-loop exits, the call overhead, the SIMD reduction (when the spec has one), the overlap of core and memory time, the working-set placement and
+what the fit moved (``simulator.calibration.fit``): throughputs, bandwidths, contended bandwidths,
+gather throughputs, loop exits, the call overhead, the SIMD reduction (when the spec has one), the overlap of core and memory time, the working-set placement and
 spill, and a probed last-level capacity. Energy stays the spec's (calibration measures time).
 Every fitted number's source names the calibration report and the spec value it started from.
 """
@@ -14,6 +14,7 @@ from pathlib import Path
 import yaml
 
 from ..hardware import Profile
+from ..hardware.device_time import parameter_seconds as spec_value
 from .fit import DeviceFit
 
 
@@ -38,6 +39,7 @@ def profile_yaml(fit: DeviceFit, name: str, report: str, spec: Profile, spec_ref
                         "overlap": _quantity(fit.overlap, "1", f"{src} (fitted in [0, 1])", "medium"),
                         "source": f"calibration: the device time model of {spec.name} with its parameters fitted "
                                   f"within physical bounds (simulator/calibration/fit.py), see {report}"}
+    stream = {k[1]: c for k, c in zip(fit.keys, list(fit.coef if fit.coef is not None else [])) if k[0] == "stream"}
     for key, c, s0 in zip(fit.keys, fit.coef, fit.spec):
         kind = key[0]
         if kind == "call":
@@ -58,6 +60,11 @@ def profile_yaml(fit: DeviceFit, name: str, report: str, spec: Profile, spec_ref
             memory[key[1]]["gather_throughput"] = q(key, 1e-9 / c, "Gops/s", f"{1e-9 / s0:.4g} Gops/s")
         elif kind == "loop":
             memory[key[1]]["loop_exit"] = q(key, c * 1e9, "ns", f"{s0 * 1e9:.4g} ns")
+        elif kind == "contend":  # the extra per contended byte, on top of the level's fitted stream time
+            plain = stream.get(key[1], spec_value(fit.profile, ("stream", key[1])))
+            spec_plain = spec_value(fit.profile, ("stream", key[1]))
+            memory[key[1]]["contended_bandwidth"] = q(key, 1e-9 / (plain + c), "GB/s",
+                                                      f"{1e-9 / (spec_plain + s0):.4g} GB/s (the fit's start)")
     if fit.llc_bytes is not None:
         llc = fit.profile.memory[-2]
         memory[llc.name]["capacity"] = _quantity(fit.llc_bytes / 2**20, "MiB", f"{src}; probed effective size, "

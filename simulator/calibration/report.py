@@ -171,7 +171,9 @@ def write_report(df: pd.DataFrame, coef: pd.DataFrame, path: Path, plot: Path, p
     lines += ["## Fitted parameters (calibrated profile)", "",
               "Seconds per unit of each feature of the device time model (simulator/hardware/device_time.py): "
               "`op/...` per operation, `stream/<level>` per byte streamed, `gather/<level>` per gathered load, "
-              "`loop/<level>` per loop exit, `call` once per product; the spec profile's value beside it and "
+              "`loop/<level>` per loop exit, `contend/<level>` extra per byte moved from a level in a product that "
+              "also streams from the farthest one (the contended bandwidth's extra over the plain one), "
+              "`call` once per product; the spec profile's value beside it and "
               "the physical bounds the fit stayed in (simulator/calibration/fit.py BOUNDS).",
               "", markdown_table(c), "",
               f"Overlap of core and memory time: {overlap:.3g} (fitted in [0, 1]). "
@@ -181,7 +183,9 @@ def write_report(df: pd.DataFrame, coef: pd.DataFrame, path: Path, plot: Path, p
               "time = call + max(core, memory) + (1 - overlap) x min(core, memory), core = sum of op counts x "
               "seconds per op (SIMD or scalar by the count row's access), memory = streamed bytes, gathers and "
               "loop exits at the level placement puts each array in (weight arrays: the product's working set; "
-              "spill blends two levels near a capacity) x their seconds. The parameters start at the spec-only "
+              "spill blends two levels near a capacity) x their seconds; in a product that moves data from the "
+              "farthest level, the bytes from the levels between it and the nearest move at their contended "
+              "bandwidth (the farthest level's stream holds some of the core's miss slots). The parameters start at the spec-only "
               "profile's and move within bounds by scipy.optimize.least_squares on residuals relative to the "
               f"measured time, under a {LOSS} loss (scale {F_SCALE:g}: errors beyond it count linearly, so the few "
               "cases the counts cannot describe do not set the parameters). Kernels: simulator/calibration/kernels/ (numba, one per format, single thread). "

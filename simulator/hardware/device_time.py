@@ -18,6 +18,16 @@ memory time, combined by the profile's ``time_model.combine``, plus a fixed call
     over and over, so the nearest level's is small. It is priced on the pointer row, so it counts
     as memory time in the combination;
   - near a capacity (``spill``), a row's share served by the nearer level is priced there;
+  - in a product that moves data from the farthest level (any row with a share there), the
+    bytes moved from a level that gives ``contended_bandwidth`` move at that bandwidth instead
+    of ``bandwidth`` (``contended_rows``). On a CPU the core has a fixed number of outstanding
+    L1 misses (Little's law: a level's stream runs at most at slots x line / latency); the
+    farthest level's stream keeps some of them waiting for its latency, its prefetches running
+    ahead at whatever rate it is consumed, so a nearer level's streams in the same product get
+    fewer: measured on the dense kernel, x re-read from L2 by a product whose W streams from
+    DRAM runs at about 105 GB/s against about 140 GB/s when W is in L3, and the extra time
+    is per x byte, not per W byte (BENCHMARKS.md, calibration). A profile without the field
+    has no such term;
   - a sequential ``output`` write of a product whose ``add`` rows on an output run in SIMD lanes
     (``sequential``: dense, the MPD blocks) ends a vectorised reduction: the core sums the
     accumulator's lanes (shuffles and adds, a few cycles) before it stores the one value, and
@@ -71,6 +81,23 @@ def reduction_rows(counts: pd.DataFrame) -> np.ndarray:
     return write & np.isin(gid, list(dots))
 
 
+def contended_rows(counts: pd.DataFrame, profile: Profile, idx: np.ndarray, share: np.ndarray) -> np.ndarray:
+    """True on each memory row of a product (``placement.product_keys``) that moves data from the
+    farthest level: some row of it has a share placed there (``idx``, ``share``: its placement,
+    ``placement.level_shares``). All False when no level gives ``contended_bandwidth`` (no term).
+    The rows of such a product move their bytes from a level with ``contended_bandwidth`` at
+    that bandwidth (module docstring)."""
+    out = np.zeros(len(counts), dtype=bool)
+    if all(lv.contended_bandwidth is None for lv in profile.memory) or not len(counts):
+        return out
+    last = len(profile.memory) - 1
+    at_far = (idx == last) & (share < 1.0)
+    if not at_far.any():
+        return out
+    gid = key_ids(counts, product_keys(counts))
+    return np.isin(gid, np.unique(gid[at_far])) & (idx >= 0)
+
+
 def memory_times(bd: pd.DataFrame, profile: Profile, shares: tuple[np.ndarray, np.ndarray] | None = None
                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(seconds, time source, time confidence) of every read/write row of ``bd`` (NaN / None elsewhere).
@@ -80,6 +107,8 @@ def memory_times(bd: pd.DataFrame, profile: Profile, shares: tuple[np.ndarray, n
     idx, share = shares if shares is not None else level_shares(bd, profile)
     levels = profile.memory
     inv_bw = np.array([1.0 / lv.bandwidth.si for lv in levels])
+    inv_cbw = np.array([1.0 / (lv.bandwidth if lv.contended_bandwidth is None else lv.contended_bandwidth).si
+                        for lv in levels])
     inv_g = np.array([np.nan if lv.gather_throughput is None else 1.0 / lv.gather_throughput.si for lv in levels])
     exit_s = np.array([np.nan if lv.loop_exit is None else lv.loop_exit.si for lv in levels])
     is_mem = idx >= 0
@@ -91,9 +120,11 @@ def memory_times(bd: pd.DataFrame, profile: Profile, shares: tuple[np.ndarray, n
     red_q = profile.time_model.reduction
     reduce = reduction_rows(bd) & is_mem if red_q is not None else np.zeros(len(bd), dtype=bool)
     red_s = 0.0 if red_q is None else red_q.si
+    contended = contended_rows(bd, profile, idx, share)
+    has_c = np.array([lv.contended_bandwidth is not None for lv in levels])
 
     def per_access(lv: np.ndarray) -> np.ndarray:
-        return (nbytes * inv_bw[lv] + np.where(indirect, inv_g[lv], 0.0)
+        return (nbytes * np.where(contended, inv_cbw[lv], inv_bw[lv]) + np.where(indirect, inv_g[lv], 0.0)
                 + np.where(pointer, exit_s[lv], 0.0) + np.where(reduce, red_s, 0.0))
 
     unit = (1.0 - share) * per_access(far) + share * per_access(near)
@@ -109,25 +140,32 @@ def memory_times(bd: pd.DataFrame, profile: Profile, shares: tuple[np.ndarray, n
     seconds = np.where(is_mem, bd["count"].to_numpy(dtype=float) * unit, np.nan)
     source = np.full(len(bd), None, dtype=object)
     confidence = np.full(len(bd), None, dtype=object)
-    keys = np.stack([far, np.where(share > 0, near, -1), indirect, pointer, reduce], axis=1)[is_mem]
+    contended_here = contended & (has_c[far] | ((share > 0) & has_c[near]))  # the derivation names it
+    keys = np.stack([far, np.where(share > 0, near, -1), indirect, pointer, reduce, contended_here], axis=1)[is_mem]
     rows = np.flatnonzero(is_mem)
     if len(rows):
         kinds, which = np.unique(keys, axis=0, return_inverse=True)  # one derivation per kind of row
-        texts = [_provenance(profile, int(k[0]), int(k[1]), bool(k[2]), bool(k[3]), bool(k[4])) for k in kinds]
+        texts = [_provenance(profile, int(k[0]), int(k[1]), bool(k[2]), bool(k[3]), bool(k[4]), bool(k[5]))
+                 for k in kinds]
         source[rows] = np.array([t[0] for t in texts], dtype=object)[which.ravel()]
         confidence[rows] = np.array([t[1] for t in texts], dtype=object)[which.ravel()]
     return seconds, source, confidence
 
 
 def _provenance(profile: Profile, far: int, near: int, indirect: bool, pointer: bool,
-                reduce: bool = False) -> tuple[str, str]:
+                reduce: bool = False, contended: bool = False) -> tuple[str, str]:
     """The derivation of one kind of memory row's time, naming every parameter and its source."""
     used = []
     parts = []
     for lv_i in ([far] if near < 0 else [far, near]):
         lv = profile.memory[lv_i]
-        term = f"bytes / bandwidth of {lv.name} ({lv.bandwidth.source})"
-        used.append(lv.bandwidth)
+        if contended and lv.contended_bandwidth is not None:
+            term = (f"bytes / contended bandwidth of {lv.name} beside a {profile.memory[-1].name} stream "
+                    f"({lv.contended_bandwidth.source})")
+            used.append(lv.contended_bandwidth)
+        else:
+            term = f"bytes / bandwidth of {lv.name} ({lv.bandwidth.source})"
+            used.append(lv.bandwidth)
         if indirect:
             term += f" + 1 / gather throughput of {lv.name} ({lv.gather_throughput.source})"
             used.append(lv.gather_throughput)
@@ -147,7 +185,11 @@ def time_features(counts: pd.DataFrame, profile: Profile) -> dict[tuple, float]:
     """The device model's inputs for one product: how much of each parameter it uses.
 
     Keys and the parameter each multiplies: ("call",) x call_overhead; ("op", op, kind, bits,
-    access) x 1/throughput; ("stream", level) bytes x 1/bandwidth; ("gather", level) accesses x
+    access) x 1/throughput; ("stream", level) bytes x 1/bandwidth; ("contend", level) the bytes
+    of those moved in a product that moves data from the farthest level (``contended_rows``) x
+    (1/contended_bandwidth - 1/bandwidth), only for a level that gives ``contended_bandwidth``
+    (their stream feature counts them too: a contended byte costs its stream time plus the
+    extra, which calibration bounds below by 0); ("gather", level) accesses x
     1/gather_throughput; ("loop", level) pointer reads x loop_exit; ("reduce",) writes that end a
     SIMD reduction x reduction (only when the profile gives ``time_model.reduction``: a profile
     without it has no such term to price or fit). Under ``combine: sum`` the product's
@@ -165,6 +207,8 @@ def time_features(counts: pd.DataFrame, profile: Profile) -> dict[tuple, float]:
             feats[("reduce",)] = float(counts["count"].to_numpy(dtype=float)[red].sum())
     count = counts["count"].to_numpy(dtype=float)
     nbytes = count * counts["bits"].to_numpy(dtype=float) / 8.0
+    contended = contended_rows(counts, profile, idx, share)
+    has_c = [lv.contended_bandwidth is not None for lv in profile.memory]
     for i, r in enumerate(counts.itertuples(index=False)):
         if idx[i] < 0:
             key = ("op", r.action, _kind(r.dtype, profile.where()), int(r.bits), r.access)
@@ -175,6 +219,9 @@ def time_features(counts: pd.DataFrame, profile: Profile) -> dict[tuple, float]:
                 continue
             k = ("stream", names[lv])
             feats[k] = feats.get(k, 0.0) + w * nbytes[i]
+            if contended[i] and has_c[lv]:
+                k = ("contend", names[lv])
+                feats[k] = feats.get(k, 0.0) + w * nbytes[i]
             if r.access == "indirect":
                 k = ("gather", names[lv])
                 feats[k] = feats.get(k, 0.0) + w * count[i]
@@ -203,6 +250,10 @@ def parameter_seconds(profile: Profile, key: tuple) -> float:
     i, lv = next((i, lv) for i, lv in enumerate(profile.memory) if lv.name == key[1])
     if kind == "stream":
         return 1.0 / lv.bandwidth.si
+    if kind == "contend":
+        if lv.contended_bandwidth is None:
+            raise _missing(profile, f"memory[{i}].contended_bandwidth ({lv.name})", "a device parameter calibration fits")
+        return 1.0 / lv.contended_bandwidth.si - 1.0 / lv.bandwidth.si
     field = "gather_throughput" if kind == "gather" else "loop_exit"
     q = getattr(lv, field)
     if q is None:

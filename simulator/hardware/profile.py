@@ -61,6 +61,8 @@ class MemoryLevel(StrictModel):
     latency: Time
     gather_throughput: Throughput | None = None  # independent gathers per second served here (device time model)
     loop_exit: Time | None = None  # one inner-loop exit whose pointer streams from here (device time model)
+    # this level's bandwidth in a product that also moves data from the farthest level (device time model)
+    contended_bandwidth: Bandwidth | None = None
 
     @field_validator("energy_per_access", mode="before")
     @classmethod
@@ -77,6 +79,16 @@ class MemoryLevel(StrictModel):
             if w <= 0:
                 raise LocatedError((w,), f"expected a positive access width in bits, got {w}")
         return dict(sorted(v.items()))
+
+    @model_validator(mode="after")
+    def _contended_not_faster(self) -> MemoryLevel:
+        c = self.contended_bandwidth
+        if c is not None and c.si > self.bandwidth.si * (1 + 1e-9):
+            raise LocatedError(("contended_bandwidth",),
+                               f"expected at most the level's bandwidth ({self.bandwidth.si / 1e9:g} GB/s), got "
+                               f"{c.si / 1e9:g} GB/s: streams that share the miss slots with a farthest-level "
+                               "stream are never faster than alone (docs/profiles.md, the device time model)")
+        return self
 
     @property
     def capacity_bytes(self) -> float:
@@ -111,6 +123,7 @@ class Profile(StrictModel):
     description: str = Field(min_length=1)
     technology: str = Field(min_length=1)
     clock: Frequency | None = None
+    clock_max: Frequency | None = None  # the highest clock the part runs at (boost); calibration's arithmetic bound
     arithmetic: dict[Op, dict[Kind, dict[int, OpCost]]]
     memory: list[MemoryLevel] = Field(min_length=1)
     placement: Literal["smallest_fit", "stream_weights", "working_set"]
@@ -143,6 +156,22 @@ class Profile(StrictModel):
     def _levels_in_order(cls, v: list[MemoryLevel]):
         check_levels(v, "memory level")
         return v
+
+    @model_validator(mode="after")
+    def _clock_max_and_contention(self) -> Profile:
+        if self.clock_max is not None:
+            if self.clock is None:
+                raise LocatedError(("clock_max",), "clock_max needs clock: the clock the profile's per-cycle numbers "
+                                                  "are converted at, which clock_max bounds from above")
+            if self.clock_max.si < self.clock.si * (1 - 1e-9):
+                raise LocatedError(("clock_max",), f"expected at least clock ({self.clock.si / 1e9:g} GHz), got "
+                                                  f"{self.clock_max.si / 1e9:g} GHz")
+        last = len(self.memory) - 1
+        if last >= 0 and self.memory[last].contended_bandwidth is not None:
+            raise LocatedError(("memory", last, "contended_bandwidth"),
+                               f"the farthest level ({self.memory[last].name!r}) has no contended bandwidth: it is "
+                               "the level whose streams contend with the nearer levels'; give it on a nearer level")
+        return self
 
     @model_validator(mode="before")
     @classmethod

@@ -161,3 +161,59 @@ def test_time_features_times_parameters_is_the_estimate_with_a_reduction(fmt):
         assert (("reduce",) in feats) == (fmt in ("dense", "mpd"))
         linear = sum(v * spec_value(prof, k) for k, v in feats.items())
         assert linear == pytest.approx(estimate(counts, prof).time_s, rel=1e-9)
+
+
+def test_contended_bandwidth_prices_the_nearer_bytes_of_a_product_that_moves_data_from_the_farthest_level():
+    """x in the near level costs bytes / contended_bandwidth when W streams from the farthest level
+    in the same product, bytes / bandwidth otherwise; a profile without the field has no term."""
+    near = two_levels()
+    near["memory"][0]["contended_bandwidth"] = _q(2, "GB/s")  # half the near level's 4 GB/s
+    con, plain = profile_from_dict(near, "con.yaml"), profile_from_dict(two_levels(), "two.yaml")
+    far_w = counts_frame([Action("read", "values", "value", "float32", 32, 100, 400),   # 400 B: far
+                          Action("read", "x", "input", "float32", 32, 80, 40)])        # 40 B: near, re-read
+    near_w = counts_frame([Action("read", "values", "value", "float32", 32, 10, 40),
+                           Action("read", "x", "input", "float32", 32, 80, 40)])
+    by = estimate(far_w, con).breakdown.set_index("operand")
+    assert by.loc["x", "time_s"] == pytest.approx(320 / 2e9)  # 320 B at the contended 2 GB/s
+    assert by.loc["values", "time_s"] == pytest.approx(400 / 1e9)  # the far level's own stream: its bandwidth
+    assert "contended bandwidth of near beside a far stream (test)" in by.loc["x", "time_source"]
+    assert estimate(far_w, plain).breakdown.set_index("operand").loc["x", "time_s"] == pytest.approx(320 / 4e9)
+    assert estimate(near_w, con).time_s == pytest.approx(estimate(near_w, plain).time_s)  # nothing from far
+    stacked = pd.concat([far_w.assign(format="a"), near_w.assign(format="b")], ignore_index=True)
+    tot = estimate_many(stacked, con, keys=["format"]).set_index("format")["time_s"]
+    assert tot["a"] == pytest.approx(estimate(far_w, con).time_s)  # contention is per product
+    assert tot["b"] == pytest.approx(estimate(near_w, con).time_s)
+    feats = time_features(far_w, con)
+    assert feats[("contend", "near")] == 320 and ("contend", "near") not in time_features(far_w, plain)
+    assert ("contend", "near") not in time_features(near_w, con)
+
+
+@pytest.mark.parametrize("fmt", ["dense", "csr", "cser", "mpd"])
+def test_time_features_times_parameters_is_the_estimate_with_contention(fmt):
+    from simulator.calibration.fit import spec_value
+
+    data = two_levels()
+    data["memory"][0]["capacity"] = _q(1, "KiB")
+    data["memory"][0]["contended_bandwidth"] = _q(2.5, "GB/s")
+    prof = profile_from_dict(data, "con.yaml")
+    rng = np.random.default_rng(5)
+    W = rng.choice([0.0, 1.0, -1.0, 0.5], p=[0.7, 0.1, 0.1, 0.1], size=(96, 80)).astype(np.float32)
+    for L in (1, 3):
+        counts = sim.encode(W, fmt).counts(L)
+        feats = time_features(counts, prof)
+        assert ("contend", "near") in feats
+        linear = sum(v * spec_value(prof, k) for k, v in feats.items())
+        assert linear == pytest.approx(estimate(counts, prof).time_s, rel=1e-9)
+
+
+def test_no_shipped_profile_has_a_contention_term():
+    """The term is opt-in: every shipped profile prices as before (calibration adds it to its candidates)."""
+    from simulator.hardware.device_time import contended_rows
+    from simulator.hardware.placement import level_shares
+
+    W = np.random.default_rng(6).standard_normal((2048, 4096)).astype(np.float32)
+    counts = sim.encode(W, "dense").counts(4)
+    for path in [*sorted(PROFILE_DIR.glob("*.yaml")), *sorted((PROFILE_DIR / "calibrated").glob("*.yaml"))]:
+        prof = load_profile(path)
+        assert all(lv.contended_bandwidth is None for lv in prof.memory), path
+        assert not contended_rows(counts, prof, *level_shares(counts, prof)).any()

@@ -95,3 +95,38 @@ def test_boolean_arithmetic_width_refused(raw, refused):
     data["arithmetic"]["add"]["int"][True] = data["arithmetic"]["add"]["int"][8]
     msg = refused(data)
     assert "arithmetic.add.int.true" in msg and "expected a width in bits, got a boolean (true)" in msg
+
+
+def test_contended_bandwidth_above_the_level_bandwidth_refused(raw, refused):
+    data = raw()
+    bw = data["memory"][0]["bandwidth"]
+    data["memory"][0]["contended_bandwidth"] = {**bw, "value": bw["value"] * 2}
+    msg = refused(data)
+    assert "memory.0.contended_bandwidth" in msg and "at most the level's bandwidth" in msg
+
+
+def test_contended_bandwidth_on_the_farthest_level_refused(raw, refused):
+    data = raw()
+    bw = data["memory"][-1]["bandwidth"]
+    data["memory"][-1]["contended_bandwidth"] = {**bw, "value": bw["value"] / 2}
+    msg = refused(data)
+    assert f"memory.{len(data['memory']) - 1}.contended_bandwidth" in msg and "farthest level" in msg
+
+
+def test_a_contended_bandwidth_below_the_bandwidth_loads(raw, write):
+    data = raw()
+    bw = data["memory"][0]["bandwidth"]
+    data["memory"][0]["contended_bandwidth"] = {**bw, "value": bw["value"] / 2}
+    prof = load_profile(write(data, "ok.yaml"))
+    assert prof.memory[0].contended_bandwidth.si == pytest.approx(prof.memory[0].bandwidth.si / 2)
+
+
+def test_clock_max_below_the_clock_or_without_one_refused(raw, refused):
+    data = raw("amd-epyc-f26m2")
+    data["clock_max"] = {**data["clock"], "value": data["clock"]["value"] / 2}
+    msg = refused(data)
+    assert "clock_max" in msg and "at least clock" in msg
+    data = raw("amd-epyc-f26m2")
+    del data["clock"]
+    msg = refused(data, "noclock.yaml")
+    assert "clock_max" in msg and "needs clock" in msg
