@@ -196,8 +196,11 @@ def test_ctrl_c_during_a_run_stops_with_one_line(tmp_path):
     spec.write_text(slow.replace("K: 8", "K: {start: 4, stop: 80, step: 4}"))  # 200 cells: about 40 s on 2 cores
     out = tmp_path / "out"
     env = {**os.environ, "PYTHONPATH": str(REPO)}
+    # SIGINT back to its default in the child: a child inherits an ignored SIGINT (an earlier test's
+    # worker pool may have left it so in this process), and Python then never raises KeyboardInterrupt
     proc = subprocess.Popen([sys.executable, "-m", "simulator.cli", "run", str(spec), "--out", str(out)],
-                            cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         deadline = time.monotonic() + 60
         while not (out.is_dir() and any(out.iterdir())) and proc.poll() is None and time.monotonic() < deadline:

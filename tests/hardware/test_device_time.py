@@ -206,14 +206,20 @@ def test_time_features_times_parameters_is_the_estimate_with_contention(fmt):
         assert linear == pytest.approx(estimate(counts, prof).time_s, rel=1e-9)
 
 
-def test_no_shipped_profile_has_a_contention_term():
-    """The term is opt-in: every shipped profile prices as before (calibration adds it to its candidates)."""
+def test_only_a_fitted_profile_has_a_contention_term():
+    """The term is opt-in: every hand-written profile prices as before, and a calibrated profile
+    carries it only as calibration fitted it (its source says so)."""
     from simulator.hardware.device_time import contended_rows
     from simulator.hardware.placement import level_shares
 
     W = np.random.default_rng(6).standard_normal((2048, 4096)).astype(np.float32)
     counts = sim.encode(W, "dense").counts(4)
-    for path in [*sorted(PROFILE_DIR.glob("*.yaml")), *sorted((PROFILE_DIR / "calibrated").glob("*.yaml"))]:
+    for path in sorted(PROFILE_DIR.glob("*.yaml")):
         prof = load_profile(path)
         assert all(lv.contended_bandwidth is None for lv in prof.memory), path
         assert not contended_rows(counts, prof, *level_shares(counts, prof)).any()
+    for path in sorted((PROFILE_DIR / "calibrated").glob("*.yaml")):
+        for lv in load_profile(path).memory:
+            if lv.contended_bandwidth is not None:
+                assert "calibrate" in lv.contended_bandwidth.source, (path, lv.name)
+                assert lv.contended_bandwidth.si <= lv.bandwidth.si
