@@ -39,7 +39,7 @@ def profile_yaml(fit: DeviceFit, name: str, report: str, spec: Profile, spec_ref
                         "overlap": _quantity(fit.overlap, "1", f"{src} (fitted in [0, 1])", "medium"),
                         "source": f"calibration: the device time model of {spec.name} with its parameters fitted "
                                   f"within physical bounds (simulator/calibration/fit.py), see {report}"}
-    stream = {k[1]: c for k, c in zip(fit.keys, list(fit.coef if fit.coef is not None else [])) if k[0] == "stream"}
+    stream = {k[1]: c for k, c in zip(fit.keys, fit.coef) if k[0] == "stream"}  # fitted seconds per byte
     for key, c, s0 in zip(fit.keys, fit.coef, fit.spec):
         kind = key[0]
         if kind == "call":
