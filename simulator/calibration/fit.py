@@ -72,6 +72,21 @@ relative error: about the noise floor of a median case, report.md) and linear be
 squares the dozen cases 30-90 % off (structure the counts do not show) set the fit; the two
 losses compared on measured reports (``refit``) are in BENCHMARKS.md."""
 
+LEARNED_EXITS = (4096, 8192, 16384, 32768)
+"""Candidates for ``time_model.learned_exits`` (the most distinct inner-loop exits of a product
+the branch predictor learns, ``device_time.learned_rows``), tried after the placement is chosen:
+``choose_device_fit`` keeps the one with the lowest loss of the fit itself (``fit_loss``) over the
+FIT cases that have inner loops (pointer reads), or none when no candidate beats the fit without
+the term. The loss, not the median: the term moves the tail (cases 50-70 % off), which a median
+does not see (BENCHMARKS.md, calibration)."""
+
+
+def fit_loss(relative_errors: np.ndarray, loss: str = LOSS) -> float:
+    """Mean of the fit's loss over relative errors: scipy's ``soft_l1`` at scale ``F_SCALE``
+    (2 (sqrt(1 + (e / F_SCALE)^2) - 1)), or squares for ``linear``."""
+    z = (np.asarray(relative_errors, dtype=float) / F_SCALE) ** 2
+    return float(np.mean(2.0 * (np.sqrt(1.0 + z) - 1.0) if loss == "soft_l1" else z))
+
 SPILLS = (1.0, 1.5, 2.0)
 """Spill ratios tried: a size of r C is served by the next level out; between C and r C the share
 falls linearly (a shared last-level cache keeps part of an array a little larger than its nominal
@@ -111,13 +126,15 @@ class DeviceFit:
     upper: np.ndarray | None = None
     llc_bytes: float | None = None
     spill: float = 1.0
+    learned_exits: float | None = None
     overlap: float = 0.0
     note: str = ""
     loss: str = LOSS  # "linear" for plain least squares
 
-    def matrix(self, feats: list[dict]) -> np.ndarray:
-        index = {k: i for i, k in enumerate(self.keys)}
-        A = np.zeros((len(feats), len(self.keys)))
+    def matrix(self, feats: list[dict], keys: list[Feature] | None = None) -> np.ndarray:
+        keys = self.keys if keys is None else keys
+        index = {k: i for i, k in enumerate(keys)}
+        A = np.zeros((len(feats), len(keys)))
         for r, f in enumerate(feats):
             for k, v in f.items():
                 A[r, index[k]] = v
@@ -150,16 +167,22 @@ class DeviceFit:
         self.overlap = float(res.x[-1])
         return self
 
-    def _parts(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def _parts(self, keys: list[Feature] | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Masks over ``keys``: core (op) parameters, memory parameters, the call overhead."""
-        kind = np.array([k[0] for k in self.keys])
+        kind = np.array([k[0] for k in (self.keys if keys is None else keys)])
         return kind == "op", ~np.isin(kind, ("op", "call")), kind == "call"
 
     def predict(self, feats: list[dict]) -> np.ndarray:
-        A = self.matrix(feats)
-        core, mem, call = self._parts()
-        c, m = A[:, core] @ self.coef[core], A[:, mem] @ self.coef[mem]
-        return A[:, call] @ self.coef[call] + np.maximum(c, m) + (1.0 - self.overlap) * np.minimum(c, m)
+        """Times of products under the fitted parameters; a parameter no fit case used (a held-out
+        product's loop exits at a level no fit product has them, say) keeps the spec's value, as
+        the written profile does (it inherits the spec)."""
+        unfitted = sorted({k for f in feats for k in f} - set(self.keys), key=str)
+        keys = [*self.keys, *unfitted]
+        coef = np.r_[self.coef, [spec_value(self.profile, k) for k in unfitted]]
+        A = self.matrix(feats, keys)
+        core, mem, call = self._parts(keys)
+        c, m = A[:, core] @ coef[core], A[:, mem] @ coef[mem]
+        return A[:, call] @ coef[call] + np.maximum(c, m) + (1.0 - self.overlap) * np.minimum(c, m)
 
     def at_bound(self) -> list[str]:
         """The parameters the fit pushed to a bound (the report lists them)."""
@@ -175,9 +198,11 @@ class DeviceFit:
                              "spec_seconds": self.spec, "lower": self.lower, "upper": self.upper})
 
 
-def candidate_profile(spec: Profile, llc_bytes: float | None, spill: float, source: str) -> Profile:
-    """The spec with the placement calibration fits under: working set, ``spill``, and the last
-    cache's capacity replaced by ``llc_bytes`` (a probed effective size); every level between the
+def candidate_profile(spec: Profile, llc_bytes: float | None, spill: float, source: str,
+                      learned_exits: float | None = None) -> Profile:
+    """The spec with the placement calibration fits under: working set, ``spill``, the last
+    cache's capacity replaced by ``llc_bytes`` (a probed effective size), ``learned_exits`` when
+    given (the spec's own otherwise); every level between the
     nearest and the farthest gets a ``contended_bandwidth`` (its ``bandwidth`` where the spec gives
     none), so the fit has the contention term to move."""
     raw = copy.deepcopy(spec.model_dump(mode="json", exclude={"path", "inherits", "lineage"}, exclude_none=True))
@@ -190,6 +215,9 @@ def candidate_profile(spec: Profile, llc_bytes: float | None, spill: float, sour
         if "contended_bandwidth" not in lv:
             lv["contended_bandwidth"] = {**lv["bandwidth"], "source": "calibration: starts at the level's bandwidth "
                                          "(no contention; simulator/calibration/fit.py)", "confidence": "low"}
+    if learned_exits is not None:
+        raw["time_model"]["learned_exits"] = {"value": float(learned_exits), "unit": "1", "source": source,
+                                              "confidence": "low"}
     if llc_bytes is not None and len(raw["memory"]) > 1:
         raw["memory"][-2]["capacity"] = {"value": float(llc_bytes) / 2**20, "unit": "MiB", "source": source,
                                          "confidence": "medium"}
@@ -197,21 +225,41 @@ def candidate_profile(spec: Profile, llc_bytes: float | None, spill: float, sour
 
 
 def choose_device_fit(counts: list[pd.DataFrame], times: np.ndarray, fit_rows: np.ndarray, spec: Profile,
-                      llc_candidates: list[float] = (), spills=SPILLS) -> tuple[DeviceFit, list[dict]]:
+                      llc_candidates: list[float] = (), spills=SPILLS, exits=LEARNED_EXITS
+                      ) -> tuple[DeviceFit, list[dict]]:
     """Fit under every (last-level capacity, spill) candidate; keep the one with the lowest
-    FIT-set median |error|. Returns the fit and every case's features under it."""
+    FIT-set median |error|; then under it every ``exits`` candidate (``LEARNED_EXITS``), judged by the fit's
+    loss on the fit cases with inner loops. Returns the fit and every case's features under it."""
     caps = [None, *[c for c in llc_candidates if len(spec.memory) > 1 and c != spec.memory[-2].capacity_bytes]]
+    source = "calibration: chosen by the fit-set error (simulator/calibration/fit.py)"
+
+    def fitted(prof: Profile, **how) -> tuple[DeviceFit, list[dict], np.ndarray]:
+        feats = [time_features(c, prof) for c in counts]
+        fit_feats = [f for f, k in zip(feats, fit_rows) if k]
+        fit = DeviceFit(prof, **how).fit(fit_feats, times[fit_rows])
+        return fit, feats, fit.predict(fit_feats) / times[fit_rows] - 1
+
     best, tried = None, []
     for cap in caps:
         for r in spills:
-            prof = candidate_profile(spec, cap, r, "calibration: chosen by the fit-set error (simulator/calibration/fit.py)")
-            feats = [time_features(c, prof) for c in counts]
-            fit = DeviceFit(prof, llc_bytes=cap, spill=r).fit([f for f, k in zip(feats, fit_rows) if k], times[fit_rows])
-            err = float(np.median(np.abs(fit.predict([f for f, k in zip(feats, fit_rows) if k]) / times[fit_rows] - 1)))
+            fit, feats, err = fitted(candidate_profile(spec, cap, r, source), llc_bytes=cap, spill=r)
             label = f"{'spec' if cap is None else f'{cap / 2**20:g} MiB'} last-level cache, spill {r:g}"
-            tried.append(f"{label}: {100 * err:.1f} %")
-            if best is None or err < best[0] - 1e-9:
-                best = (err, fit, feats)
-    fit, feats = best[1], best[2]
-    fit.note = "by (last-level capacity, spill): " + "; ".join(tried)
+            tried.append(f"{label}: {100 * np.median(np.abs(err)):.1f} %")
+            if best is None or np.median(np.abs(err)) < np.median(np.abs(best[2])) - 1e-9:
+                best = (fit, feats, err)
+    fit, feats, err = best
+    note = "by (last-level capacity, spill): " + "; ".join(tried)
+    looped = np.array([any(k[0] == "loop" for k in f) for f, k in zip(feats, fit_rows) if k])
+    if looped.any() and spec.time_model.learned_exits is None:
+        base = fit_loss(err[looped], fit.loss)
+        scores = [f"none: {base:.3g}"]
+        for n in exits:
+            prof = candidate_profile(spec, fit.llc_bytes, fit.spill, source, learned_exits=n)
+            f_n, feats_n, err_n = fitted(prof, llc_bytes=fit.llc_bytes, spill=fit.spill, learned_exits=n)
+            scores.append(f"{n}: {fit_loss(err_n[looped], f_n.loss):.3g}")
+            if fit_loss(err_n[looped], f_n.loss) < base - 1e-9:
+                base, fit, feats = fit_loss(err_n[looped], f_n.loss), f_n, feats_n
+        note += ("; then learned exits, by the fit's mean loss on the fit cases with inner loops: "
+                 + "; ".join(scores))
+    fit.note = note
     return fit, feats

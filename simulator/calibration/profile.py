@@ -2,8 +2,8 @@
 
 The written profile ``inherits`` the spec profile calibration was bounded by and overrides only
 what the fit moved (``simulator.calibration.fit``): throughputs, bandwidths, contended bandwidths,
-gather throughputs, loop exits, the call overhead, the SIMD reduction (when the spec has one), the overlap of core and memory time, the working-set placement and
-spill, and a probed last-level capacity. Energy stays the spec's (calibration measures time).
+gather throughputs, loop exits, the call overhead, the SIMD reduction (when the spec has one), the overlap of core and memory time, the working-set placement,
+spill and learned exits, and a probed last-level capacity. Energy stays the spec's (calibration measures time).
 Every fitted number's source names the calibration report and the spec value it started from.
 """
 from __future__ import annotations
@@ -65,6 +65,9 @@ def profile_yaml(fit: DeviceFit, name: str, report: str, spec: Profile, spec_ref
             spec_plain = spec_value(fit.profile, ("stream", key[1]))
             memory[key[1]]["contended_bandwidth"] = q(key, 1e-9 / (plain + c), "GB/s",
                                                       f"{1e-9 / (spec_plain + s0):.4g} GB/s (the fit's start)")
+    if fit.learned_exits is not None:
+        time_model["learned_exits"] = _quantity(fit.learned_exits, "1", f"{src}; a modelling choice among {fit.note}",
+                                                "low")
     if fit.llc_bytes is not None:
         llc = fit.profile.memory[-2]
         memory[llc.name]["capacity"] = _quantity(fit.llc_bytes / 2**20, "MiB", f"{src}; probed effective size, "

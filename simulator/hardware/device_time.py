@@ -14,9 +14,13 @@ memory time, combined by the profile's ``time_model.combine``, plus a fixed call
   - a pointer read also starts an inner loop (a CSR row, a CER/CSER segment), whose exit the core
     pays once: the level's ``loop_exit``. On a CPU that is a mispredicted branch plus what the
     flush exposes of the latency of the level the loop streams from (the loads in flight are
-    lost), so it is the level's; a branch predictor learns the exits of a small matrix multiplied
-    over and over, so the nearest level's is small. It is priced on the pointer row, so it counts
-    as memory time in the combination;
+    lost), so it is the level's. A branch predictor learns the exits of a product multiplied
+    over and over when they are few: with ``time_model.learned_exits`` E, a product whose pointer
+    arrays hold at most E entries (its distinct exits: ``learned_rows``) pays the nearest level's
+    ``loop_exit`` (a predicted exit) for each, wherever its arrays live: the CER/CSER kernels'
+    cost per exit steps up with the number of exits at one cache level, not with the level
+    (BENCHMARKS.md, calibration). It is priced on the pointer row, so it counts as memory time
+    in the combination;
   - near a capacity (``spill``), a row's share served by the nearer level is priced there;
   - in a product that moves data from the farthest level (any row with a share there), the
     bytes moved from a level that gives ``contended_bandwidth`` move at that bandwidth instead
@@ -81,6 +85,23 @@ def reduction_rows(counts: pd.DataFrame) -> np.ndarray:
     return write & np.isin(gid, list(dots))
 
 
+def learned_rows(counts: pd.DataFrame, profile: Profile, gid: np.ndarray | None = None) -> np.ndarray:
+    """True on each pointer read of a product (``placement.product_keys``; ``gid`` its ids when
+    the caller has them) whose pointer arrays hold at most ``time_model.learned_exits`` entries
+    (footprint / entry size, summed over its pointer rows: the product's distinct inner-loop
+    exits, however often a tiling repeats them). All False when the profile gives none."""
+    pointer = (counts["role"].to_numpy() == "pointer") & (counts["action"].to_numpy() == "read")
+    limit = profile.time_model.learned_exits
+    if limit is None or not pointer.any():
+        return np.zeros(len(counts), dtype=bool)
+    if gid is None:
+        gid = key_ids(counts, product_keys(counts))
+    entries = np.where(pointer, counts["footprint_bytes"].to_numpy(dtype=float) * 8.0
+                       / counts["bits"].to_numpy(dtype=float), 0.0)
+    per_product = np.bincount(gid, weights=entries)
+    return pointer & (per_product[gid] <= limit.si)
+
+
 def contended_rows(counts: pd.DataFrame, profile: Profile, idx: np.ndarray, share: np.ndarray) -> np.ndarray:
     """True on each memory row of a product (``placement.product_keys``) that moves data from the
     farthest level: some row of it has a share placed there (``idx``, ``share``: its placement,
@@ -122,10 +143,11 @@ def memory_times(bd: pd.DataFrame, profile: Profile, shares: tuple[np.ndarray, n
     red_s = 0.0 if red_q is None else red_q.si
     contended = contended_rows(bd, profile, idx, share)
     has_c = np.array([lv.contended_bandwidth is not None for lv in levels])
+    learned = learned_rows(bd, profile) & is_mem
 
     def per_access(lv: np.ndarray) -> np.ndarray:
         return (nbytes * np.where(contended, inv_cbw[lv], inv_bw[lv]) + np.where(indirect, inv_g[lv], 0.0)
-                + np.where(pointer, exit_s[lv], 0.0) + np.where(reduce, red_s, 0.0))
+                + np.where(pointer, exit_s[np.where(learned, 0, lv)], 0.0) + np.where(reduce, red_s, 0.0))
 
     unit = (1.0 - share) * per_access(far) + share * per_access(near)
     bad = np.isnan(unit) & is_mem
@@ -133,7 +155,7 @@ def memory_times(bd: pd.DataFrame, profile: Profile, shares: tuple[np.ndarray, n
         i = int(np.flatnonzero(bad)[0])
         field, what = ("gather_throughput", "gathers per second") if indirect[i] else ("loop_exit", "seconds per inner-loop exit")
         table = inv_g if indirect[i] else exit_s
-        lv = int(far[i]) if np.isnan(table[far[i]]) else int(near[i])
+        lv = 0 if learned[i] and not indirect[i] else int(far[i]) if np.isnan(table[far[i]]) else int(near[i])
         raise _missing(profile, f"memory[{lv}].{field} ({levels[lv].name})",
                        f"{what} at {levels[lv].name}, needed by the {bd['access'].iloc[i]} {bd['action'].iloc[i]} "
                        f"of {bd['operand'].iloc[i]!r}")
@@ -141,22 +163,24 @@ def memory_times(bd: pd.DataFrame, profile: Profile, shares: tuple[np.ndarray, n
     source = np.full(len(bd), None, dtype=object)
     confidence = np.full(len(bd), None, dtype=object)
     contended_here = contended & (has_c[far] | ((share > 0) & has_c[near]))  # the derivation names it
-    keys = np.stack([far, np.where(share > 0, near, -1), indirect, pointer, reduce, contended_here], axis=1)[is_mem]
+    keys = np.stack([far, np.where(share > 0, near, -1), indirect, pointer, reduce, contended_here, learned],
+                    axis=1)[is_mem]
     rows = np.flatnonzero(is_mem)
     if len(rows):
         kinds, which = np.unique(keys, axis=0, return_inverse=True)  # one derivation per kind of row
-        texts = [_provenance(profile, int(k[0]), int(k[1]), bool(k[2]), bool(k[3]), bool(k[4]), bool(k[5]))
-                 for k in kinds]
+        texts = [_provenance(profile, int(k[0]), int(k[1]), bool(k[2]), bool(k[3]), bool(k[4]), bool(k[5]),
+                             bool(k[6])) for k in kinds]
         source[rows] = np.array([t[0] for t in texts], dtype=object)[which.ravel()]
         confidence[rows] = np.array([t[1] for t in texts], dtype=object)[which.ravel()]
     return seconds, source, confidence
 
 
 def _provenance(profile: Profile, far: int, near: int, indirect: bool, pointer: bool,
-                reduce: bool = False, contended: bool = False) -> tuple[str, str]:
+                reduce: bool = False, contended: bool = False, learned: bool = False) -> tuple[str, str]:
     """The derivation of one kind of memory row's time, naming every parameter and its source."""
     used = []
     parts = []
+    nearest = profile.memory[0]
     for lv_i in ([far] if near < 0 else [far, near]):
         lv = profile.memory[lv_i]
         if contended and lv.contended_bandwidth is not None:
@@ -169,7 +193,11 @@ def _provenance(profile: Profile, far: int, near: int, indirect: bool, pointer: 
         if indirect:
             term += f" + 1 / gather throughput of {lv.name} ({lv.gather_throughput.source})"
             used.append(lv.gather_throughput)
-        if pointer:
+        if pointer and learned:
+            term += (f" + a learned loop exit, {nearest.name}'s ({nearest.loop_exit.source}; the product has at most "
+                     f"learned_exits distinct exits: {profile.time_model.learned_exits.source})")
+            used += [nearest.loop_exit, profile.time_model.learned_exits]
+        elif pointer:
             term += f" + loop exit at {lv.name} ({lv.loop_exit.source})"
             used.append(lv.loop_exit)
         parts.append(term)
@@ -190,7 +218,8 @@ def time_features(counts: pd.DataFrame, profile: Profile) -> dict[tuple, float]:
     (1/contended_bandwidth - 1/bandwidth), only for a level that gives ``contended_bandwidth``
     (their stream feature counts them too: a contended byte costs its stream time plus the
     extra, which calibration bounds below by 0); ("gather", level) accesses x
-    1/gather_throughput; ("loop", level) pointer reads x loop_exit; ("reduce",) writes that end a
+    1/gather_throughput; ("loop", level) pointer reads x loop_exit (the nearest level's for a
+    product whose exits are learned, ``learned_rows``); ("reduce",) writes that end a
     SIMD reduction x reduction (only when the profile gives ``time_model.reduction``: a profile
     without it has no such term to price or fit). Under ``combine: sum`` the product's
     time is exactly the sum of feature x parameter (``simulator.cost.estimate`` agrees)."""
@@ -209,6 +238,7 @@ def time_features(counts: pd.DataFrame, profile: Profile) -> dict[tuple, float]:
     nbytes = count * counts["bits"].to_numpy(dtype=float) / 8.0
     contended = contended_rows(counts, profile, idx, share)
     has_c = [lv.contended_bandwidth is not None for lv in profile.memory]
+    learned = learned_rows(counts, profile)
     for i, r in enumerate(counts.itertuples(index=False)):
         if idx[i] < 0:
             key = ("op", r.action, _kind(r.dtype, profile.where()), int(r.bits), r.access)
@@ -226,7 +256,7 @@ def time_features(counts: pd.DataFrame, profile: Profile) -> dict[tuple, float]:
                 k = ("gather", names[lv])
                 feats[k] = feats.get(k, 0.0) + w * count[i]
             if r.role == "pointer" and r.action == "read":
-                k = ("loop", names[lv])
+                k = ("loop", names[0 if learned[i] else lv])
                 feats[k] = feats.get(k, 0.0) + w * count[i]
     return feats
 

@@ -14,6 +14,7 @@ from pydantic import Field, field_validator, model_validator
 from .levels import Kind, Op, check_levels
 from .units import (
     Bandwidth,
+    Count,
     Energy,
     Fraction,
     Frequency,
@@ -100,7 +101,9 @@ class TimeModel(StrictModel):
 
     ``combine`` joins core time (arithmetic) and memory time; ``call_overhead`` is charged once
     per product; ``reduction``, when given, once per output a SIMD reduction writes (the
-    horizontal sum of its accumulator lanes, ``device_time``). (Per-access parameters,
+    horizontal sum of its accumulator lanes, ``device_time``); ``learned_exits``, when given,
+    the most distinct inner-loop exits of a product a branch predictor learns (its exits then
+    cost the nearest level's ``loop_exit``, ``device_time``). (Per-access parameters,
     ``gather_throughput`` and ``loop_exit``, are the memory levels'.)"""
 
     combine: Literal["sum", "max", "overlap"]
@@ -108,6 +111,8 @@ class TimeModel(StrictModel):
     source: str = Field(min_length=1)
     call_overhead: Time | None = None
     reduction: Time | None = None
+    # a product with at most this many distinct inner-loop exits has them learned (device time model)
+    learned_exits: Count | None = None
 
     @model_validator(mode="after")
     def _overlap_given(self):

@@ -167,3 +167,9 @@ class Ratio(Quantity):
             raise LocatedError(("value",), f"expected a ratio of at least 1, got {self.value}")
         return self
 
+
+class Count(Quantity):
+    """A positive number of things (unit "1"): loop exits a branch predictor learns, say."""
+
+    dimension: ClassVar[str] = "fraction"
+    positive: ClassVar[bool] = True

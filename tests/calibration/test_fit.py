@@ -154,3 +154,34 @@ def test_the_fit_recovers_a_contended_bandwidth_and_writes_it(design_counts, tmp
     assert l2.contended_bandwidth is not None and l2.contended_bandwidth.si <= l2.bandwidth.si
     priced = np.array([estimate(c, prof).time_s for c in counts])
     assert priced == pytest.approx(fit.predict(feats), rel=1e-5)
+
+
+def test_the_fit_finds_learned_exits_and_writes_them(design_counts, tmp_path: Path):
+    """Times priced with learned_exits = 128 (products with at most 128 distinct inner-loop exits pay
+    L1's loop exit wherever they live): the fit, from a spec without the term, picks 128 among the
+    candidates, prices the times back, and the written profile gives it and prices what the fit predicts."""
+    counts, fit_rows = design_counts
+    (truth, truth_raw), (spec, raw) = _small_caches(), _small_caches()
+    truth_raw["time_model"]["learned_exits"] = {"value": 128, "unit": "1", "source": "test", "confidence": "low"}
+    truth = profile_from_dict(truth_raw, "truth.yaml")
+    times = np.array([estimate(c, truth).time_s for c in counts])
+    assert not np.allclose(times, [estimate(c, spec).time_s for c in counts])  # learned exits are in play
+    fit, feats = choose_device_fit(counts, times, fit_rows, spec, spills=(1.0,), exits=(32, 128, 512))
+    assert fit.learned_exits == 128 and "learned exits, by the fit's mean loss" in fit.note
+    assert np.abs(fit.predict(feats) / times - 1).max() < 1e-3
+    spec_path = tmp_path / "small.yaml"
+    spec_path.write_text(yaml.safe_dump(raw, sort_keys=False))
+    path = write_profile(profile_yaml(fit, "calibrated-test", "somewhere/report.md", spec, spec_ref=str(spec_path)),
+                         tmp_path / "c.yaml")
+    prof = load_profile(path)
+    assert prof.time_model.learned_exits.si == 128 and "a modelling choice among" in prof.time_model.learned_exits.source
+    priced = np.array([estimate(c, prof).time_s for c in counts])
+    assert priced == pytest.approx(fit.predict(feats), rel=1e-5)
+
+
+def test_no_learned_exits_when_none_beats_the_fit_without_them(design_counts):
+    counts, fit_rows = design_counts
+    spec, _ = _small_caches()
+    times = np.array([estimate(c, spec).time_s for c in counts])
+    fit, _ = choose_device_fit(counts, times, fit_rows, spec, spills=(1.0,), exits=(32, 128, 512))
+    assert fit.learned_exits is None and fit.profile.time_model.learned_exits is None

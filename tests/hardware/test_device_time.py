@@ -223,3 +223,43 @@ def test_only_a_fitted_profile_has_a_contention_term():
             if lv.contended_bandwidth is not None:
                 assert "calibrate" in lv.contended_bandwidth.source, (path, lv.name)
                 assert lv.contended_bandwidth.si <= lv.bandwidth.si
+
+
+def test_learned_exits_price_a_product_with_few_exits_at_the_nearest_levels_loop_exit():
+    """A product whose pointer arrays hold at most time_model.learned_exits entries pays the
+    nearest level's loop_exit wherever its pointer array lives; one with more pays its level's.
+    The count is of distinct exits (entries), so an L > 1 table repeating them is judged alike."""
+    time_model = {"combine": "sum", "source": "test", "call_overhead": _q(100, "ns")}
+    learned = profile_from_dict(two_levels(time_model={**time_model, "learned_exits": _q(100, "1")}), "l.yaml")
+    plain = profile_from_dict(two_levels(), "two.yaml")
+    few = counts_frame([Action("read", "ptr", "pointer", "uint16", 16, 120, 160)])   # 80 entries, in far (160 B)
+    many = counts_frame([Action("read", "ptr", "pointer", "uint16", 16, 60, 240)])   # 120 entries, in far
+    assert estimate(few, learned).memory_time_s == pytest.approx(240 / 1e9 + 120 * 3e-9)  # near's 3 ns exit
+    assert estimate(few, plain).memory_time_s == pytest.approx(240 / 1e9 + 120 * 7e-9)    # far's 7 ns
+    assert estimate(many, learned).memory_time_s == pytest.approx(estimate(many, plain).memory_time_s)
+    src = estimate(few, learned).breakdown.set_index("operand").loc["ptr", "time_source"]
+    assert "a learned loop exit, near's (test; the product has at most learned_exits distinct exits: test)" in src
+    assert time_features(few, learned)[("loop", "near")] == 120 and ("loop", "far") not in time_features(few, learned)
+    assert time_features(few, plain)[("loop", "far")] == 120
+    stacked = pd.concat([few.assign(format="a"), many.assign(format="b")], ignore_index=True)
+    tot = estimate_many(stacked, learned, keys=["format"]).set_index("format")["time_s"]
+    assert tot["a"] == pytest.approx(estimate(few, learned).time_s)  # judged per product
+    assert tot["b"] == pytest.approx(estimate(many, learned).time_s)
+
+
+@pytest.mark.parametrize("fmt", ["csr", "cer", "cser", "mpd"])
+def test_time_features_times_parameters_is_the_estimate_with_learned_exits(fmt):
+    from simulator.calibration.fit import spec_value
+
+    data = two_levels(time_model={"combine": "sum", "source": "t", "call_overhead": _q(50, "ns"),
+                                  "learned_exits": _q(200, "1")})
+    data["memory"][0]["capacity"] = _q(1, "KiB")
+    prof = profile_from_dict(data, "l.yaml")
+    rng = np.random.default_rng(7)
+    for shape in ((40, 60), (400, 300)):  # exits below and above the limit
+        W = rng.choice([0.0, 1.0, -1.0, 0.5], p=[0.7, 0.1, 0.1, 0.1], size=shape).astype(np.float32)
+        for L in (1, 3):
+            counts = sim.encode(W, fmt).counts(L)
+            feats = time_features(counts, prof)
+            linear = sum(v * spec_value(prof, k) for k, v in feats.items())
+            assert linear == pytest.approx(estimate(counts, prof).time_s, rel=1e-9)

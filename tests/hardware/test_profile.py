@@ -130,3 +130,12 @@ def test_clock_max_below_the_clock_or_without_one_refused(raw, refused):
     del data["clock"]
     msg = refused(data, "noclock.yaml")
     assert "clock_max" in msg and "needs clock" in msg
+
+
+def test_learned_exits_must_be_a_positive_count(raw, refused, write):
+    data = raw()
+    data["time_model"]["learned_exits"] = {"value": 0, "unit": "1", "source": "t", "confidence": "low"}
+    msg = refused(data)
+    assert "time_model.learned_exits" in msg and "positive" in msg
+    data["time_model"]["learned_exits"] = {"value": 16384, "unit": "1", "source": "t", "confidence": "low"}
+    assert load_profile(write(data, "ok.yaml")).time_model.learned_exits.si == 16384
