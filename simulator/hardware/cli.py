@@ -105,6 +105,8 @@ def show_profile(name: str | Path) -> str:
             out.append(_q("gather throughput", lv.gather_throughput, 4))
         if lv.loop_exit:
             out.append(_q("loop exit", lv.loop_exit, 4))
+        if lv.contended_bandwidth:
+            out.append(_q("bandwidth beside a farthest-level stream", lv.contended_bandwidth, 4))
     out.append(f"placement: {p.placement}" + (f" (spill {p.spill.describe()})" if p.spill else ""))
     out.append(f"time model: {p.time_model.combine} ({p.time_model.source})")
     if p.time_model.overlap:
@@ -113,6 +115,8 @@ def show_profile(name: str | Path) -> str:
         out.append(_q("call overhead per product", p.time_model.call_overhead))
     if p.time_model.reduction:
         out.append(_q("SIMD reduction per output written", p.time_model.reduction))
+    if p.time_model.learned_exits:
+        out.append(_q("inner-loop exits of a product the branch predictor learns", p.time_model.learned_exits))
     return "\n".join(out)
 
 

@@ -28,3 +28,17 @@ def test_show_every_shipped_profile_including_calibrated():
         assert "memory (nearest first)" in text
         if "calibrated" in str(path):
             assert "dotsim calibrate" in text and "gather throughput" in text
+
+
+def test_show_prints_the_optional_device_terms(tmp_path):
+    import yaml
+
+    p = load_profile("amd-epyc-f26m2")
+    data = p.model_dump(mode="json", exclude={"path", "inherits", "lineage"}, exclude_none=True)
+    data["memory"][1]["contended_bandwidth"] = {**data["memory"][1]["bandwidth"], "value": 50, "source": "test c"}
+    data["time_model"]["learned_exits"] = {"value": 16384, "unit": "1", "source": "test e", "confidence": "low"}
+    path = tmp_path / "opt.yaml"
+    path.write_text(yaml.safe_dump(data))
+    text = show_profile(path)
+    assert "bandwidth beside a farthest-level stream" in text and "test c" in text
+    assert "inner-loop exits of a product the branch predictor learns" in text and "16384 1 [low] (test e)" in text
