@@ -134,6 +134,19 @@ def _small_caches(contended: dict[int, float] | None = None):
     return profile_from_dict(data, "small.yaml"), data
 
 
+def _written_and_priced(fit, feats, counts, spec, raw: dict, tmp_path: Path):
+    """The profile the fit writes over the spec (``raw`` saved beside it), checked to price every
+    case exactly as the fit predicts; returned loaded."""
+    spec_path = tmp_path / "small.yaml"
+    spec_path.write_text(yaml.safe_dump(raw, sort_keys=False))
+    path = write_profile(profile_yaml(fit, "calibrated-test", "somewhere/report.md", spec, spec_ref=str(spec_path)),
+                         tmp_path / "c.yaml")
+    prof = load_profile(path)
+    priced = np.array([estimate(c, prof).time_s for c in counts])
+    assert priced == pytest.approx(fit.predict(feats), rel=1e-5)
+    return prof
+
+
 def test_the_fit_recovers_a_contended_bandwidth_and_writes_it(design_counts, tmp_path: Path):
     """Times priced with L2 contended (0.6 of its bandwidth) beside DRAM: the fit,
     started from a spec without contention, prices them back, and the written profile gives the
@@ -145,15 +158,9 @@ def test_the_fit_recovers_a_contended_bandwidth_and_writes_it(design_counts, tmp
     fit, feats = choose_device_fit(counts, times, fit_rows, spec, spills=(1.0,))
     assert ("contend", "L2") in fit.keys
     assert np.abs(fit.predict(feats) / times - 1).max() < 1e-3
-    spec_path = tmp_path / "small.yaml"
-    spec_path.write_text(yaml.safe_dump(raw, sort_keys=False))
-    path = write_profile(profile_yaml(fit, "calibrated-test", "somewhere/report.md", spec, spec_ref=str(spec_path)),
-                         tmp_path / "c.yaml")
-    prof = load_profile(path)
+    prof = _written_and_priced(fit, feats, counts, spec, raw, tmp_path)
     l2 = prof.memory[1]
     assert l2.contended_bandwidth is not None and l2.contended_bandwidth.si <= l2.bandwidth.si
-    priced = np.array([estimate(c, prof).time_s for c in counts])
-    assert priced == pytest.approx(fit.predict(feats), rel=1e-5)
 
 
 def test_the_fit_finds_learned_exits_and_writes_them(design_counts, tmp_path: Path):
@@ -169,14 +176,8 @@ def test_the_fit_finds_learned_exits_and_writes_them(design_counts, tmp_path: Pa
     fit, feats = choose_device_fit(counts, times, fit_rows, spec, spills=(1.0,), exits=(32, 128, 512))
     assert fit.learned_exits == 128 and "learned exits, by the fit's mean loss" in fit.note
     assert np.abs(fit.predict(feats) / times - 1).max() < 1e-3
-    spec_path = tmp_path / "small.yaml"
-    spec_path.write_text(yaml.safe_dump(raw, sort_keys=False))
-    path = write_profile(profile_yaml(fit, "calibrated-test", "somewhere/report.md", spec, spec_ref=str(spec_path)),
-                         tmp_path / "c.yaml")
-    prof = load_profile(path)
+    prof = _written_and_priced(fit, feats, counts, spec, raw, tmp_path)
     assert prof.time_model.learned_exits.si == 128 and "a modelling choice among" in prof.time_model.learned_exits.source
-    priced = np.array([estimate(c, prof).time_s for c in counts])
-    assert priced == pytest.approx(fit.predict(feats), rel=1e-5)
 
 
 def test_no_learned_exits_when_none_beats_the_fit_without_them(design_counts):
