@@ -85,17 +85,16 @@ def reduction_rows(counts: pd.DataFrame) -> np.ndarray:
     return write & np.isin(gid, list(dots))
 
 
-def learned_rows(counts: pd.DataFrame, profile: Profile, gid: np.ndarray | None = None) -> np.ndarray:
-    """True on each pointer read of a product (``placement.product_keys``; ``gid`` its ids when
-    the caller has them) whose pointer arrays hold at most ``time_model.learned_exits`` entries
-    (footprint / entry size, summed over its pointer rows: the product's distinct inner-loop
-    exits, however often a tiling repeats them). All False when the profile gives none."""
+def learned_rows(counts: pd.DataFrame, profile: Profile) -> np.ndarray:
+    """True on each pointer read of a product (``placement.product_keys``) whose pointer arrays
+    hold at most ``time_model.learned_exits`` entries (footprint / entry size, summed over its
+    pointer rows: the product's distinct inner-loop exits, however often a tiling repeats them).
+    All False when the profile gives none."""
     pointer = (counts["role"].to_numpy() == "pointer") & (counts["action"].to_numpy() == "read")
     limit = profile.time_model.learned_exits
     if limit is None or not pointer.any():
         return np.zeros(len(counts), dtype=bool)
-    if gid is None:
-        gid = key_ids(counts, product_keys(counts))
+    gid = key_ids(counts, product_keys(counts))
     entries = np.where(pointer, counts["footprint_bytes"].to_numpy(dtype=float) * 8.0
                        / counts["bits"].to_numpy(dtype=float), 0.0)
     per_product = np.bincount(gid, weights=entries)
